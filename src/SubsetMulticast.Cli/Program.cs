@@ -1,0 +1,48 @@
+using SubsetMulticast.Cli.Commands;
+
+namespace SubsetMulticast.Cli;
+
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        using var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.Out.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        var rest = args[1..];
+        try
+        {
+            return args[0] switch
+            {
+                "snoop" => await SnoopCommand.RunAsync(rest, Console.Out, Console.Error, cts.Token),
+                _ => Unknown(args[0]),
+            };
+        }
+        catch (UsageException e)
+        {
+            await Console.Error.WriteLineAsync($"tsm {args[0]}: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static int Unknown(string command)
+    {
+        Console.Error.WriteLine($"tsm: unknown command '{command}'.\n{Usage}");
+        return 2;
+    }
+
+    public const string Usage = """
+        tsm — transactional subset multicast controller
+
+          tsm demo  [--fabric leaf-spine:2:4:8] [--negotiating 12] [--targets 3] [--json]
+          tsm serve [--fabric SPEC] [--api http://127.0.0.1:8080] [--push-udp 127.0.0.1:9470]
+          tsm snoop --pcap FILE [--json] | --iface IF [--iface IF2 ...]
+        """;
+}
+
+/// <summary>A command line a command cannot run with; the message says what is wrong.</summary>
+public sealed class UsageException(string message) : Exception(message);
