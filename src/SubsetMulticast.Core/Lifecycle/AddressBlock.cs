@@ -1,0 +1,84 @@
+using SubsetMulticast.Core.Addressing;
+
+namespace SubsetMulticast.Core.Lifecycle;
+
+/// <summary>
+/// A VLAN's block of transactional group addresses. Allocation moves a cursor round the block so that a
+/// just-released address is the last to be reused (late datagrams of the old transaction must not reach
+/// the new one's members). Not thread-safe: the lifecycle holds its lock.
+/// </summary>
+public sealed class AddressBlock
+{
+    private readonly ulong[] _used;
+    private int _cursor;
+
+    public AddressBlock(IpAddress first, int size)
+    {
+        if (!first.IsMulticast) throw new ArgumentException($"Block start {first} is not a multicast address.", nameof(first));
+        if (size is < 1 or > 1 << 23) throw new ArgumentOutOfRangeException(nameof(size), "A block holds 1 .. 2^23 addresses (distinct group MACs).");
+        if (!first.Add((ulong)size - 1).IsMulticast) throw new ArgumentException("The block runs past the multicast range.", nameof(size));
+        First = first;
+        Size = size;
+        _used = new ulong[(size + 63) / 64];
+    }
+
+    /// <summary>Parses "239.255.0.0/24" or "ff15::7:0/112".</summary>
+    public static AddressBlock Parse(string cidr)
+    {
+        var slash = cidr.IndexOf('/');
+        if (slash < 0 || !IpAddress.TryParse(cidr[..slash], out var first) || !int.TryParse(cidr[(slash + 1)..], out var prefix))
+            throw new FormatException($"'{cidr}' is not a block like 239.255.0.0/24.");
+        int bits = (first.IsV4 ? 32 : 128) - prefix;
+        if (bits is < 0 or > 23) throw new FormatException($"'{cidr}': a block is a /{(first.IsV4 ? 9 : 105)} to a /{(first.IsV4 ? 32 : 128)}.");
+        return new AddressBlock(first, 1 << bits);
+    }
+
+    public IpAddress First { get; }
+    public int Size { get; }
+    public int InUse { get; private set; }
+
+    public bool Contains(IpAddress address) =>
+        address.IsV4 == First.IsV4 && address.CompareTo(First) >= 0 && address.Subtract(First) < (ulong)Size &&
+        (address.IsV4 || address.High == First.High);
+
+    public bool IsUsed(IpAddress address) => Contains(address) && IsUsed(Offset(address));
+
+    public bool TryAllocate(out IpAddress address)
+    {
+        for (int n = 0; n < Size; n++)
+        {
+            int i = _cursor;
+            _cursor = (_cursor + 1) % Size;
+            if (IsUsed(i)) continue;
+            Mark(i, true);
+            address = First.Add((ulong)i);
+            return true;
+        }
+        address = default;
+        return false;
+    }
+
+    /// <summary>Takes a specific address; false if it is outside the block or taken.</summary>
+    public bool TryReserve(IpAddress address)
+    {
+        if (!Contains(address) || IsUsed(Offset(address))) return false;
+        Mark(Offset(address), true);
+        return true;
+    }
+
+    public void Free(IpAddress address)
+    {
+        if (Contains(address) && IsUsed(Offset(address))) Mark(Offset(address), false);
+    }
+
+    private int Offset(IpAddress a) => (int)a.Subtract(First);
+    private bool IsUsed(int i) => (_used[i >> 6] & (1UL << (i & 63))) != 0;
+
+    private void Mark(int i, bool used)
+    {
+        if (used) { _used[i >> 6] |= 1UL << (i & 63); InUse++; }
+        else { _used[i >> 6] &= ~(1UL << (i & 63)); InUse--; }
+    }
+
+    public override string ToString() => $"{First}/{(First.IsV4 ? 32 : 128) - System.Numerics.BitOperations.Log2((uint)Size)}";
+}

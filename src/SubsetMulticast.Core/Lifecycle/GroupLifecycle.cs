@@ -1,0 +1,258 @@
+using SubsetMulticast.Core.Addressing;
+using SubsetMulticast.Core.Fabric;
+using SubsetMulticast.Core.Planning;
+using SubsetMulticast.Core.ReferenceGroups;
+using SubsetMulticast.Core.Southbound;
+
+namespace SubsetMulticast.Core.Lifecycle;
+
+/// <summary>
+/// Creates, refreshes, supersedes, releases and expires rendezvous groups as two-phase transactions:
+/// Prepare validates, plans and reserves (address, group) without touching any switch or record;
+/// the caller applies <see cref="GroupTransaction.Changes"/> through a southbound and then calls
+/// <see cref="Commit"/>, or <see cref="Abort"/> which leaves everything as it was. No I/O here.
+/// </summary>
+public sealed class GroupLifecycle
+{
+    [ThreadStatic] private static PlanBuffer? t_buffer;
+
+    private readonly object _gate = new();
+    private readonly LifecycleOptions _options;
+    private readonly ReferenceGroupTable _references;
+    private readonly HostTable _hosts;
+    private readonly IGroupStore _store;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<ushort, VlanBlocks> _vlans;
+    private readonly Dictionary<(VlanId, IpAddress), string> _byAddress = new();
+    private readonly HashSet<string> _busy = new(StringComparer.Ordinal);
+    private long _nextId;
+
+    public GroupLifecycle(LifecycleOptions options, ReferenceGroupTable references, HostTable hosts, IGroupStore store, TimeProvider time)
+    {
+        _options = options;
+        _references = references;
+        _hosts = hosts;
+        _store = store;
+        _time = time;
+        _vlans = options.Vlans.ToDictionary(v => v.Vlan.Value);
+        foreach (var g in store.All())
+        {
+            _vlans[g.Vlan.Value].For(g.Address)?.TryReserve(g.Address);
+            _byAddress[(g.Vlan, g.Address)] = g.Id;
+        }
+    }
+
+    public IReadOnlyCollection<ushort> AllowedVlans => _vlans.Keys;
+    public IGroupStore Store => _store;
+
+    public Outcome<GroupTransaction> PrepareCreate(CreateGroupRequest request)
+    {
+        if (!_vlans.TryGetValue(request.Vlan.Value, out var blocks))
+            return new TsmProblem(ProblemKind.VlanNotAllowed, $"VLAN {request.Vlan} is not one of the transactional-multicast VLANs ({string.Join(", ", _vlans.Keys.Order())}).");
+        if (request.Members.Count == 0)
+            return new TsmProblem(ProblemKind.EmptyMemberList, "A rendezvous group needs at least one member.");
+        if (request.Members.Count > _options.MaxMembers)
+            return new TsmProblem(ProblemKind.TooManyMembers, $"{request.Members.Count} members; at most {_options.MaxMembers}.");
+        var ttl = request.Ttl ?? _options.DefaultTtl;
+        if (ttl <= TimeSpan.Zero || ttl > _options.MaxTtl)
+            return new TsmProblem(ProblemKind.InvalidRequest, $"ttl must be between 1 ms and {_options.MaxTtl.TotalMilliseconds:0} ms.");
+        var block = blocks.For(request.Reference);
+        if (block is null)
+            return new TsmProblem(ProblemKind.AddressFamilyMismatch, $"VLAN {request.Vlan} has no {(request.Reference.IsV4 ? "IPv4" : "IPv6")} block for reference group {request.Reference}.");
+        foreach (var m in request.Members)
+            if (m.IsV4 != request.Reference.IsV4 || m.IsMulticast || m.IsUnspecified)
+                return new TsmProblem(ProblemKind.AddressFamilyMismatch, $"Member {m} is not a unicast address of the reference group's family.");
+        if (request.Group is { } wanted && !block.Contains(wanted))
+            return new TsmProblem(ProblemKind.AddressOutsideBlock, $"{wanted} is not in VLAN {request.Vlan}'s block {block}.");
+        if (!_references.TryGet(request.Vlan, request.Reference, out var reference))
+            return new TsmProblem(ProblemKind.UnknownReferenceGroup, $"No reference group {request.Reference} on VLAN {request.Vlan}: no switch has learned members for it.");
+
+        var plan = PlanFor(reference, request.Members, out var effective, out var ignored);
+        if (effective.Count == 0)
+            return new TsmProblem(ProblemKind.NoMemberInReferenceGroup,
+                $"None of the members is in reference group {request.Reference}: {string.Join(", ", ignored.Select(i => $"{i.Member} ({i.Reason})"))}.");
+
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            RendezvousGroup? before = null;
+            IpAddress address;
+            bool reserved;
+            if (request.Group is { } g)
+            {
+                address = g;
+                if (_byAddress.TryGetValue((request.Vlan, g), out var holder))
+                {
+                    if (_busy.Contains(holder)) return new TsmProblem(ProblemKind.GroupBusy, $"Group {holder} at {g} has a transaction in progress.");
+                    _store.TryGet(holder, out before!);
+                    reserved = false;
+                }
+                else if (!block.TryReserve(g)) return new TsmProblem(ProblemKind.GroupBusy, $"{g} is being set up by another request.");
+                else reserved = true;
+            }
+            else
+            {
+                if (!block.TryAllocate(out address))
+                    return new TsmProblem(ProblemKind.BlockExhausted, $"All {block.Size} addresses of VLAN {request.Vlan}'s block {block} are in use; release a group or retry.");
+                reserved = true;
+            }
+            var id = $"rg-{++_nextId:x8}";
+            var after = new RendezvousGroup(id, request.Vlan, request.Reference, address, [.. request.Members], effective, ignored,
+                plan, ttl, now, now + ttl, 1);
+            if (before is not null) _busy.Add(before.Id);
+            _busy.Add(id);
+            return new GroupTransaction(before is null ? TransactionKind.Create : TransactionKind.Supersede, before, after, Diff(before, after), reserved);
+        }
+    }
+
+    public Outcome<GroupTransaction> PrepareRefresh(string id)
+    {
+        var begun = Begin(id);
+        if (!begun.Succeeded) return begun.Problem!;
+        var group = begun.Value!;
+        if (!_references.TryGet(group.Vlan, group.Reference, out var reference))
+        {
+            Unbusy(id);
+            return new TsmProblem(ProblemKind.UnknownReferenceGroup, $"Reference group {group.Reference} on VLAN {group.Vlan} has gone; release the group.");
+        }
+        var plan = PlanFor(reference, group.Members, out var effective, out var ignored);
+        if (effective.Count == 0)
+        {
+            Unbusy(id);
+            return new TsmProblem(ProblemKind.NoMemberInReferenceGroup, $"No member of {group.Id} is in reference group {group.Reference} any more; release the group.");
+        }
+        var now = _time.GetUtcNow();
+        var after = group with { Effective = effective, Ignored = ignored, Switches = plan, Expires = now + group.Ttl, Version = group.Version + 1 };
+        return new GroupTransaction(TransactionKind.Refresh, group, after, Diff(group, after), false);
+    }
+
+    public Outcome<GroupTransaction> PrepareRelease(string id)
+    {
+        var begun = Begin(id);
+        if (!begun.Succeeded) return begun.Problem!;
+        return new GroupTransaction(TransactionKind.Release, begun.Value, null, Diff(begun.Value, null), false);
+    }
+
+    /// <summary>Release transactions for every idle group whose lease has run out.</summary>
+    public IReadOnlyList<GroupTransaction> PrepareExpired()
+    {
+        var now = _time.GetUtcNow();
+        var result = new List<GroupTransaction>();
+        lock (_gate)
+        {
+            foreach (var g in _store.All())
+            {
+                if (g.Expires > now || _busy.Contains(g.Id)) continue;
+                _busy.Add(g.Id);
+                result.Add(new GroupTransaction(TransactionKind.Expire, g, null, Diff(g, null), false));
+            }
+        }
+        return result;
+    }
+
+    public void Commit(GroupTransaction tx)
+    {
+        lock (_gate)
+        {
+            if (tx.Settled) throw new InvalidOperationException("The transaction is already settled.");
+            tx.Settled = true;
+            if (tx.Before is { } before)
+            {
+                _busy.Remove(before.Id);
+                if (tx.After is null || tx.After.Id != before.Id)
+                {
+                    _store.Remove(before.Id);
+                    _byAddress.Remove((before.Vlan, before.Address));
+                    if (tx.After is null) _vlans[before.Vlan.Value].For(before.Address)?.Free(before.Address);
+                }
+            }
+            if (tx.After is { } after)
+            {
+                _busy.Remove(after.Id);
+                _store.Put(after);
+                _byAddress[(after.Vlan, after.Address)] = after.Id;
+            }
+        }
+    }
+
+    public void Abort(GroupTransaction tx)
+    {
+        lock (_gate)
+        {
+            if (tx.Settled) throw new InvalidOperationException("The transaction is already settled.");
+            tx.Settled = true;
+            if (tx.Before is { } before) _busy.Remove(before.Id);
+            if (tx.After is { } after)
+            {
+                _busy.Remove(after.Id);
+                if (tx.ReservedAddress) _vlans[after.Vlan.Value].For(after.Address)?.Free(after.Address);
+            }
+        }
+    }
+
+    /// <summary>Addresses in use in a VLAN's block for a family, for observability.</summary>
+    public (int InUse, int Size)? BlockUsage(VlanId vlan, bool v4)
+    {
+        lock (_gate)
+        {
+            var b = _vlans.TryGetValue(vlan.Value, out var blocks) ? (v4 ? blocks.V4 : blocks.V6) : null;
+            return b is null ? null : (b.InUse, b.Size);
+        }
+    }
+
+    private Outcome<RendezvousGroup> Begin(string id)
+    {
+        lock (_gate)
+        {
+            if (!_store.TryGet(id, out var group)) return new TsmProblem(ProblemKind.GroupNotFound, $"No rendezvous group '{id}'.");
+            if (!_busy.Add(id)) return new TsmProblem(ProblemKind.GroupBusy, $"Group {id} has a transaction in progress.");
+            return group;
+        }
+    }
+
+    private void Unbusy(string id)
+    {
+        lock (_gate) _busy.Remove(id);
+    }
+
+    private List<SwitchPorts> PlanFor(ReferenceGroup reference, IReadOnlyList<IpAddress> members, out List<IpAddress> effective, out List<IgnoredMember> ignored)
+    {
+        var buffer = t_buffer ??= new PlanBuffer();
+        var planner = new SubsetPlanner(_references.Topology, _hosts);
+        var span = members is IpAddress[] arr ? arr : members.ToArray();
+        planner.Plan(reference, span, buffer);
+        effective = [.. buffer.Effective.ToArray()];
+        ignored = [];
+        foreach (var (m, r) in buffer.Ignored) ignored.Add(new IgnoredMember(m, r));
+        var topology = planner.Topology;
+        var plan = new List<SwitchPorts>(buffer.SwitchCount);
+        for (int i = 0; i < buffer.SwitchCount; i++)
+            plan.Add(new SwitchPorts(topology.Switches[buffer.SwitchAt(i)].Id, buffer.PortsAt(i).ToArray()));
+        return plan;
+    }
+
+    private static List<SwitchChange> Diff(RendezvousGroup? before, RendezvousGroup? after)
+    {
+        var changes = new List<SwitchChange>();
+        var old = before?.Switches.ToDictionary(s => s.SwitchId, StringComparer.Ordinal) ?? [];
+        // A supersede at the same address replaces rules in place; otherwise old and new rules are independent.
+        bool sameAddress = before is not null && after is not null && before.Address == after.Address && before.Vlan == after.Vlan;
+        if (after is not null)
+        {
+            foreach (var s in after.Switches)
+            {
+                var next = after.RuleFor(s);
+                if (sameAddress && old.Remove(s.SwitchId, out var prev))
+                {
+                    var prevRule = before!.RuleFor(prev);
+                    if (!next.SamePorts(prevRule)) changes.Add(new SwitchChange(s.SwitchId, prevRule, next));
+                }
+                else changes.Add(new SwitchChange(s.SwitchId, null, next));
+            }
+        }
+        if (before is not null)
+            foreach (var s in before.Switches)
+                if (!sameAddress || old.ContainsKey(s.SwitchId)) changes.Add(new SwitchChange(s.SwitchId, before.RuleFor(s), null));
+        return changes;
+    }
+}
