@@ -18,6 +18,8 @@ public static class Program
         {
             return args[0] switch
             {
+                "demo" => await DemoCommand.RunAsync(rest, Console.Out, Console.Error, cts.Token),
+                "serve" => await ServeCommand.RunAsync(rest, Console.Out, Console.Error, cts.Token),
                 "snoop" => await SnoopCommand.RunAsync(rest, Console.Out, Console.Error, cts.Token),
                 _ => Unknown(args[0]),
             };
