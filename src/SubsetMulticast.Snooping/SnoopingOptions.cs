@@ -1,0 +1,79 @@
+namespace SubsetMulticast.Snooping;
+
+/// <summary>
+/// Timers and limits of one snooping session. Defaults are RFC 3376 §8 / RFC 3810 §9 (and Linux
+/// br_multicast.c): GMI 260 s, LMQI 1 s, LMQC 2, other-querier-present 255 s.
+/// </summary>
+public sealed class SnoopingOptions
+{
+    /// <summary>Group membership interval (RFC 3376 §8.4): a member not heard from for this long is removed.</summary>
+    public TimeSpan GroupMembershipInterval { get; init; } = TimeSpan.FromSeconds(260);
+
+    /// <summary>Last member query interval (RFC 3376 §8.8).</summary>
+    public TimeSpan LastMemberQueryInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Last member query count (RFC 3376 §8.9); LMQT = LMQC × LMQI.</summary>
+    public int LastMemberQueryCount { get; init; } = 2;
+
+    /// <summary>Other querier present interval (RFC 3376 §8.5); also how long a router port lives after its last query.</summary>
+    public TimeSpan OtherQuerierPresentInterval { get; init; } = TimeSpan.FromSeconds(255);
+
+    /// <summary>Query interval of our own querier (RFC 3376 §8.2).</summary>
+    public TimeSpan QueryInterval { get; init; } = TimeSpan.FromSeconds(125);
+
+    /// <summary>Max response time our own querier advertises (RFC 3376 §8.3).</summary>
+    public TimeSpan QueryResponseInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Ports (by name) on which a leave removes the member at once, without waiting LMQT.</summary>
+    public IReadOnlySet<string> FastLeavePorts { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>A port may be a member of at most this many groups; further groups are refused and counted.</summary>
+    public int MaxGroupsPerPort { get; init; } = 4096;
+
+    /// <summary>At most this many (VLAN, group) entries in total; further groups are refused and counted.</summary>
+    public int MaxGroups { get; init; } = 65536;
+
+    /// <summary>At most this many sources per (group, port); further sources are ignored and counted.</summary>
+    public int MaxSourcesPerMembership { get; init; } = 256;
+
+    /// <summary>
+    /// IGMPv3 reports and all MLD messages without Router Alert are dropped (RFC 3376 §9.1, RFC 3810 §5).
+    /// IGMPv1/v2 are accepted without it (RFC 2236 hosts may omit it).
+    /// </summary>
+    public bool RequireRouterAlert { get; init; } = true;
+
+    /// <summary>Learn host locations from source MACs, ARP and ND.</summary>
+    public bool LearnHosts { get; init; } = true;
+
+    /// <summary>Our own querier; null: none (only observe others).</summary>
+    public QuerierOptions? Querier { get; init; }
+
+    internal long GmiTicks => GroupMembershipInterval.Ticks;
+    internal long LmqtTicks => LastMemberQueryInterval.Ticks * LastMemberQueryCount;
+    internal long OqpiTicks => OtherQuerierPresentInterval.Ticks;
+
+    internal void Validate()
+    {
+        if (GroupMembershipInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(GroupMembershipInterval));
+        if (LastMemberQueryInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(LastMemberQueryInterval));
+        if (LastMemberQueryCount < 1) throw new ArgumentOutOfRangeException(nameof(LastMemberQueryCount));
+        if (OtherQuerierPresentInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(OtherQuerierPresentInterval));
+        if (MaxGroupsPerPort < 0 || MaxGroups < 0 || MaxSourcesPerMembership < 0) throw new ArgumentOutOfRangeException(nameof(MaxGroups));
+    }
+}
+
+/// <summary>Our own querier: the addresses it queries from. It queries only while it wins the election (lowest address).</summary>
+public sealed class QuerierOptions
+{
+    /// <summary>IPv4 source of our IGMP queries; null: no IGMP querier.</summary>
+    public Core.Addressing.IpAddress? IPv4Source { get; init; }
+
+    /// <summary>IPv6 link-local source of our MLD queries; null: no MLD querier.</summary>
+    public Core.Addressing.IpAddress? IPv6Source { get; init; }
+
+    /// <summary>Source MAC of our query frames.</summary>
+    public Core.Addressing.MacAddress SourceMac { get; init; } = new(0x02_00_00_00_00_01UL);
+
+    /// <summary>VLANs to query on (0 = untagged).</summary>
+    public IReadOnlyList<Core.Addressing.VlanId> Vlans { get; init; } = [new Core.Addressing.VlanId(0)];
+}
