@@ -5,6 +5,7 @@ using SubsetMulticast.Packets.Ethernet;
 using SubsetMulticast.Packets.Igmp;
 using SubsetMulticast.Packets.Ip;
 using SubsetMulticast.Packets.Mld;
+using SubsetMulticast.Packets.Ndp;
 using SubsetMulticast.Snooping.Hosts;
 using SubsetMulticast.Snooping.Membership;
 
@@ -182,7 +183,7 @@ public sealed class Snooper : ISnoopingSink
                     if (!MldMessage.TryReadPacket(ip, out var m)) { reason = DropReason.Truncated; return FrameOutcome.Dropped; }
                     return Mld(port, vlan, eth.Source, ip.Source, m, ref reason);
                 }
-                if (type is >= 133 and <= 137) return NeighborDiscovery(port, vlan, eth.Source, ip, ref reason);
+                if (type is (byte)NeighborDiscoveryType.NeighborSolicitation or (byte)NeighborDiscoveryType.NeighborAdvertisement) return NeighborDiscovery(port, vlan, eth.Source, ip, ref reason);
                 break;
             }
             case EtherTypes.Arp:
@@ -298,11 +299,16 @@ public sealed class Snooper : ISnoopingSink
 
     private FrameOutcome NeighborDiscovery(int port, VlanId vlan, MacAddress mac, in IpPacket ip, ref DropReason reason)
     {
-        // RFC 4861 §7.1.1/§7.1.2: ND is only valid with hop limit 255.
-        if (ip.HopLimit != 255) { reason = DropReason.WrongTtl; return FrameOutcome.Dropped; }
+        if (!NeighborMessage.TryReadPacket(ip, out var nd)) { reason = DropReason.Truncated; return FrameOutcome.Dropped; }
         if (!_options.LearnHosts) return FrameOutcome.Ignored;
         _hosts.See(mac, port, vlan, _now);
-        if (!ip.Source.IsUnspecified) _hosts.Claim(mac, ip.Source, port, vlan, _now);
+        // RFC 4861 §7.2.3/§7.2.5: an NS teaches its source address, an NA its target, each with the link-layer
+        // address of its option (the frame's source MAC when the option is absent).
+        if (nd.Type == NeighborDiscoveryType.NeighborSolicitation)
+        {
+            if (!ip.Source.IsUnspecified) _hosts.Claim(nd.SourceLinkLayerAddress ?? mac, ip.Source, port, vlan, _now);
+        }
+        else _hosts.Claim(nd.TargetLinkLayerAddress ?? mac, nd.Target, port, vlan, _now);
         return FrameOutcome.Applied;
     }
 

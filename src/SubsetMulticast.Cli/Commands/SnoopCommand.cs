@@ -1,11 +1,160 @@
+using System.Globalization;
+using SubsetMulticast.Core.Addressing;
+using SubsetMulticast.Snooping;
+using SubsetMulticast.Snooping.Capture;
+using SubsetMulticast.Snooping.Reporting;
+
 namespace SubsetMulticast.Cli.Commands;
 
-// Placeholder until the snooping work lands (issue 3); its owner replaces this file.
+/// <summary>
+/// <c>tsm snoop --pcap FILE [--json]</c> replays a capture and prints the final state;
+/// <c>tsm snoop --iface IF [--iface IF2 …]</c> snoops live until Ctrl+C (or --duration) and then prints it.
+/// </summary>
 internal static class SnoopCommand
 {
-    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    public const string Usage = """
+        tsm snoop --pcap FILE [--json] [--at TIME]
+        tsm snoop --iface IF [--iface IF2 ...] [--json] [--duration SECONDS] [--filter BPF] [--querier-v4 IP] [--querier-v6 IP]
+          timers:  --gmi S (260) --lmqi S (1) --lmqc N (2) --other-querier S (255) --query-interval S (125)
+          ports:   --fast-leave PORT (repeatable)
+          limits:  --max-groups N --max-groups-per-port N --max-sources N
+          --at TIME: state at that moment (unix seconds or ISO 8601); default: the capture's last timestamp
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        stderr.WriteLine("tsm snoop: not built yet");
-        return Task.FromResult(1);
+        string? pcap = null, filter = null;
+        var ifaces = new List<string>();
+        var fastLeave = new HashSet<string>(StringComparer.Ordinal);
+        bool json = false;
+        DateTimeOffset? at = null;
+        TimeSpan? duration = null;
+        var defaults = new SnoopingOptions();
+        TimeSpan gmi = defaults.GroupMembershipInterval, lmqi = defaults.LastMemberQueryInterval,
+            oqpi = defaults.OtherQuerierPresentInterval, qi = defaults.QueryInterval;
+        int lmqc = defaults.LastMemberQueryCount, maxGroups = defaults.MaxGroups, maxPerPort = defaults.MaxGroupsPerPort,
+            maxSources = defaults.MaxSourcesPerMembership;
+        IpAddress? q4 = null, q6 = null;
+
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{a} needs a value.\n{Usage}");
+            switch (a)
+            {
+                case "--pcap": pcap = Next(); break;
+                case "--iface": ifaces.Add(Next()); break;
+                case "--json": json = true; break;
+                case "--filter": filter = Next(); break;
+                case "--fast-leave": fastLeave.Add(Next()); break;
+                case "--at": at = ParseTime(Next()); break;
+                case "--duration": duration = Seconds(a, Next()); break;
+                case "--gmi": gmi = Seconds(a, Next()); break;
+                case "--lmqi": lmqi = Seconds(a, Next()); break;
+                case "--other-querier": oqpi = Seconds(a, Next()); break;
+                case "--query-interval": qi = Seconds(a, Next()); break;
+                case "--lmqc": lmqc = Count(a, Next(), 1); break;
+                case "--max-groups": maxGroups = Count(a, Next(), 0); break;
+                case "--max-groups-per-port": maxPerPort = Count(a, Next(), 0); break;
+                case "--max-sources": maxSources = Count(a, Next(), 0); break;
+                case "--querier-v4": q4 = Address(a, Next(), v6: false); break;
+                case "--querier-v6": q6 = Address(a, Next(), v6: true); break;
+                case "-h" or "--help": await stdout.WriteLineAsync(Usage); return 0;
+                default: throw new UsageException($"unknown argument '{a}'.\n{Usage}");
+            }
+        }
+        if ((pcap is null) == (ifaces.Count == 0)) throw new UsageException($"give either --pcap FILE or --iface IF.\n{Usage}");
+        if (pcap is not null && (q4 is not null || q6 is not null)) throw new UsageException("--querier-v4/--querier-v6 need live interfaces (--iface).");
+        if (pcap is not null && (filter is not null || duration is not null)) throw new UsageException("--filter and --duration apply to --iface only.");
+        if (ifaces.Count > 0 && at is not null) throw new UsageException("--at applies to --pcap only.");
+
+        var options = new SnoopingOptions
+        {
+            GroupMembershipInterval = gmi,
+            LastMemberQueryInterval = lmqi,
+            LastMemberQueryCount = lmqc,
+            OtherQuerierPresentInterval = oqpi,
+            QueryInterval = qi,
+            FastLeavePorts = fastLeave,
+            MaxGroups = maxGroups,
+            MaxGroupsPerPort = maxPerPort,
+            MaxSourcesPerMembership = maxSources,
+            Querier = q4 is null && q6 is null ? null : new QuerierOptions { IPv4Source = q4, IPv6Source = q6 },
+        };
+
+        Snooper snooper;
+        if (pcap is not null)
+        {
+            if (!File.Exists(pcap)) { await stderr.WriteLineAsync($"tsm snoop: {pcap}: no such file"); return 1; }
+            snooper = new Snooper(options, TimeProvider.System) { Log = line => stderr.WriteLine(line) };
+            try
+            {
+                SnoopSessions.Replay(snooper, pcap, at);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException)
+            {
+                await stderr.WriteLineAsync($"tsm snoop: {pcap}: {e.Message}");
+                return 1;
+            }
+        }
+        else
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (duration is { } d) linked.CancelAfter(d);
+            Snooper? live = null;
+            try
+            {
+                await SnoopSessions.RunLiveAsync(null, ifaces, options, s =>
+                {
+                    live = s;
+                    s.Log = line => stderr.WriteLine(line);
+                    if (!json) s.Changed += c => stdout.WriteLine(Describe(c));
+                }, filter, linked.Token);
+            }
+            catch (CaptureException e)
+            {
+                await stderr.WriteLineAsync($"tsm snoop: {e.Message}");
+                return 1;
+            }
+            if (live is null) return 1;
+            snooper = live;
+        }
+
+        var snapshot = snooper.Snapshot();
+        if (json)
+        {
+            await stdout.WriteLineAsync(SnoopingJson.ToJson(snapshot));
+        }
+        else SnoopingJson.WriteText(stdout, snapshot);
+        await stdout.FlushAsync(CancellationToken.None);
+        return 0;
+    }
+
+    private static string Describe(SnoopingChange c) => c.Kind switch
+    {
+        SnoopingChangeKind.MemberAdded or SnoopingChangeKind.MemberRemoved or SnoopingChangeKind.MemberFilterChanged
+            => $"{c.Kind} vlan {c.Vlan} {c.Group} {c.Port}",
+        SnoopingChangeKind.HostLearned or SnoopingChangeKind.HostMoved or SnoopingChangeKind.HostAddressAdded
+            => $"{c.Kind} {c.Mac} vlan {c.Vlan} {c.Port} {(c.Address.IsUnspecified ? "" : c.Address.ToString())}",
+        _ => $"{c.Kind} vlan {c.Vlan} {c.Port} {c.Detail}",
+    };
+
+    private static TimeSpan Seconds(string name, string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double s) && s > 0 && s < 1e7
+            ? TimeSpan.FromSeconds(s) : throw new UsageException($"{name} wants a positive number of seconds, not '{text}'.");
+
+    private static int Count(string name, string text, int min) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= min
+            ? n : throw new UsageException($"{name} wants an integer ≥ {min}, not '{text}'.");
+
+    private static IpAddress Address(string name, string text, bool v6) =>
+        IpAddress.TryParse(text, out var ip) && ip.IsV6 == v6 ? ip : throw new UsageException($"{name} wants an IPv{(v6 ? 6 : 4)} address, not '{text}'.");
+
+    private static DateTimeOffset ParseTime(string text)
+    {
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double unix))
+            return DateTimeOffset.UnixEpoch.AddTicks((long)(unix * TimeSpan.TicksPerSecond));
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)) return t;
+        throw new UsageException($"--at wants unix seconds or an ISO 8601 time, not '{text}'.");
     }
 }

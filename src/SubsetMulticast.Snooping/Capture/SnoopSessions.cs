@@ -1,0 +1,92 @@
+using SubsetMulticast.Core.Addressing;
+
+namespace SubsetMulticast.Snooping.Capture;
+
+/// <summary>Entry points that drive a <see cref="Snooper"/> from a capture file or from live interfaces.</summary>
+public static class SnoopSessions
+{
+    /// <summary>
+    /// Replays a pcap/pcapng file on its own timestamps. Each capture interface is a port named after the
+    /// pcapng if_name (pcap: <paramref name="singlePortName"/>). Non-Ethernet interfaces are skipped.
+    /// The clock ends at the last timestamp in the file (statistics blocks included), or at
+    /// <paramref name="until"/>: frames after it are not replayed and timers run up to it.
+    /// </summary>
+    public static Snooper ReplayFile(string path, SnoopingOptions? options = null, DateTimeOffset? until = null, string singlePortName = "pcap")
+    {
+        var snooper = new Snooper(options, TimeProvider.System);
+        Replay(snooper, path, until, singlePortName);
+        return snooper;
+    }
+
+    /// <summary>Replays into an existing snooper (see <see cref="ReplayFile"/>).</summary>
+    public static void Replay(Snooper snooper, string path, DateTimeOffset? until = null, string singlePortName = "pcap")
+    {
+        using var reader = CaptureFileReader.Open(path);
+        long limit = until is { } u ? u.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks : long.MaxValue;
+        var ports = new List<PortId?>();
+        long last = long.MinValue;
+        while (reader.TryRead(out var record))
+        {
+            if (record.Timestamp > limit) break;
+            last = Math.Max(last, record.Timestamp);
+            if (record.Kind != CaptureRecordKind.Packet) continue;
+            while (ports.Count < reader.Interfaces.Count)
+            {
+                var i = reader.Interfaces[ports.Count];
+                ports.Add(i.LinkType == CaptureFileReader.LinkTypeEthernet
+                    ? snooper.AddPort(reader.IsPcapNg ? i.Name : singlePortName) : null);
+            }
+            if (ports[record.Interface] is { } port) snooper.Process(port, record.Data.Span, record.Timestamp);
+        }
+        if (limit != long.MaxValue) snooper.AdvanceTo(limit);
+        else if (last != long.MinValue) snooper.AdvanceTo(last);
+    }
+
+    /// <summary>
+    /// Snoops live on <paramref name="interfaces"/> (one port per interface, named after it) until
+    /// <paramref name="cancellationToken"/> fires: one reader thread per interface, timers ticked every 100 ms.
+    /// With <see cref="SnoopingOptions.Querier"/> set, our queries are injected on every interface.
+    /// </summary>
+    public static async Task RunLiveAsync(Snooper? snooper, IReadOnlyList<string> interfaces, SnoopingOptions options,
+        Action<Snooper>? started, string? filter, CancellationToken cancellationToken)
+    {
+        if (interfaces.Count == 0) throw new ArgumentException("At least one interface.", nameof(interfaces));
+        var handles = new List<LiveCaptureHandle>();
+        try
+        {
+            foreach (var name in interfaces) handles.Add(LiveCaptureHandle.Open(name, filter ?? LiveCaptureHandle.DefaultFilter));
+            snooper ??= new Snooper(options, TimeProvider.System, options.Querier is null ? null : new InjectAll(handles));
+            var ports = interfaces.Select(snooper.AddPort).ToArray();
+            started?.Invoke(snooper);
+            var s = snooper;
+            var readers = handles.Select((h, i) => Task.Factory.StartNew(() =>
+            {
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    if (h.TryNext(out var frame, out long ts)) s.Process(ports[i], frame, ts);
+                }
+            }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToList();
+            var ticker = Task.Run(async () =>
+            {
+                using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+                try { while (await timer.WaitForNextTickAsync(cancellationToken)) s.Tick(); }
+                catch (OperationCanceledException) { }
+            }, CancellationToken.None);
+            try { await Task.WhenAll(readers); }
+            catch (OperationCanceledException) { }
+            await ticker;
+        }
+        finally
+        {
+            foreach (var h in handles) h.Dispose();
+        }
+    }
+
+    private sealed class InjectAll(List<LiveCaptureHandle> handles) : IFrameTransmitter
+    {
+        public void Send(VlanId vlan, ReadOnlySpan<byte> frame)
+        {
+            foreach (var h in handles) h.Inject(frame);
+        }
+    }
+}
