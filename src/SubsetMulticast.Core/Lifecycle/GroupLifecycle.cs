@@ -190,6 +190,12 @@ public sealed class GroupLifecycle
         }
     }
 
+    /// <summary>The id of the committed group holding <paramref name="address"/> on <paramref name="vlan"/> (push Release/Refresh name groups by address).</summary>
+    public bool TryFindByAddress(VlanId vlan, IpAddress address, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? id)
+    {
+        lock (_gate) return _byAddress.TryGetValue((vlan, address), out id);
+    }
+
     /// <summary>Addresses in use in a VLAN's block for a family, for observability.</summary>
     public (int InUse, int Size)? BlockUsage(VlanId vlan, bool v4)
     {

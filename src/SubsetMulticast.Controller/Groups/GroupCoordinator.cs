@@ -1,0 +1,154 @@
+using Microsoft.Extensions.Logging;
+using SubsetMulticast.Core.Lifecycle;
+using SubsetMulticast.Core.Southbound;
+
+namespace SubsetMulticast.Controller.Groups;
+
+/// <summary>A group as a create or refresh left it, with the time from the request's start to the switches' confirmation.</summary>
+public sealed record GroupResult(RendezvousGroup Group, long SetupMicros);
+
+/// <summary>
+/// Runs each group operation as one transaction: <see cref="GroupLifecycle"/> prepares it (validates, plans,
+/// reserves), the applier sends it to every switch in one call, and the lifecycle commits it — or aborts it
+/// when any switch refuses, so that nothing changed. Operations on different groups run concurrently: the
+/// only shared lock is the lifecycle's short bookkeeping lock, never held across I/O.
+/// </summary>
+public sealed partial class GroupCoordinator
+{
+    private readonly GroupLifecycle _lifecycle;
+    private readonly ITransactionApplier _applier;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+
+    internal GroupCoordinator(GroupLifecycle lifecycle, ITransactionApplier applier, TimeProvider time, ILogger<GroupCoordinator> log)
+    {
+        _lifecycle = lifecycle;
+        _applier = applier;
+        _time = time;
+        _log = log;
+    }
+
+    public GroupLifecycle Lifecycle => _lifecycle;
+
+    public bool TryGet(string id, out RendezvousGroup group) => _lifecycle.Store.TryGet(id, out group);
+
+    public IReadOnlyList<RendezvousGroup> All() => _lifecycle.Store.All();
+
+    /// <summary>Creates a group, or supersedes the one at <see cref="CreateGroupRequest.Group"/>.</summary>
+    /// <param name="startTimestamp">The request's start (<see cref="TimeProvider.GetTimestamp"/>); 0 for now.</param>
+    public async ValueTask<Outcome<GroupResult>> CreateAsync(CreateGroupRequest request, CancellationToken cancellationToken, long startTimestamp = 0)
+    {
+        long start = startTimestamp != 0 ? startTimestamp : _time.GetTimestamp();
+        var prepared = _lifecycle.PrepareCreate(request);
+        if (!prepared.Succeeded) return Refused(prepared.Problem!, "create");
+        var done = await ExecuteAsync(prepared.Value!, cancellationToken).ConfigureAwait(false);
+        if (!done.Succeeded) return done.Problem!;
+        var result = new GroupResult(done.Value!.After!, Micros(start));
+        Log.Applied(_log, done.Value.Kind, result.Group.Id, result.Group.Address, result.Group.Switches.Count, result.SetupMicros);
+        return result;
+    }
+
+    /// <summary>Re-resolves the members (IP → MAC → port) and renews the lease.</summary>
+    public async ValueTask<Outcome<GroupResult>> RefreshAsync(string id, CancellationToken cancellationToken, long startTimestamp = 0)
+    {
+        long start = startTimestamp != 0 ? startTimestamp : _time.GetTimestamp();
+        var prepared = _lifecycle.PrepareRefresh(id);
+        if (!prepared.Succeeded) return Refused(prepared.Problem!, "refresh");
+        var done = await ExecuteAsync(prepared.Value!, cancellationToken).ConfigureAwait(false);
+        if (!done.Succeeded) return done.Problem!;
+        var result = new GroupResult(done.Value!.After!, Micros(start));
+        Log.Applied(_log, TransactionKind.Refresh, id, result.Group.Address, result.Group.Switches.Count, result.SetupMicros);
+        return result;
+    }
+
+    /// <summary>Removes the group from every switch and frees its address. Returns the released record.</summary>
+    public async ValueTask<Outcome<RendezvousGroup>> ReleaseAsync(string id, CancellationToken cancellationToken)
+    {
+        long start = _time.GetTimestamp();
+        var prepared = _lifecycle.PrepareRelease(id);
+        if (!prepared.Succeeded) return Refused(prepared.Problem!, "release");
+        var done = await ExecuteAsync(prepared.Value!, cancellationToken).ConfigureAwait(false);
+        if (!done.Succeeded) return done.Problem!;
+        var group = done.Value!.Before!;
+        Log.Applied(_log, TransactionKind.Release, id, group.Address, group.Switches.Count, Micros(start));
+        return group;
+    }
+
+    /// <summary>
+    /// Releases up to <paramref name="max"/> groups whose lease has run out, <paramref name="parallelism"/> at a
+    /// time; the others stay for the next sweep. A sweep, once begun, runs to its end (a half-run sweep would
+    /// leave groups marked busy). Returns how many were released.
+    /// </summary>
+    public async Task<int> ExpireDueAsync(int max, int parallelism)
+    {
+        var due = _lifecycle.PrepareExpired();
+        if (due.Count == 0) return 0;
+        for (int i = max; i < due.Count; i++) _lifecycle.Abort(due[i]);
+        int released = 0;
+        await Parallel.ForEachAsync(due.Take(max), new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism) }, async (tx, ct) =>
+        {
+            var done = await ExecuteAsync(tx, ct).ConfigureAwait(false);
+            if (done.Succeeded)
+            {
+                Interlocked.Increment(ref released);
+                Log.Expired(_log, tx.Before!.Id, tx.Before.Address, tx.Before.Expires);
+            }
+        }).ConfigureAwait(false);
+        return released;
+    }
+
+    private async ValueTask<Outcome<GroupTransaction>> ExecuteAsync(GroupTransaction tx, CancellationToken cancellationToken)
+    {
+        SouthboundResult result;
+        try
+        {
+            result = await _applier.ApplyAsync(tx, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _lifecycle.Abort(tx);
+            throw;
+        }
+        catch (Exception e)
+        {
+            result = SouthboundResult.Failed(new SwitchFailure(_applier.Name, $"{e.GetType().Name}: {e.Message}"));
+        }
+        if (result.Succeeded)
+        {
+            _lifecycle.Commit(tx);
+            return tx;
+        }
+        _lifecycle.Abort(tx);
+        var who = tx.After ?? tx.Before!;
+        var reasons = result.Failures.Count == 0
+            ? "no reason given"
+            : string.Join("; ", result.Failures.Select(f => $"{f.SwitchId}: {f.Reason}"));
+        var problem = new TsmProblem(ProblemKind.SouthboundFailed,
+            $"{tx.Kind} of {who.Id} ({who.Address} on VLAN {who.Vlan}) through {_applier.Name}: {result.Failures.Count} switch(es) refused and every change was rolled back — {reasons}.");
+        Log.SouthboundFailed(_log, tx.Kind, who.Id, _applier.Name, reasons);
+        return problem;
+    }
+
+    private TsmProblem Refused(TsmProblem problem, string operation)
+    {
+        Log.Refused(_log, operation, problem.Kind, problem.Detail);
+        return problem;
+    }
+
+    private long Micros(long start) => (long)_time.GetElapsedTime(start).TotalMicroseconds;
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 100, Level = LogLevel.Debug, Message = "{Kind} {Id} at {Address}: {Switches} switch(es) in {Micros} µs")]
+        public static partial void Applied(ILogger logger, TransactionKind kind, string id, Core.Addressing.IpAddress address, int switches, long micros);
+
+        [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Lease of {Id} at {Address} ran out at {Expires:o}; released")]
+        public static partial void Expired(ILogger logger, string id, Core.Addressing.IpAddress address, DateTimeOffset expires);
+
+        [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "{Operation} refused ({Kind}): {Detail}")]
+        public static partial void Refused(ILogger logger, string operation, ProblemKind kind, string detail);
+
+        [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "{Kind} of {Id} failed in {Southbound} and was rolled back: {Reasons}")]
+        public static partial void SouthboundFailed(ILogger logger, TransactionKind kind, string id, string southbound, string reasons);
+    }
+}

@@ -1,0 +1,168 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SubsetMulticast.Controller.Groups;
+using SubsetMulticast.Core.Addressing;
+using SubsetMulticast.Core.Lifecycle;
+using SubsetMulticast.Push;
+
+namespace SubsetMulticast.Controller.Push;
+
+/// <summary>
+/// The controller's UDP endpoint for push instructions (draft §7.1, drafts/push-instruction.md). Each datagram
+/// is verified (MAC, key, replay window); an accepted PushMembership creates or supersedes the group at the
+/// instruction's group address, Release and Refresh act on the group at that address. Whatever the verdict,
+/// it is counted and logged and an ack goes back. Datagrams are handled one at a time, in arrival order, so
+/// that a Release never overtakes the PushMembership before it.
+/// </summary>
+internal sealed partial class PushEndpoint : BackgroundService
+{
+    private const int MaxDatagram = 65_527;
+    private readonly GroupCoordinator _groups;
+    private readonly PushVerifier _verifier;
+    private readonly ILogger _log;
+    private readonly Socket _socket;
+
+    public PushEndpoint(ControllerOptions options, GroupCoordinator groups, ILogger<PushEndpoint> log)
+    {
+        _groups = groups;
+        _verifier = new PushVerifier(options.PushKeys);
+        _log = log;
+        var at = options.PushUdp ?? throw new ArgumentException("No push endpoint address.", nameof(options));
+        _socket = new Socket(at.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            _socket.Bind(at);
+        }
+        catch
+        {
+            _socket.Dispose();
+            throw;
+        }
+        LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+    }
+
+    public IPEndPoint LocalEndPoint { get; }
+    public PushEndpointStats Stats { get; } = new();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Log.Listening(_log, LocalEndPoint);
+        var buffer = new byte[MaxDatagram];
+        var ack = new byte[PushAck.Length];
+        EndPoint any = new IPEndPoint(LocalEndPoint.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            SocketReceiveFromResult received;
+            try
+            {
+                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { return; }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
+            {
+                continue; // ICMP port unreachable from an earlier ack, or an oversized datagram: neither stops the endpoint
+            }
+            PushAck answer;
+            try
+            {
+                answer = await HandleAsync(buffer.AsMemory(0, received.ReceivedBytes), received.RemoteEndPoint, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { return; }
+            if (received.ReceivedBytes < PushAck.Length) continue;
+            answer.WriteTo(ack);
+            try
+            {
+                await _socket.SendToAsync(ack, SocketFlags.None, received.RemoteEndPoint, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { return; }
+            catch (SocketException e)
+            {
+                Log.AckFailed(_log, received.RemoteEndPoint, e.SocketErrorCode);
+            }
+        }
+    }
+
+    /// <summary>Verifies, applies and counts one datagram; returns the ack to send. Internal for tests.</summary>
+    internal async ValueTask<PushAck> HandleAsync(ReadOnlyMemory<byte> datagram, EndPoint from, CancellationToken cancellationToken)
+    {
+        var verdict = Decode(datagram.Span, out var command, out var detail);
+        if (verdict != PushVerdict.Accepted)
+        {
+            Stats.Record(verdict, PushOutcome.NotProcessed);
+            Log.Rejected(_log, verdict, from, detail ?? "");
+            return new PushAck(command.Opcode, verdict, PushOutcome.NotProcessed, 0, command.Vlan.Value, command.SenderId, command.Sequence);
+        }
+        var problem = await ApplyAsync(command, cancellationToken).ConfigureAwait(false);
+        var outcome = problem is null ? PushOutcome.Applied : PushOutcome.Refused;
+        Stats.Record(verdict, outcome);
+        if (problem is null) Log.Applied(_log, command.Opcode, command.Group, command.Vlan, command.SenderId, command.Sequence, from);
+        else Log.Refused(_log, command.Opcode, command.Group, command.Vlan, from, problem.Kind, problem.Detail);
+        return new PushAck(command.Opcode, verdict, outcome, problem is null ? (ushort)0 : PushAck.ProblemCode(problem.Kind),
+            command.Vlan.Value, command.SenderId, command.Sequence);
+    }
+
+    private async ValueTask<TsmProblem?> ApplyAsync(PushCommand command, CancellationToken cancellationToken)
+    {
+        if (command.Opcode == PushOpcode.PushMembership)
+        {
+            var request = new CreateGroupRequest(command.Vlan, command.Reference, command.Members,
+                command.LeaseMs == 0 ? null : TimeSpan.FromMilliseconds(command.LeaseMs), command.Group);
+            var created = await _groups.CreateAsync(request, cancellationToken).ConfigureAwait(false);
+            return created.Problem;
+        }
+        if (!_groups.Lifecycle.TryFindByAddress(command.Vlan, command.Group, out var id))
+            return new TsmProblem(ProblemKind.GroupNotFound, $"No rendezvous group at {command.Group} on VLAN {command.Vlan}.");
+        if (_groups.TryGet(id, out var existing) && existing.Reference != command.Reference)
+            return new TsmProblem(ProblemKind.InvalidRequest, $"The group at {command.Group} belongs to reference group {existing.Reference}, not {command.Reference}.");
+        if (command.Opcode == PushOpcode.Release)
+            return (await _groups.ReleaseAsync(id, cancellationToken).ConfigureAwait(false)).Problem;
+        return (await _groups.RefreshAsync(id, cancellationToken).ConfigureAwait(false)).Problem;
+    }
+
+    /// <summary>Verification and copying out of the datagram (the reader is a ref struct and cannot cross an await).</summary>
+    private PushVerdict Decode(ReadOnlySpan<byte> datagram, out PushCommand command, out string? detail)
+    {
+        var verdict = _verifier.Verify(datagram, out var instruction, out detail);
+        if (verdict is PushVerdict.Truncated or PushVerdict.Malformed || instruction.Length == 0)
+        {
+            command = PushCommand.Unreadable;
+            return verdict;
+        }
+        var members = new IpAddress[verdict == PushVerdict.Accepted ? instruction.MemberCount : 0];
+        for (int i = 0; i < members.Length; i++) members[i] = instruction.MemberAt(i);
+        command = new PushCommand(instruction.Opcode, instruction.Vlan, instruction.SenderId, instruction.Sequence, instruction.LeaseMs,
+            instruction.Reference, instruction.Group, members);
+        return verdict;
+    }
+
+    public override void Dispose()
+    {
+        _socket.Dispose();
+        base.Dispose();
+    }
+
+    private sealed record PushCommand(PushOpcode Opcode, VlanId Vlan, uint SenderId, ulong Sequence, uint LeaseMs, IpAddress Reference, IpAddress Group, IpAddress[] Members)
+    {
+        public static readonly PushCommand Unreadable = new(0, default, 0, 0, 0, default, default, []);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Push instructions accepted on udp://{EndPoint}")]
+        public static partial void Listening(ILogger logger, IPEndPoint endPoint);
+
+        [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Push {Opcode} for {Group} on VLAN {Vlan} (sender {Sender}, sequence {Sequence}) from {From}: applied")]
+        public static partial void Applied(ILogger logger, PushOpcode opcode, IpAddress group, VlanId vlan, uint sender, ulong sequence, EndPoint from);
+
+        [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Push {Opcode} for {Group} on VLAN {Vlan} from {From}: verified but refused ({Kind}): {Detail}")]
+        public static partial void Refused(ILogger logger, PushOpcode opcode, IpAddress group, VlanId vlan, EndPoint from, ProblemKind kind, string detail);
+
+        [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "Push instruction from {From} rejected ({Verdict}): {Detail}")]
+        public static partial void Rejected(ILogger logger, PushVerdict verdict, EndPoint from, string detail);
+
+        [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "Could not send the push ack to {To}: {Error}")]
+        public static partial void AckFailed(ILogger logger, EndPoint to, SocketError error);
+    }
+}

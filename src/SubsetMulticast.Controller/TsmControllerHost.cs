@@ -1,0 +1,160 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SubsetMulticast.Controller.Api;
+using SubsetMulticast.Controller.Groups;
+using SubsetMulticast.Controller.Leases;
+using SubsetMulticast.Controller.Push;
+using SubsetMulticast.Core.Fabric;
+using SubsetMulticast.Core.Lifecycle;
+using SubsetMulticast.Core.ReferenceGroups;
+using SubsetMulticast.Core.Southbound;
+
+namespace SubsetMulticast.Controller;
+
+/// <summary>
+/// The controller service, wired and running: REST API on Kestrel, lease sweeper, push-instruction UDP endpoint.
+/// The one entry point that the CLI (<c>tsm demo</c>, <c>tsm serve</c>), benchmarks and tests start it with.
+/// </summary>
+public sealed class TsmControllerHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private int _disposed;
+
+    private TsmControllerHost(WebApplication app, Uri apiUrl, GroupCoordinator groups, PushEndpoint? push)
+    {
+        _app = app;
+        ApiUrl = apiUrl;
+        Groups = groups;
+        PushEndPoint = push?.LocalEndPoint;
+        PushStats = push?.Stats;
+    }
+
+    /// <summary>The address the API is bound to (the real port when the options asked for port 0), e.g. http://127.0.0.1:41234/.</summary>
+    public Uri ApiUrl { get; }
+
+    /// <summary>Where the push endpoint is bound; null when it is off.</summary>
+    public IPEndPoint? PushEndPoint { get; }
+
+    /// <summary>The push endpoint's counters; null when it is off.</summary>
+    public PushEndpointStats? PushStats { get; }
+
+    /// <summary>The same operations as the REST API, in process.</summary>
+    public GroupCoordinator Groups { get; }
+
+    /// <summary>Builds and starts the controller. <paramref name="topology"/> must be <paramref name="references"/>' topology.</summary>
+    /// <param name="pushTarget">Required in <see cref="ApplyMode.Pushed"/>; ignored in computed mode.</param>
+    public static async Task<TsmControllerHost> StartAsync(ControllerOptions options, FabricTopology topology, HostTable hosts,
+        ReferenceGroupTable references, ISouthbound southbound, IPushTarget? pushTarget, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(hosts);
+        ArgumentNullException.ThrowIfNull(references);
+        ArgumentNullException.ThrowIfNull(southbound);
+        ArgumentNullException.ThrowIfNull(time);
+        if (!ReferenceEquals(topology, references.Topology))
+            throw new ArgumentException("The topology must be the reference-group table's topology (the one the planner uses).", nameof(topology));
+        if (options.Lifecycle.Vlans.Count == 0)
+            throw new ArgumentException("The lifecycle options name no VLAN for transactional groups.", nameof(options));
+        ITransactionApplier applier = options.Mode switch
+        {
+            ApplyMode.Computed => new ComputedApplier(southbound),
+            ApplyMode.Pushed => PushedApplierFor(options, pushTarget, time),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), $"Unknown mode {options.Mode}."),
+        };
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(TsmControllerHost).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+        builder.WebHost.UseUrls(options.ApiUrl);
+        options.ConfigureLogging?.Invoke(builder.Logging);
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(time);
+        services.AddSingleton(sp => new GroupLifecycle(options.Lifecycle, references, hosts, options.Store ?? new InMemoryGroupStore(), time));
+        services.AddSingleton(sp => new GroupCoordinator(sp.GetRequiredService<GroupLifecycle>(), applier, time, sp.GetRequiredService<ILogger<GroupCoordinator>>()));
+        services.AddHostedService<LeaseSweeper>();
+        if (options.PushUdp is not null)
+        {
+            services.AddSingleton<PushEndpoint>();
+            services.AddHostedService(sp => sp.GetRequiredService<PushEndpoint>());
+        }
+
+        var app = builder.Build();
+        try
+        {
+            app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteUnhandledAsync });
+            app.UseStatusCodePages(context => StatusProblemAsync(context.HttpContext));
+            var groups = app.Services.GetRequiredService<GroupCoordinator>();
+            var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            ApiEndpoints.Map(app, groups, references, hosts, time, stopping);
+
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+                ?? throw new InvalidOperationException("Kestrel reported no bound address.");
+            var push = options.PushUdp is null ? null : app.Services.GetRequiredService<PushEndpoint>();
+            return new TsmControllerHost(app, new Uri(bound.EndsWith('/') ? bound : bound + "/"), groups, push);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Completes when the host stops (Ctrl-C is the caller's: cancel <paramref name="cancellationToken"/>).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        {
+            try { await _app.StopAsync(timeout.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+        }
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static PushedApplier PushedApplierFor(ControllerOptions options, IPushTarget? target, TimeProvider time)
+    {
+        if (target is null) throw new ArgumentException("Pushed mode needs a push target (the agents' transport).", nameof(target));
+        foreach (var v in options.Lifecycle.Vlans)
+            if (!options.PushKeys.HasKey(v.Vlan, options.PushKeyId))
+                throw new ArgumentException($"Pushed mode signs with key {options.PushKeyId}, which VLAN {v.Vlan} does not have in PushKeys.", nameof(options));
+        return new PushedApplier(target, options.PushKeys, options.PushKeyId, options.PushSenderId, time);
+    }
+
+    private static Task WriteUnhandledAsync(HttpContext http)
+    {
+        var error = http.Features.Get<IExceptionHandlerFeature>()?.Error;
+        if (error is BadHttpRequestException bad)
+            return ApiProblems.WriteAsync(http, "bad-request", bad.StatusCode, "The request could not be read", bad.Message);
+        return ApiProblems.WriteAsync(http, "internal-error", StatusCodes.Status500InternalServerError, "Internal error",
+            "The controller failed while handling the request; no partial change was committed. See the controller's log.");
+    }
+
+    private static Task StatusProblemAsync(HttpContext http)
+    {
+        int status = http.Response.StatusCode;
+        var (slug, title, detail) = status switch
+        {
+            404 => ("not-found", "No such resource", $"{http.Request.Method} {http.Request.Path}: no such resource; the API is under {ApiEndpoints.Prefix}."),
+            405 => ("method-not-allowed", "Method not allowed", $"{http.Request.Path} does not accept {http.Request.Method}."),
+            415 => ("unsupported-media-type", "Unsupported media type", "The body must be application/json."),
+            _ => ("http-" + status, ReasonPhrases.GetReasonPhrase(status), $"{http.Request.Method} {http.Request.Path} failed with status {status}."),
+        };
+        return ApiProblems.WriteAsync(http, slug, status, title, detail);
+    }
+}
