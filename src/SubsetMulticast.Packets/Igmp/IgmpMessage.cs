@@ -111,7 +111,7 @@ public readonly ref struct IgmpMessage
     /// <see cref="PacketError.MissingRouterAlert"/>; reports and leaves name a multicast group and queries
     /// name 0 or a multicast group → <see cref="PacketError.BadAddress"/>. Offsets are relative to the IP header.
     /// </summary>
-    public static bool TryReadPacket(in IpPacket ip, out IgmpMessage m)
+    public static bool TryReadPacket(scoped in IpPacket ip, out IgmpMessage m)
     {
         if (ip.Version != 4 || ip.Protocol != IpProtocols.Igmp) throw new ArgumentException("The packet does not carry IGMP.", nameof(ip));
         if (ip.Ttl != 1) Malformed.Throw(PacketError.BadTtl, 8);

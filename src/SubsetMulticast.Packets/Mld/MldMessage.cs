@@ -111,7 +111,7 @@ public readonly ref struct MldMessage
     /// multicast address in v1 reports/dones and v2 records, unspecified or multicast in queries →
     /// <see cref="PacketError.BadAddress"/>. Offsets are relative to the IPv6 header.
     /// </summary>
-    public static bool TryReadPacket(in IpPacket ip, out MldMessage m)
+    public static bool TryReadPacket(scoped in IpPacket ip, out MldMessage m)
     {
         if (ip.Version != 6 || ip.Protocol != IpProtocols.Icmpv6) throw new ArgumentException("The packet does not carry ICMPv6.", nameof(ip));
         if (ip.HopLimit != 1) Malformed.Throw(PacketError.BadTtl, 7);

@@ -81,7 +81,7 @@ public readonly ref struct NeighborMessage
     /// source link-layer option → <see cref="PacketError.BadOption"/>; NA to a multicast address must not be
     /// solicited → <see cref="PacketError.BadAddress"/>.
     /// </summary>
-    public static bool TryReadPacket(in IpPacket ip, out NeighborMessage m)
+    public static bool TryReadPacket(scoped in IpPacket ip, out NeighborMessage m)
     {
         if (ip.Version != 6 || ip.Protocol != IpProtocols.Icmpv6) throw new ArgumentException("The packet does not carry ICMPv6.", nameof(ip));
         if (ip.HopLimit != 255) Malformed.Throw(PacketError.BadTtl, 7);

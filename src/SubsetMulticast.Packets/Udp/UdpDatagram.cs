@@ -50,7 +50,7 @@ public readonly ref struct UdpDatagram
     }
 
     /// <summary>Reads the datagram carried by <paramref name="ip"/> (which must carry UDP).</summary>
-    public static bool TryRead(in IpPacket ip, out UdpDatagram d)
+    public static bool TryRead(scoped in IpPacket ip, out UdpDatagram d)
     {
         if (ip.Protocol != IpProtocols.Udp) throw new ArgumentException("The packet does not carry UDP.", nameof(ip));
         return TryRead(ip.Payload, ip.Source, ip.Destination, out d);
