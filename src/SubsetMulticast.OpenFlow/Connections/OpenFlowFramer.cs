@@ -1,0 +1,44 @@
+using System.Buffers;
+using SubsetMulticast.OpenFlow.Protocol;
+
+namespace SubsetMulticast.OpenFlow.Connections;
+
+/// <summary>Cuts whole OpenFlow messages off the front of a pipe buffer.</summary>
+public static class OpenFlowFramer
+{
+    /// <summary>
+    /// False until a whole message is buffered. The header's length is judged as soon as the 8 header
+    /// bytes arrive: below 8 or above <paramref name="maxMessageLength"/> throws before the body is buffered.
+    /// On success <paramref name="buffer"/> is advanced past the message.
+    /// </summary>
+    public static bool TryReadMessage(ref ReadOnlySequence<byte> buffer, int maxMessageLength, out OfpMessage? message)
+    {
+        message = null;
+        if (buffer.Length < Ofp.HeaderLength) return false;
+        Span<byte> headerBytes = stackalloc byte[Ofp.HeaderLength];
+        buffer.Slice(0, Ofp.HeaderLength).CopyTo(headerBytes);
+        OfpHeader.TryRead(headerBytes, out var header);
+        if (header.Length < Ofp.HeaderLength)
+            throw new OpenFlowFormatException($"header length {header.Length} is less than 8", 2);
+        if (header.Length > maxMessageLength)
+            throw new OpenFlowFormatException($"header length {header.Length} exceeds the limit of {maxMessageLength}", 2);
+        if (buffer.Length < header.Length) return false;
+        var frame = buffer.Slice(0, header.Length);
+        if (frame.IsSingleSegment)
+        {
+            message = OfpMessage.Decode(frame.FirstSpan);
+        }
+        else
+        {
+            var rented = ArrayPool<byte>.Shared.Rent(header.Length);
+            try
+            {
+                frame.CopyTo(rented);
+                message = OfpMessage.Decode(rented.AsSpan(0, header.Length));
+            }
+            finally { ArrayPool<byte>.Shared.Return(rented); }
+        }
+        buffer = buffer.Slice(header.Length);
+        return true;
+    }
+}

@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace SubsetMulticast.OpenFlow.Connections;
+
+/// <summary>
+/// Accepts OpenFlow switches on a TCP endpoint (6653 by default), one <see cref="OpenFlowSession"/> per
+/// connection, all running concurrently. A session that fails is closed alone. When a switch with the same
+/// datapath id connects again, the older session is closed and replaced.
+/// </summary>
+public sealed class OpenFlowListener : IAsyncDisposable
+{
+    private readonly IPEndPoint _endpoint;
+    private readonly OpenFlowOptions _options;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, OpenFlowSession> _switches = new();
+    private readonly ConcurrentDictionary<OpenFlowSession, Task> _running = new();
+    private readonly CancellationTokenSource _stop = new();
+    private TcpListener? _listener;
+    private Task? _acceptLoop;
+
+    public OpenFlowListener(IPEndPoint endpoint, OpenFlowOptions? options = null, ILoggerFactory? loggers = null, TimeProvider? time = null)
+    {
+        _endpoint = endpoint;
+        _options = options ?? new OpenFlowOptions();
+        _loggers = loggers ?? NullLoggerFactory.Instance;
+        _logger = _loggers.CreateLogger("SubsetMulticast.OpenFlow");
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>The bound endpoint (useful with port 0).</summary>
+    public IPEndPoint LocalEndpoint => (IPEndPoint)(_listener?.LocalEndpoint ?? _endpoint);
+
+    /// <summary>Ready sessions by switch id (datapath id as 16 hex digits).</summary>
+    public IReadOnlyDictionary<string, OpenFlowSession> Switches => _switches;
+
+    /// <summary>Raised (on a pool thread) after a switch completed its handshake.</summary>
+    public event Action<OpenFlowSession>? SwitchConnected;
+
+    /// <summary>Raised when a ready switch's session closed, with the reason.</summary>
+    public event Action<OpenFlowSession, string>? SwitchDisconnected;
+
+    public void Start()
+    {
+        _listener = new TcpListener(_endpoint);
+        _listener.Start(backlog: 512);
+        Log.Listening(_logger, _listener.LocalEndpoint);
+        _acceptLoop = AcceptLoopAsync(_stop.Token);
+    }
+
+    public bool TryGetSwitch(string switchId, out OpenFlowSession session) =>
+        _switches.TryGetValue(switchId, out session!) && session.IsReady;
+
+    private async Task AcceptLoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            Socket socket;
+            try { socket = await _listener!.AcceptSocketAsync(ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+            catch (SocketException) { continue; }
+            catch (ObjectDisposedException) { return; }
+            socket.NoDelay = true;
+            var session = Attach(socket);
+            _running[session] = RunSessionAsync(session, socket, ct);
+        }
+    }
+
+    private OpenFlowSession Attach(Socket socket)
+    {
+        var stream = new NetworkStream(socket, ownsSocket: true);
+        var pipe = new StreamDuplexPipe(PipeReader.Create(stream), PipeWriter.Create(stream));
+        return new OpenFlowSession(pipe, socket.RemoteEndPoint?.ToString() ?? "?", _options, _logger, _time);
+    }
+
+    private async Task RunSessionAsync(OpenFlowSession session, Socket socket, CancellationToken ct)
+    {
+        try
+        {
+            var run = session.RunAsync(ct);
+            try
+            {
+                await session.Ready.ConfigureAwait(false);
+                if (_switches.TryGetValue(session.SwitchId, out var old) && !ReferenceEquals(old, session))
+                    await old.CloseAsync("replaced by a new connection from the same datapath").ConfigureAwait(false);
+                _switches[session.SwitchId] = session;
+                SwitchConnected?.Invoke(session);
+            }
+            catch (OpenFlowSessionException) { }
+            string reason = await run.ConfigureAwait(false);
+            if (session.Features is not null && _switches.TryRemove(new KeyValuePair<string, OpenFlowSession>(session.SwitchId, session)))
+                SwitchDisconnected?.Invoke(session, reason);
+        }
+        finally
+        {
+            socket.Dispose();
+            await session.DisposeAsync().ConfigureAwait(false);
+            _running.TryRemove(session, out _);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _listener?.Stop();
+        if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
+        foreach (var s in _running.Keys) await s.CloseAsync("listener stopped").ConfigureAwait(false);
+        await Task.WhenAll(_running.Values).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private sealed class StreamDuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+        public PipeWriter Output { get; } = output;
+    }
+}

@@ -1,0 +1,28 @@
+namespace SubsetMulticast.OpenFlow.Connections;
+
+/// <summary>Controller-side connection settings. Defaults suit Open vSwitch on a LAN.</summary>
+public sealed class OpenFlowOptions
+{
+    public const int DefaultPort = 6653;
+
+    /// <summary>Messages whose header length exceeds this are rejected before they are buffered.</summary>
+    public int MaxMessageLength { get; set; } = Protocol.Ofp.MaxMessageLength;
+
+    /// <summary>Upper bound on the bytes of one multipart reply sequence (REPLY_MORE chain).</summary>
+    public int MaxMultipartBytes { get; set; } = 16 * 1024 * 1024;
+
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan EchoInterval { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan EchoTimeout { get; set; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>A session failed: closed, timed out, or refused by the switch.</summary>
+public class OpenFlowSessionException(string message) : Exception(message);
+
+/// <summary>The switch answered a request with an OpenFlow ERROR.</summary>
+public sealed class OpenFlowErrorException(Protocol.ErrorMessage error)
+    : OpenFlowSessionException($"switch replied {error.Name}")
+{
+    public Protocol.ErrorMessage Error { get; } = error;
+}

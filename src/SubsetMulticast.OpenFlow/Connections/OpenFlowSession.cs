@@ -1,0 +1,353 @@
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SubsetMulticast.OpenFlow.Protocol;
+
+namespace SubsetMulticast.OpenFlow.Connections;
+
+/// <summary>
+/// One switch's OpenFlow 1.3 channel, controller side. <see cref="RunAsync"/> performs the handshake
+/// (HELLO negotiation, FEATURES, PORT_DESC), then reads until the channel closes, answering echoes,
+/// sending keepalive echoes and correlating replies with requests by xid. All writes go through one lock.
+/// A malformed or unexpected message closes the session with a logged reason.
+/// </summary>
+public sealed class OpenFlowSession : IAsyncDisposable
+{
+    private readonly IDuplexPipe _pipe;
+    private readonly OpenFlowOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly CancellationTokenSource _closing = new();
+    private readonly ConcurrentDictionary<uint, Pending> _pending = new();
+    private readonly ConcurrentDictionary<uint, OfpPort> _ports = new();
+    private readonly TaskCompletionSource<HelloMessage> _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _xid;
+    private bool _writesCompleted;
+
+    public OpenFlowSession(IDuplexPipe pipe, string remote, OpenFlowOptions? options = null, ILogger? logger = null, TimeProvider? time = null)
+    {
+        _pipe = pipe;
+        Remote = remote;
+        _options = options ?? new OpenFlowOptions();
+        _logger = logger ?? NullLogger.Instance;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public string Remote { get; }
+    public FeaturesReply? Features { get; private set; }
+    public ulong DatapathId => Features?.DatapathId ?? 0;
+
+    /// <summary>The datapath id as 16 hex digits, e.g. "0000000000000001" (empty before the handshake).</summary>
+    public string SwitchId => Features is null ? "" : FormatDatapathId(Features.DatapathId);
+
+    public IReadOnlyDictionary<uint, OfpPort> Ports => _ports;
+    public bool IsReady => _ready.Task.IsCompletedSuccessfully && !IsClosed;
+    public bool IsClosed => _closed.Task.IsCompleted;
+
+    /// <summary>Completes with the reason once the session has closed.</summary>
+    public Task<string> Closed => _closed.Task;
+
+    /// <summary>Completes when the handshake is done.</summary>
+    public Task Ready => _ready.Task;
+
+    public event Action<OpenFlowSession, PortStatus>? PortStatusReceived;
+    public event Action<OpenFlowSession, PacketIn>? PacketInReceived;
+
+    public static string FormatDatapathId(ulong dpid) => dpid.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+
+    private string Name => Features is null ? Remote : SwitchId;
+
+    /// <summary>Runs the session until it closes; returns the reason. Never throws for protocol faults.</summary>
+    public async Task<string> RunAsync(CancellationToken cancellationToken = default)
+    {
+        using var link = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+        var read = ReadLoopAsync(link.Token);
+        try
+        {
+            await HandshakeAsync(link.Token).ConfigureAwait(false);
+            _ready.TrySetResult();
+            Log.Connected(_logger, SwitchId, Remote, _ports.Count, Features!.NTables);
+            _ = KeepaliveLoopAsync(link.Token);
+        }
+        catch (Exception ex) when (ex is OpenFlowSessionException or TimeoutException or OperationCanceledException)
+        {
+            Log.HandshakeFailed(_logger, Remote, ex.Message);
+            _ready.TrySetException(new OpenFlowSessionException($"handshake failed: {ex.Message}"));
+            await CloseAsync($"handshake failed: {ex.Message}").ConfigureAwait(false);
+        }
+        await read.ConfigureAwait(false);
+        return await _closed.Task.ConfigureAwait(false);
+    }
+
+    private async Task HandshakeAsync(CancellationToken ct)
+    {
+        // OpenFlow 1.3.5 §6.3.1: both sides send HELLO at once; the version is the highest both support.
+        await SendAsync(new HelloMessage(HelloMessage.Bitmap13), ct).ConfigureAwait(false);
+        var hello = await _hello.Task.WaitAsync(_options.HandshakeTimeout, _time, ct).ConfigureAwait(false);
+        if (!hello.Supports13)
+        {
+            var text = "We support only OpenFlow 1.3"u8.ToArray();
+            await TrySendAsync(new ErrorMessage(OfpErrorNames.HelloFailed, 0, text) { Xid = hello.Xid }).ConfigureAwait(false);
+            throw new OpenFlowSessionException("peer does not support OpenFlow 1.3 (HELLO_FAILED/INCOMPATIBLE)");
+        }
+        Features = (FeaturesReply)await RequestAsync(new FeaturesRequest(), ct).ConfigureAwait(false);
+        var ports = await MultipartAsync(new PortDescRequest(), ct).ConfigureAwait(false);
+        foreach (var part in ports.Cast<PortDescReply>())
+            foreach (var p in part.Ports) _ports[p.PortNo] = p;
+    }
+
+    private async Task KeepaliveLoopAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                await Task.Delay(_options.EchoInterval, _time, ct).ConfigureAwait(false);
+                try { await RequestAsync(new EchoRequest([]), ct, _options.EchoTimeout).ConfigureAwait(false); }
+                catch (TimeoutException) { await CloseAsync($"no echo reply within {_options.EchoTimeout.TotalSeconds:0.#} s").ConfigureAwait(false); return; }
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (OpenFlowSessionException) { }
+    }
+
+    private async Task ReadLoopAsync(CancellationToken ct)
+    {
+        var reader = _pipe.Input;
+        string reason = "connection closed by switch";
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(ct).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                try
+                {
+                    while (OpenFlowFramer.TryReadMessage(ref buffer, _options.MaxMessageLength, out var message))
+                    {
+                        var fault = await DispatchAsync(message!).ConfigureAwait(false);
+                        if (fault is not null) { reason = fault; return; }
+                    }
+                    if (result.IsCompleted || result.IsCanceled)
+                    {
+                        if (buffer.Length > 0) reason = $"connection closed inside a message ({buffer.Length} bytes buffered)";
+                        return;
+                    }
+                }
+                finally { reader.AdvanceTo(buffer.Start, buffer.End); }
+            }
+        }
+        catch (OpenFlowFormatException ex) { reason = $"malformed message: {ex.Message}"; }
+        catch (OperationCanceledException) { reason = _closed.Task.IsCompleted ? _closed.Task.Result : "session cancelled"; }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        { reason = $"connection error: {ex.Message}"; }
+        finally
+        {
+            await CloseAsync(reason).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Handles one message from the switch; returns a close reason for protocol faults.</summary>
+    private async ValueTask<string?> DispatchAsync(OfpMessage message)
+    {
+        switch (message)
+        {
+            case HelloMessage hello:
+                _hello.TrySetResult(hello);
+                return null;
+            case EchoRequest echo:
+                await SendAsync(new EchoReply(echo.Data) { Xid = echo.Xid }, CancellationToken.None).ConfigureAwait(false);
+                return null;
+            case ErrorMessage error:
+                if (_pending.TryGetValue(error.Xid, out var failed)) failed.Fail(error);
+                else Log.UnsolicitedError(_logger, Name, error.Name, error.Xid);
+                return null;
+            case MultipartReply part:
+                if (!_pending.TryGetValue(part.Xid, out var pm)) { Log.UnknownXid(_logger, Name, part.Xid, part.Type); return null; }
+                if (!pm.AddPart(part, _options.MaxMultipartBytes))
+                    return $"multipart reply for xid {part.Xid} exceeds {_options.MaxMultipartBytes} bytes";
+                return null;
+            case EchoReply or FeaturesReply or BarrierReply:
+                if (_pending.TryGetValue(message.Xid, out var p)) p.Complete(message);
+                else Log.UnknownXid(_logger, Name, message.Xid, message.Type);
+                return null;
+            case PortStatus status:
+                if (status.Reason == PortStatusReason.Delete) _ports.TryRemove(status.Port.PortNo, out _);
+                else _ports[status.Port.PortNo] = status.Port;
+                PortStatusReceived?.Invoke(this, status);
+                return null;
+            case PacketIn packetIn:
+                PacketInReceived?.Invoke(this, packetIn);
+                return null;
+            default:
+                return $"unexpected message type {(byte)message.Type} ({message.Type}) from a switch";
+        }
+    }
+
+    /// <summary>Sends one message; assigns an xid when it has none.</summary>
+    public ValueTask<uint> SendAsync(OfpMessage message, CancellationToken ct = default) => SendManyAsync([message], ct);
+
+    /// <summary>Writes every message under the write lock with one flush; returns the xid of the last one.</summary>
+    public async ValueTask<uint> SendManyAsync(IReadOnlyList<OfpMessage> messages, CancellationToken ct = default)
+    {
+        await _writeLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_writesCompleted) throw new OpenFlowSessionException($"session {Name} is closed: {(_closed.Task.IsCompleted ? _closed.Task.Result : "closing")}");
+            uint last = 0;
+            foreach (var m in messages)
+            {
+                var span = _pipe.Output.GetSpan(m.EncodedLength);
+                m.TryEncode(span, out int written);
+                _pipe.Output.Advance(written);
+                last = m.Xid;
+            }
+            var flush = await _pipe.Output.FlushAsync(ct).ConfigureAwait(false);
+            if (flush.IsCompleted) throw new OpenFlowSessionException($"session {Name}: the switch stopped reading");
+            return last;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            throw new OpenFlowSessionException($"session {Name}: write failed: {ex.Message}");
+        }
+        finally { _writeLock.Release(); }
+    }
+
+    private async ValueTask TrySendAsync(OfpMessage message)
+    {
+        try { await SendAsync(message).ConfigureAwait(false); } catch (OpenFlowSessionException) { }
+    }
+
+    public uint NextXid()
+    {
+        uint x = (uint)Interlocked.Increment(ref _xid);
+        return x == 0 ? (uint)Interlocked.Increment(ref _xid) : x;
+    }
+
+    /// <summary>Sends a request and waits for the reply with the same xid (an ERROR reply throws <see cref="OpenFlowErrorException"/>).</summary>
+    public async Task<OfpMessage> RequestAsync(OfpMessage request, CancellationToken ct = default, TimeSpan? timeout = null)
+    {
+        var msg = request with { Xid = NextXid() };
+        var pending = new Pending();
+        _pending[msg.Xid] = pending;
+        try
+        {
+            await SendAsync(msg, ct).ConfigureAwait(false);
+            var parts = await pending.Task.WaitAsync(timeout ?? _options.RequestTimeout, _time, ct).ConfigureAwait(false);
+            return parts[0];
+        }
+        catch (TimeoutException) { throw new TimeoutException($"switch {Name}: no reply to {request.Type} within {(timeout ?? _options.RequestTimeout).TotalSeconds:0.#} s"); }
+        finally { _pending.TryRemove(msg.Xid, out _); }
+    }
+
+    /// <summary>Sends a multipart request and collects every reply part (following REPLY_MORE).</summary>
+    public async Task<IReadOnlyList<MultipartReply>> MultipartAsync(MultipartRequest request, CancellationToken ct = default)
+    {
+        var msg = request with { Xid = NextXid() };
+        var pending = new Pending();
+        _pending[msg.Xid] = pending;
+        try
+        {
+            await SendAsync(msg, ct).ConfigureAwait(false);
+            var parts = await pending.Task.WaitAsync(_options.RequestTimeout, _time, ct).ConfigureAwait(false);
+            return parts.Cast<MultipartReply>().ToList();
+        }
+        catch (TimeoutException) { throw new TimeoutException($"switch {Name}: no complete reply to multipart {request.MultipartType} within {_options.RequestTimeout.TotalSeconds:0.#} s"); }
+        finally { _pending.TryRemove(msg.Xid, out _); }
+    }
+
+    public Task BarrierAsync(CancellationToken ct = default) => RequestAsync(new BarrierRequest(), ct);
+
+    /// <summary>
+    /// Sends <paramref name="messages"/> followed by a BARRIER in one write and waits for the barrier reply.
+    /// The switch reports errors for earlier messages before the barrier reply (spec §6.2), so the
+    /// returned list holds every ERROR the switch sent for these messages (empty on success).
+    /// </summary>
+    public async Task<IReadOnlyList<ErrorMessage>> ApplyWithBarrierAsync(IReadOnlyList<OfpMessage> messages, CancellationToken ct = default)
+    {
+        var batch = new List<OfpMessage>(messages.Count + 1);
+        var watchers = new List<Pending>(messages.Count);
+        foreach (var m in messages)
+        {
+            var w = m with { Xid = NextXid() };
+            var p = new Pending();
+            _pending[w.Xid] = p;
+            watchers.Add(p);
+            batch.Add(w);
+        }
+        var barrier = new BarrierRequest { Xid = NextXid() };
+        var barrierPending = new Pending();
+        _pending[barrier.Xid] = barrierPending;
+        batch.Add(barrier);
+        try
+        {
+            await SendManyAsync(batch, ct).ConfigureAwait(false);
+            try { await barrierPending.Task.WaitAsync(_options.RequestTimeout, _time, ct).ConfigureAwait(false); }
+            catch (TimeoutException) { throw new TimeoutException($"switch {Name}: no barrier reply within {_options.RequestTimeout.TotalSeconds:0.#} s"); }
+            return watchers.Where(w => w.Error is not null).Select(w => w.Error!).ToList();
+        }
+        finally
+        {
+            foreach (var m in batch) _pending.TryRemove(m.Xid, out _);
+        }
+    }
+
+    /// <summary>Closes the session (idempotent): pending requests fail, the pipe is completed.</summary>
+    public async ValueTask CloseAsync(string reason)
+    {
+        if (!_closed.TrySetResult(reason)) return;
+        Log.Closed(_logger, Name, reason);
+        _ready.TrySetException(new OpenFlowSessionException($"session closed: {reason}"));
+        _hello.TrySetCanceled();
+        foreach (var p in _pending.Values) p.Abort(reason);
+        _closing.Cancel();
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _writesCompleted = true;
+            await _pipe.Output.CompleteAsync().ConfigureAwait(false);
+        }
+        finally { _writeLock.Release(); }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await CloseAsync("disposed").ConfigureAwait(false);
+        _closing.Dispose();
+    }
+
+    private sealed class Pending
+    {
+        private readonly TaskCompletionSource<List<OfpMessage>> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private List<OfpMessage>? _parts;
+        private long _bytes;
+
+        public Task<List<OfpMessage>> Task => _tcs.Task;
+        public ErrorMessage? Error { get; private set; }
+
+        public void Complete(OfpMessage m) => _tcs.TrySetResult([m]);
+
+        public void Fail(ErrorMessage e)
+        {
+            Error = e;
+            _tcs.TrySetException(new OpenFlowErrorException(e));
+        }
+
+        public void Abort(string reason) => _tcs.TrySetException(new OpenFlowSessionException($"session closed: {reason}"));
+
+        /// <summary>False when the multipart sequence grows past the limit.</summary>
+        public bool AddPart(MultipartReply part, int maxBytes)
+        {
+            _parts ??= [];
+            _parts.Add(part);
+            _bytes += part.EncodedLength;
+            if (_bytes > maxBytes) { Abort("multipart reply too large"); return false; }
+            if (!part.More) _tcs.TrySetResult(_parts);
+            return true;
+        }
+    }
+}

@@ -1,0 +1,303 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SubsetMulticast.Core.Addressing;
+using SubsetMulticast.Core.Southbound;
+using SubsetMulticast.OpenFlow.Connections;
+using SubsetMulticast.OpenFlow.Protocol;
+
+namespace SubsetMulticast.OpenFlow.Southbound;
+
+/// <summary>Where our rules live on a switch.</summary>
+public sealed class OpenFlowSouthboundOptions
+{
+    /// <summary>The high 16 bits of every flow cookie we install ("SM").</summary>
+    public ushort CookiePrefix { get; set; } = 0x534D;
+
+    /// <summary>The high 8 bits of every group id we allocate ('S').</summary>
+    public byte GroupIdPrefix { get; set; } = 0x53;
+
+    public byte TableId { get; set; }
+    public ushort Priority { get; set; } = 1000;
+
+    public ulong CookieMask => 0xFFFF_0000_0000_0000UL;
+    public ulong CookieBase => (ulong)CookiePrefix << 48;
+}
+
+/// <summary>How reconciliation converged one switch.</summary>
+public sealed record ReconcileResult(string SwitchId, int Added, int Modified, int Removed, int Kept);
+
+/// <summary>
+/// <see cref="ISouthbound"/> over OpenFlow 1.3. A <see cref="GroupRule"/> becomes one ALL group (one bucket
+/// per port, each an OUTPUT action) plus one flow matching (vlan_vid when the VLAN is not 0, eth_type,
+/// ipv4_dst/ipv6_dst = the group) whose instruction applies the group. Each switch's messages are followed
+/// by a barrier; all switches are written before any barrier is awaited (one round trip). An ERROR from any
+/// switch fails the transaction and every switch already changed is put back.
+/// When a switch (re)connects, its flows in our cookie space and its groups in our id space are read and
+/// converged to the intended state.
+/// </summary>
+public sealed class OpenFlowSouthbound : ISouthbound, IDisposable
+{
+    private readonly OpenFlowListener _listener;
+    private readonly OpenFlowSouthboundOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, Dictionary<(ushort Vlan, IpAddress Group), GroupRule>> _intended = new();
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _switchLocks = new();
+    private readonly ConcurrentDictionary<(ushort Vlan, IpAddress Group), uint> _groupIds = new();
+    private readonly ConcurrentDictionary<uint, (ushort Vlan, IpAddress Group)> _groupOwners = new();
+    private readonly object _allocLock = new();
+
+    public OpenFlowSouthbound(OpenFlowListener listener, OpenFlowSouthboundOptions? options = null, ILoggerFactory? loggers = null)
+    {
+        _listener = listener;
+        _options = options ?? new OpenFlowSouthboundOptions();
+        _logger = (loggers ?? NullLoggerFactory.Instance).CreateLogger("SubsetMulticast.OpenFlow.Southbound");
+        _listener.SwitchConnected += OnSwitchConnected;
+    }
+
+    public string Name => "openflow";
+
+    /// <summary>Raised after each reconciliation (success or failure: null result and the reason).</summary>
+    public event Action<string, ReconcileResult?, string?>? Reconciled;
+
+    /// <summary>The rules we intend <paramref name="switchId"/> to hold.</summary>
+    public IReadOnlyList<GroupRule> IntendedRules(string switchId)
+    {
+        var gate = Gate(switchId);
+        gate.Wait();
+        try { return _intended.TryGetValue(switchId, out var d) ? d.Values.ToList() : []; }
+        finally { gate.Release(); }
+    }
+
+    /// <summary>
+    /// The group id for (vlan, group): FNV-1a of the pair in the low 24 bits under <see cref="OpenFlowSouthboundOptions.GroupIdPrefix"/>,
+    /// probing upwards on a collision; recorded, so the same pair always gets the same id in this process.
+    /// </summary>
+    public uint GroupIdFor(VlanId vlan, IpAddress group)
+    {
+        var key = (vlan.Value, group);
+        if (_groupIds.TryGetValue(key, out var id)) return id;
+        lock (_allocLock)
+        {
+            if (_groupIds.TryGetValue(key, out id)) return id;
+            uint hash = 2166136261;
+            void Mix(ulong v, int bytes) { for (int i = 0; i < bytes; i++) { hash ^= (byte)(v >> (8 * i)); hash *= 16777619; } }
+            Mix(vlan.Value, 2); Mix(group.High, 8); Mix(group.Low, 8);
+            uint low = hash & 0x00FF_FFFF;
+            for (int probe = 0; probe < 0x0100_0000; probe++)
+            {
+                id = ((uint)_options.GroupIdPrefix << 24) | ((low + (uint)probe) & 0x00FF_FFFF);
+                if (_groupOwners.TryAdd(id, key)) { _groupIds[key] = id; return id; }
+            }
+            throw new InvalidOperationException("OpenFlow group id space exhausted.");
+        }
+    }
+
+    public bool IsOurGroup(uint groupId) => (groupId >> 24) == _options.GroupIdPrefix;
+    public bool IsOurCookie(ulong cookie) => (cookie & _options.CookieMask) == _options.CookieBase;
+
+    public async ValueTask<SouthboundResult> ApplyAsync(IReadOnlyList<SwitchChange> changes, CancellationToken cancellationToken)
+    {
+        var bySwitch = changes.GroupBy(c => c.SwitchId).ToDictionary(g => g.Key, g => g.ToList());
+        var sessions = new Dictionary<string, OpenFlowSession>();
+        var missing = new List<SwitchFailure>();
+        foreach (var id in bySwitch.Keys)
+        {
+            if (_listener.TryGetSwitch(id, out var s)) sessions[id] = s;
+            else missing.Add(new SwitchFailure(id, "switch is not connected"));
+        }
+        if (missing.Count > 0) return new SouthboundResult(false, missing);
+
+        var gates = bySwitch.Keys.Order(StringComparer.Ordinal).Select(Gate).ToList();
+        int held = 0;
+        try
+        {
+            foreach (var g in gates) { await g.WaitAsync(cancellationToken).ConfigureAwait(false); held++; }
+
+            // Send to every switch, then await every barrier.
+            var tasks = bySwitch.ToDictionary(kv => kv.Key,
+                kv => ApplyToSwitchAsync(sessions[kv.Key], kv.Value, rollback: false, cancellationToken));
+            try { await Task.WhenAll(tasks.Values).ConfigureAwait(false); } catch { /* judged per switch below */ }
+
+            var failures = new List<SwitchFailure>();
+            foreach (var (id, t) in tasks)
+            {
+                if (t.IsCompletedSuccessfully && t.Result is null) continue;
+                string reason = t.IsCompletedSuccessfully ? t.Result! : t.Exception?.InnerException?.Message ?? "cancelled";
+                failures.Add(new SwitchFailure(id, reason));
+            }
+
+            if (failures.Count == 0)
+            {
+                foreach (var (id, list) in bySwitch) Record(id, list);
+                return SouthboundResult.Success;
+            }
+
+            // Roll back every switch we wrote to (the failed ones too: part of their batch may have applied).
+            var rollbacks = bySwitch.Select(kv => ApplyToSwitchAsync(sessions[kv.Key],
+                kv.Value.Select(c => c.Inverse()).Reverse().ToList(), rollback: true, CancellationToken.None)).ToList();
+            try { await Task.WhenAll(rollbacks).ConfigureAwait(false); } catch { /* best effort; reconciliation repairs */ }
+            return new SouthboundResult(false, failures);
+        }
+        finally
+        {
+            for (int i = 0; i < held; i++) gates[i].Release();
+        }
+    }
+
+    /// <summary>Null on success, else the reason the switch refused.</summary>
+    private async Task<string?> ApplyToSwitchAsync(OpenFlowSession session, List<SwitchChange> changes, bool rollback, CancellationToken ct)
+    {
+        var intended = _intended.GetOrAdd(session.SwitchId, _ => []);
+        var messages = new List<OfpMessage>();
+        var known = new HashSet<(ushort, IpAddress)>(intended.Keys);
+        foreach (var c in changes)
+        {
+            var prevKey = c.Previous is null ? default((ushort, IpAddress)?) : Key(c.Previous);
+            var nextKey = c.Next is null ? default((ushort, IpAddress)?) : Key(c.Next);
+            if (c.Previous is not null && (c.Next is null || prevKey != nextKey))
+            {
+                messages.AddRange(RemoveMessages(c.Previous));
+                known.Remove(prevKey!.Value);
+            }
+            if (c.Next is not null)
+            {
+                bool present = known.Contains(nextKey!.Value) || (c.Previous is not null && prevKey == nextKey);
+                if (rollback && !present) messages.AddRange(InstallMessages(c.Next, GroupModCommand.Add)); // may exist: ADD then MODIFY
+                messages.AddRange(InstallMessages(c.Next, present || rollback ? GroupModCommand.Modify : GroupModCommand.Add));
+                known.Add(nextKey.Value);
+            }
+        }
+        var errors = await session.ApplyWithBarrierAsync(messages, ct).ConfigureAwait(false);
+        if (errors.Count == 0 || rollback) return null;
+        return string.Join("; ", errors.Select(e => $"{e.Name} on {e.FailedType?.ToString() ?? "request"}"));
+    }
+
+    private void Record(string switchId, List<SwitchChange> changes)
+    {
+        var intended = _intended.GetOrAdd(switchId, _ => []);
+        foreach (var c in changes)
+        {
+            if (c.Previous is not null) intended.Remove(Key(c.Previous));
+            if (c.Next is not null) intended[Key(c.Next)] = c.Next;
+        }
+    }
+
+    private static (ushort, IpAddress) Key(GroupRule r) => (r.Vlan.Value, r.Group);
+
+    private SemaphoreSlim Gate(string switchId) => _switchLocks.GetOrAdd(switchId, _ => new SemaphoreSlim(1, 1));
+
+    /// <summary>The flow match for a rule.</summary>
+    public OfpMatch MatchFor(GroupRule rule) => new()
+    {
+        VlanVid = rule.Vlan.Value == 0 ? null : (ushort)(Ofp.VidPresent | rule.Vlan.Value),
+        EthType = rule.Group.IsV4 ? (ushort)0x0800 : (ushort)0x86DD,
+        Ipv4Dst = rule.Group.IsV4 ? rule.Group.V4 : null,
+        Ipv6Dst = rule.Group.IsV4 ? null : rule.Group,
+    };
+
+    public ulong CookieFor(uint groupId) => _options.CookieBase | groupId;
+
+    private List<OfpBucket> BucketsFor(GroupRule rule) => rule.Ports.Select(p => new OfpBucket([new OutputAction(p)])).ToList();
+
+    internal IEnumerable<OfpMessage> InstallMessages(GroupRule rule, GroupModCommand command)
+    {
+        uint gid = GroupIdFor(rule.Vlan, rule.Group);
+        yield return new GroupMod(command, GroupType.All, gid, BucketsFor(rule));
+        yield return FlowFor(rule, gid, FlowModCommand.Add);
+    }
+
+    internal IEnumerable<OfpMessage> RemoveMessages(GroupRule rule)
+    {
+        uint gid = GroupIdFor(rule.Vlan, rule.Group);
+        yield return FlowFor(rule, gid, FlowModCommand.DeleteStrict) with { CookieMask = ulong.MaxValue };
+        yield return new GroupMod(GroupModCommand.Delete, GroupType.All, gid, []);
+    }
+
+    private FlowMod FlowFor(GroupRule rule, uint gid, FlowModCommand command) =>
+        new(command, MatchFor(rule), command == FlowModCommand.Add ? [new ApplyActions([new GroupAction(gid)])] : [])
+        { Cookie = CookieFor(gid), TableId = _options.TableId, Priority = _options.Priority };
+
+    private void OnSwitchConnected(OpenFlowSession session) => _ = ReconcileAndReportAsync(session);
+
+    private async Task ReconcileAndReportAsync(OpenFlowSession session)
+    {
+        try
+        {
+            var r = await ReconcileAsync(session, CancellationToken.None).ConfigureAwait(false);
+            Log.Reconciled(_logger, r.SwitchId, r.Added, r.Removed, r.Kept);
+            Reconciled?.Invoke(session.SwitchId, r, null);
+        }
+        catch (Exception ex) when (ex is OpenFlowSessionException or TimeoutException or OpenFlowFormatException)
+        {
+            Log.ReconcileFailed(_logger, session.SwitchId, ex.Message);
+            Reconciled?.Invoke(session.SwitchId, null, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Reads the switch's flows in our cookie space and its group descriptions, then converges: missing or
+    /// different rules are (re)installed, rules of ours that are not intended are removed, correct ones are
+    /// left untouched. One batch, one barrier.
+    /// </summary>
+    public async Task<ReconcileResult> ReconcileAsync(OpenFlowSession session, CancellationToken ct)
+    {
+        var gate = Gate(session.SwitchId);
+        await gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var intended = _intended.GetOrAdd(session.SwitchId, _ => []).Values.ToList();
+            var flowParts = await session.MultipartAsync(new FlowStatsRequest(OfpMatch.Any)
+            { TableId = _options.TableId, Cookie = _options.CookieBase, CookieMask = _options.CookieMask }, ct).ConfigureAwait(false);
+            var groupParts = await session.MultipartAsync(new GroupDescRequest(), ct).ConfigureAwait(false);
+            var flows = flowParts.OfType<FlowStatsReply>().SelectMany(p => p.Entries).Where(f => IsOurCookie(f.Cookie)).ToList();
+            var groups = groupParts.OfType<GroupDescReply>().SelectMany(p => p.Entries).Where(g => IsOurGroup(g.GroupId)).ToDictionary(g => g.GroupId);
+
+            var messages = new List<OfpMessage>();
+            int added = 0, modified = 0, removed = 0, kept = 0;
+            var wantedGroups = new HashSet<uint>();
+            var wantedFlows = new List<FlowStatsEntry>();
+            foreach (var rule in intended)
+            {
+                uint gid = GroupIdFor(rule.Vlan, rule.Group);
+                wantedGroups.Add(gid);
+                var buckets = BucketsFor(rule);
+                bool groupOk = groups.TryGetValue(gid, out var have) && have.GroupType == GroupType.All && have.Buckets.SequenceEqual(buckets);
+                var flow = FlowFor(rule, gid, FlowModCommand.Add);
+                bool flowOk = flows.Any(f => SameFlow(f, flow));
+                if (!groupOk) messages.Add(new GroupMod(have is null ? GroupModCommand.Add : GroupModCommand.Modify, GroupType.All, gid, buckets));
+                if (!flowOk) messages.Add(flow);
+                if (groupOk && flowOk) kept++;
+                else if (have is null) added++;
+                else modified++;
+                wantedFlows.Add(new FlowStatsEntry(flow.TableId, flow.Priority, flow.Cookie, flow.Match, flow.Instructions));
+            }
+            foreach (var f in flows)
+            {
+                if (wantedFlows.Any(w => w.Cookie == f.Cookie && w.Priority == f.Priority && w.Match.SameAs(f.Match) && w.Instructions.SequenceEqual(f.Instructions))) continue;
+                messages.Add(new FlowMod(FlowModCommand.DeleteStrict, f.Match, [])
+                { Cookie = f.Cookie, CookieMask = ulong.MaxValue, TableId = f.TableId, Priority = f.Priority });
+                removed++;
+            }
+            foreach (var g in groups.Values)
+            {
+                if (wantedGroups.Contains(g.GroupId)) continue;
+                messages.Add(new GroupMod(GroupModCommand.Delete, GroupType.All, g.GroupId, []));
+                removed++;
+            }
+            if (messages.Count > 0)
+            {
+                var errors = await session.ApplyWithBarrierAsync(messages, ct).ConfigureAwait(false);
+                if (errors.Count > 0) throw new OpenFlowSessionException($"reconciliation refused: {string.Join("; ", errors.Select(e => e.Name))}");
+            }
+            return new ReconcileResult(session.SwitchId, added, modified, removed, kept);
+        }
+        finally { gate.Release(); }
+    }
+
+    private static bool SameFlow(FlowStatsEntry have, FlowMod want) =>
+        have.Cookie == want.Cookie && have.Priority == want.Priority && have.TableId == want.TableId &&
+        have.Match.SameAs(want.Match) && have.Instructions.SequenceEqual(want.Instructions);
+
+    public void Dispose() => _listener.SwitchConnected -= OnSwitchConnected;
+}
