@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using SubsetMulticast.Snooping.Capture;
+using Xunit.Abstractions;
+
+namespace SubsetMulticast.Snooping.Tests.Kernel;
+
+/// <summary>
+/// The Linux bridge is the reference: hosts in namespaces join and leave with real kernel sockets, dumpcap
+/// captures every bridge port (inbound only) into one pcapng, and our replay of that capture must reach the
+/// same (port, group) set as <c>bridge -j mdb show</c> at the same moments.
+/// </summary>
+public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
+{
+    // Bridge timers, shrunk so the test stays short (centiseconds for iproute2). Our snooper gets the same values.
+    private const int MembershipCs = 500, QueryIntervalCs = 200, ResponseCs = 100, LastMemberCs = 100, LastMemberCount = 2;
+
+    private const string JoinHelper = """
+        import socket, struct, sys, time, fcntl
+        fam, group, ifname, hold = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+        src = sys.argv[5] if len(sys.argv) > 5 else None
+        idx = socket.if_nametoindex(ifname)
+        if fam == '4':
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            if src:
+                addr = fcntl.ioctl(s.fileno(), 0x8915, struct.pack('256s', ifname.encode()))[20:24]  # SIOCGIFADDR
+                s.setsockopt(socket.IPPROTO_IP, 39, socket.inet_aton(group) + addr + socket.inet_aton(src))  # IP_ADD_SOURCE_MEMBERSHIP
+            else:
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack('4s4si', socket.inet_aton(group), b'\0' * 4, idx))
+        else:
+            s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            if src:
+                def ss6(a):
+                    return struct.pack('HHI16sI', socket.AF_INET6, 0, 0, socket.inet_pton(socket.AF_INET6, a), 0).ljust(128, b'\0')
+                s.setsockopt(socket.IPPROTO_IPV6, 46, struct.pack('I4x', idx) + ss6(group) + ss6(src))  # MCAST_JOIN_SOURCE_GROUP
+            else:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, socket.inet_pton(socket.AF_INET6, group) + struct.pack('I', idx))
+        print('joined', flush=True)
+        time.sleep(hold)
+        s.close()
+        """;
+
+    [Fact]
+    public void Replay_OfBridgePortCapture_MatchesKernelMdb_AfterJoinsAndAfterLeavesAndTimeout()
+    {
+        Netns.RequireTools();
+        string id = Random.Shared.Next(0x1000, 0xFFFF).ToString("x4", System.Globalization.CultureInfo.InvariantCulture);
+        string bns = $"tsm-snoop-{id}-br", br = $"br{id}";
+        string Port(int n) => $"s{id}p{n}";
+        string Host(int n) => $"tsm-snoop-{id}-h{n}";
+        var dir = Directory.CreateTempSubdirectory("tsm-snoop-");
+        string pcap = Path.Combine(dir.FullName, "ports.pcapng"), helper = Path.Combine(dir.FullName, "join.py");
+        File.WriteAllText(helper, JoinHelper);
+        const int hosts = 6;
+        // Host versions: h1 IGMPv2, h2 IGMPv3, h3 IGMPv3 + MLDv2 on a fast-leave port, h4 MLDv1, h5 MLDv2, h6 IGMPv1 (no leave → timeout).
+        int[] igmp = [0, 2, 0, 0, 0, 0, 1];
+        int[] mld = [0, 0, 0, 0, 1, 0, 0];
+        using var env = new Netns();
+        try
+        {
+            env.AddNamespace(bns);
+            NoDad(bns);
+            Netns.InNs(bns, "ip", "link", "add", br, "type", "bridge", "mcast_snooping", "1", "mcast_querier", "1",
+                "mcast_igmp_version", "3", "mcast_mld_version", "2",
+                "mcast_membership_interval", $"{MembershipCs}", "mcast_query_interval", $"{QueryIntervalCs}",
+                "mcast_query_response_interval", $"{ResponseCs}", "mcast_last_member_interval", $"{LastMemberCs}",
+                "mcast_last_member_count", $"{LastMemberCount}",
+                // Set explicitly: the bridge derives it from the default query interval (31 s) at creation.
+                "mcast_startup_query_interval", "100", "mcast_startup_query_count", "2");
+            Netns.InNs(bns, "ip", "link", "set", br, "up");
+            for (int n = 1; n <= hosts; n++)
+            {
+                env.AddNamespace(Host(n));
+                NoDad(Host(n));
+                Netns.Run("ip", ["link", "add", Port(n), "netns", bns, "type", "veth", "peer", "name", "eth0", "netns", Host(n)]);
+                Netns.InNs(bns, "ip", "link", "set", Port(n), "master", br, "up");
+                Netns.InNs(Host(n), "ip", "addr", "add", $"10.77.0.{n}/24", "dev", "eth0");
+                Netns.InNs(Host(n), "sysctl", "-qw", $"net.ipv4.conf.eth0.force_igmp_version={igmp[n]}", $"net.ipv6.conf.eth0.force_mld_version={mld[n]}");
+            }
+            Netns.InNs(bns, "bridge", "link", "set", "dev", Port(3), "fastleave", "on");
+
+            // Capture every port, inbound only, before any host is up, so every report is in the file.
+            var dumpErr = new StringBuilder();
+            var dumpArgs = new List<string> { "dumpcap", "-q" };
+            for (int n = 1; n <= hosts; n++) dumpArgs.AddRange(["-i", Port(n), "-f", "inbound"]);
+            dumpArgs.AddRange(["-w", pcap]);
+            var dumpcap = env.Start(bns, dumpErr, [.. dumpArgs]);
+            WaitUntil(() => { lock (dumpErr) return dumpErr.ToString().Contains("File:", StringComparison.Ordinal); }, 15, () => $"dumpcap did not start: {dumpErr}");
+            Thread.Sleep(300);
+
+            for (int n = 1; n <= hosts; n++)
+            {
+                Netns.InNs(Host(n), "ip", "link", "set", "lo", "up");
+                Netns.InNs(Host(n), "ip", "link", "set", "eth0", "up");
+            }
+            var t0 = Stopwatch.StartNew();
+            void Join(int n, string group, double hold, string? source = null)
+            {
+                string fam = group.Contains(':', StringComparison.Ordinal) ? "6" : "4";
+                string[] cmd = source is null
+                    ? ["python3", helper, fam, group, "eth0", $"{hold}"]
+                    : ["python3", helper, fam, group, "eth0", $"{hold}", source];
+                env.Start(Host(n), null, cmd);
+            }
+            Join(1, "239.1.1.1", 60);                          // IGMPv2, stays
+            Join(2, "239.1.1.1", 4);                           // IGMPv3, leaves (TO_IN {}) without fast leave → LMQT
+            Join(2, "232.1.1.1", 60, "10.77.0.99");            // IGMPv3 INCLUDE {S}, stays
+            Join(3, "239.1.1.1", 60);                          // IGMPv3, stays
+            Join(3, "239.2.2.2", 4);                           // IGMPv3 on a fast-leave port → gone at once
+            Join(3, "ff0e::3:3", 4);                           // MLDv2 on a fast-leave port → gone at once
+            Join(4, "ff0e::1:1", 4);                           // MLDv1, done without fast leave → LMQT
+            Join(5, "ff0e::1:1", 60);                          // MLDv2, stays
+            Join(5, "ff3e::8000:1", 60, "fd00::99");           // MLDv2 INCLUDE {S}, stays
+            Join(5, "ff0e::5:5", 4);                           // MLDv2, leaves without fast leave
+            Join(6, "239.3.3.3", 1.5);                         // IGMPv1: closes silently → membership timeout
+
+            // Moment 1: everyone joined (the IGMPv1 member expires ≥ 5 s after its last report, ≤ 1.5 s).
+            SleepUntil(t0, 3.0);
+            var (at1, mdb1) = Mdb(bns, br);
+            // Moment 2: the fast leaves (≈ 4.1 s) are done, the others wait out LMQT (until ≈ 6.1 s).
+            SleepUntil(t0, 5.0);
+            var (atMid, mdbMid) = Mdb(bns, br);
+            // Moment 3: leaves at 4 s are done (LMQT 2 s, fast leave at once), the IGMPv1 member timed out (≤ 6.5 s).
+            SleepUntil(t0, 10.0);
+            var (at2, mdb2) = Mdb(bns, br);
+            Assert.True(Netns.Interrupt(dumpcap, 15), "dumpcap did not stop on SIGINT");
+
+            var ports = Enumerable.Range(1, hosts).Select(Port).ToHashSet();
+            var options = new SnoopingOptions
+            {
+                GroupMembershipInterval = TimeSpan.FromMilliseconds(MembershipCs * 10),
+                LastMemberQueryInterval = TimeSpan.FromMilliseconds(LastMemberCs * 10),
+                LastMemberQueryCount = LastMemberCount,
+                FastLeavePorts = new HashSet<string> { Port(3) },
+            };
+            foreach (var (at, mdb, label) in new[] { (at1, mdb1, "after joins"), (atMid, mdbMid, "after fast leaves, within LMQT"), (at2, mdb2, "after leaves and timeout") })
+            {
+                var snooper = SnoopSessions.ReplayFile(pcap, options, at);
+                var ours = snooper.Snapshot().Groups.Select(g => (g.Port, g.Group.ToString())).ToHashSet();
+                var kernel = mdb.Where(e => ports.Contains(e.Port)).ToHashSet();
+                output.WriteLine($"{label} at {at:O}:\n kernel: {Show(kernel)}\n ours:   {Show(ours)}\n dropped: {string.Join(',', snooper.Snapshot().Dropped)}");
+                Assert.True(kernel.SetEquals(ours), $"{label}: kernel {Show(kernel)} vs ours {Show(ours)}; only kernel: {Show(kernel.Except(ours))}; only ours: {Show(ours.Except(kernel))}");
+            }
+
+            // The scenario really exercised what it claims (otherwise equality could be vacuous).
+            Assert.Contains((Port(2), "239.1.1.1"), mdb1);
+            Assert.Contains((Port(3), "239.2.2.2"), mdb1);
+            Assert.Contains((Port(6), "239.3.3.3"), mdb1);
+            Assert.Contains((Port(4), "ff0e::1:1"), mdb1);
+            Assert.Contains((Port(5), "ff3e::8000:1"), mdb1);
+            Assert.Contains((Port(2), "232.1.1.1"), mdb1);
+            Assert.DoesNotContain((Port(3), "239.2.2.2"), mdbMid);
+            Assert.Contains((Port(2), "239.1.1.1"), mdbMid);
+            foreach (var gone in new[] { (Port(2), "239.1.1.1"), (Port(3), "239.2.2.2"), (Port(3), "ff0e::3:3"), (Port(6), "239.3.3.3"), (Port(4), "ff0e::1:1"), (Port(5), "ff0e::5:5") })
+                Assert.DoesNotContain(gone, mdb2);
+            foreach (var stays in new[] { (Port(1), "239.1.1.1"), (Port(3), "239.1.1.1"), (Port(5), "ff0e::1:1"), (Port(2), "232.1.1.1") })
+                Assert.Contains(stays, mdb2);
+        }
+        finally
+        {
+            env.Dispose();
+            try { dir.Delete(recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static void NoDad(string ns) =>
+        Netns.InNs(ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0");
+
+    /// <summary>The kernel's (port, group) set now, and the moment it was taken (midpoint of the call).</summary>
+    private static (DateTimeOffset At, HashSet<(string Port, string Group)> Set) Mdb(string ns, string br)
+    {
+        var before = DateTimeOffset.UtcNow;
+        string json = Netns.InNs(ns, "bridge", "-j", "mdb", "show", "dev", br);
+        var after = DateTimeOffset.UtcNow;
+        var set = new HashSet<(string, string)>();
+        using var doc = JsonDocument.Parse(json);
+        foreach (var top in doc.RootElement.EnumerateArray())
+        {
+            if (!top.TryGetProperty("mdb", out var entries)) continue;
+            foreach (var e in entries.EnumerateArray())
+            {
+                // (S,G) entries carry "src"; their (*,G) entry is listed too, and (port, group) is what we compare.
+                string group = SubsetMulticast.Core.Addressing.IpAddress.Parse(e.GetProperty("grp").GetString()!).ToString();
+                set.Add((e.GetProperty("port").GetString()!, group));
+            }
+        }
+        return (before + (after - before) / 2, set);
+    }
+
+    private static string Show(IEnumerable<(string Port, string Group)> set) =>
+        "{" + string.Join(" ", set.OrderBy(x => x.Port, StringComparer.Ordinal).ThenBy(x => x.Group, StringComparer.Ordinal).Select(x => $"{x.Port}:{x.Group}")) + "}";
+
+    private static void SleepUntil(Stopwatch t0, double seconds)
+    {
+        var left = TimeSpan.FromSeconds(seconds) - t0.Elapsed;
+        if (left > TimeSpan.Zero) Thread.Sleep(left);
+    }
+
+    private static void WaitUntil(Func<bool> condition, int seconds, Func<string> message)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (sw.Elapsed > TimeSpan.FromSeconds(seconds)) Assert.Fail(message());
+            Thread.Sleep(50);
+        }
+    }
+}
