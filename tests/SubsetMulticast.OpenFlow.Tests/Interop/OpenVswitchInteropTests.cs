@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Net;
+using SubsetMulticast.Core.Addressing;
+using SubsetMulticast.Core.Southbound;
+using SubsetMulticast.OpenFlow.Connections;
+using SubsetMulticast.OpenFlow.Protocol;
+using SubsetMulticast.OpenFlow.Southbound;
+using Xunit.Abstractions;
+
+namespace SubsetMulticast.OpenFlow.Tests.Interop;
+
+/// <summary>
+/// Against a real Open vSwitch (Debian openvswitch-switch, userspace datapath). Fails — never skips —
+/// when the package is missing. Runs as root (namespaces, veths).
+/// </summary>
+[Trait("Category", "Interop")]
+public class OpenVswitchInteropTests(ITestOutputHelper output)
+{
+    private const string Group = "239.77.0.1";
+    private const int UdpPort = 5007;
+
+    [Fact]
+    public async Task OpenVswitch_GroupRuleInstalledReleasedAndRestoredAfterRestart_RealMulticastReachesOnlyMembers()
+    {
+        await using var lab = new OvsLab();
+        await using var listener = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0),
+            new OpenFlowOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
+        listener.Start();
+        using var sb = new OpenFlowSouthbound(listener);
+        var reconciled = new List<ReconcileResult?>();
+        sb.Reconciled += (_, r, _) => { lock (reconciled) reconciled.Add(r); };
+
+        lab.StartDatabase();
+        lab.StartSwitchDaemon();
+        const ulong dpid = 0x0000_0000_0000_0A01;
+        string br = lab.AddBridge("br", dpid, listener.LocalEndpoint.Port);
+        var hosts = Enumerable.Range(1, 4).Select(i => lab.AddHost(br, i, ofport: i)).ToArray();
+        string switchId = OpenFlowSession.FormatDatapathId(dpid);
+        Assert.Equal("0000000000000a01", switchId);
+
+        // Handshake, features, port description.
+        await Until(() => listener.TryGetSwitch(switchId, out var s) && s.Ports.Count >= 5, "OVS handshake with 4 ports + LOCAL", 20_000);
+        listener.TryGetSwitch(switchId, out var session);
+        output.WriteLine($"features: dpid={session.DatapathId:x16} tables={session.Features!.NTables} caps=0x{session.Features.Capabilities:x}");
+        foreach (var p in session.Ports.Values.OrderBy(p => p.PortNo)) output.WriteLine($"port {p.PortNo} {p.Name} {p.HwAddr} up={p.IsUp}");
+        Assert.Equal($"{lab.Tag}s2", session.Ports[2].Name);
+        await Until(() => { lock (reconciled) return reconciled.Count >= 1; }, "initial reconciliation", 10_000);
+
+        // Install: members on ports 2 and 3; port 4 has a listener that must hear nothing.
+        var rule = new GroupRule(new VlanId(0), IpAddress.Parse(Group), [2, 3]);
+        var sw = Stopwatch.StartNew();
+        var result = await sb.ApplyAsync([new SwitchChange(switchId, null, rule)], default);
+        output.WriteLine($"install confirmed by barrier in {sw.Elapsed.TotalMilliseconds:0.0} ms");
+        Assert.True(result.Succeeded, string.Join("; ", result.Failures));
+        uint gid = sb.GroupIdFor(rule.Vlan, rule.Group);
+        string groups = lab.Ofctl($"dump-groups {br}");
+        string flows = lab.Ofctl($"dump-flows {br}");
+        output.WriteLine(groups); output.WriteLine(flows);
+        Assert.Contains($"group_id={gid},type=all", groups);
+        Assert.Contains("actions=output:2", groups);
+        Assert.Contains("actions=output:3", groups);
+        Assert.Contains($"nw_dst={Group}", flows);
+        Assert.Contains($"actions=group:{gid}", flows);
+        Assert.Contains("cookie=0x534d", flows);
+
+        AssertDelivery(lab, hosts, expectReceivers: [2, 3], tag: "first");
+
+        // Re-push with other ports: MODIFY.
+        var moved = rule with { Ports = [3, 4] };
+        Assert.True((await sb.ApplyAsync([new SwitchChange(switchId, rule, moved)], default)).Succeeded);
+        Assert.Contains("actions=output:4", lab.Ofctl($"dump-groups {br}"));
+        Assert.True((await sb.ApplyAsync([new SwitchChange(switchId, moved, rule)], default)).Succeeded);
+
+        // Restart ovs-vswitchd: its flows and groups are gone; reconciliation must restore them.
+        int before; lock (reconciled) before = reconciled.Count;
+        lab.KillSwitchDaemon();
+        await session.Closed.WaitAsync(TimeSpan.FromSeconds(10));
+        lab.StartSwitchDaemon();
+        await Until(() => { lock (reconciled) return reconciled.Count > before; }, "reconciliation after restart", 30_000);
+        ReconcileResult? after; lock (reconciled) after = reconciled[^1];
+        output.WriteLine($"after restart: {after}");
+        Assert.NotNull(after);
+        Assert.Equal(1, after!.Added);
+        Assert.Contains($"group_id={gid},type=all", lab.Ofctl($"dump-groups {br}"));
+        AssertDelivery(lab, hosts, expectReceivers: [2, 3], tag: "restored");
+
+        // A second reconciliation finds everything right and touches nothing.
+        listener.TryGetSwitch(switchId, out var session2);
+        var again = await sb.ReconcileAsync(session2, default);
+        Assert.Equal((0, 0, 0, 1), (again.Added, again.Modified, again.Removed, again.Kept));
+
+        // Release removes both rules.
+        Assert.True((await sb.ApplyAsync([new SwitchChange(switchId, rule, null)], default)).Succeeded);
+        Assert.DoesNotContain($"group_id={gid}", lab.Ofctl($"dump-groups {br}"));
+        Assert.DoesNotContain(Group, lab.Ofctl($"dump-flows {br}"));
+        AssertDelivery(lab, hosts, expectReceivers: [], tag: "released");
+    }
+
+    [Fact]
+    public async Task OpenVswitch_GroupModRefused_TransactionFailsWithNamedError()
+    {
+        await using var lab = new OvsLab();
+        await using var listener = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Start();
+        lab.StartDatabase();
+        lab.StartSwitchDaemon();
+        string br = lab.AddBridge("br", 0xB01, listener.LocalEndpoint.Port);
+        string id = OpenFlowSession.FormatDatapathId(0xB01);
+        await Until(() => listener.TryGetSwitch(id, out _), "handshake", 20_000);
+        listener.TryGetSwitch(id, out var session);
+        // Real OVS answer: a second ADD of the same group is GROUP_MOD_FAILED/GROUP_EXISTS.
+        var add = new GroupMod(GroupModCommand.Add, GroupType.All, 77, []);
+        Assert.Empty(await session.ApplyWithBarrierAsync([add]));
+        var errors = await session.ApplyWithBarrierAsync([add]);
+        Assert.Equal("GROUP_MOD_FAILED/GROUP_EXISTS", Assert.Single(errors).Name);
+        Assert.Contains("group_id=77", lab.Ofctl($"dump-groups {br}"));
+    }
+
+    private void AssertDelivery(OvsLab lab, string[] hosts, int[] expectReceivers, string tag)
+    {
+        var receivers = Enumerable.Range(2, 3).ToDictionary(i => i, i => lab.StartReceiver(hosts[i - 1], i, Group, UdpPort, seconds: 2.5));
+        foreach (var p in receivers.Values) WaitForLine(p, "ready", 5000);
+        lab.Send(hosts[0], 1, Group, UdpPort, $"dgram-{tag}");
+        foreach (var (i, p) in receivers)
+        {
+            if (!p.WaitForExit(10_000)) { p.Kill(); Assert.Fail($"receiver {i} did not finish"); }
+            string text = p.StandardOutput.ReadToEnd();
+            bool got = text.Contains($"got dgram-{tag} 10.77.0.1", StringComparison.Ordinal);
+            output.WriteLine($"{tag}: host {i} {(got ? "received" : "did not receive")}");
+            Assert.True(got == expectReceivers.Contains(i), $"{tag}: host {i} {(got ? "received" : "did not receive")} the datagram; expected receivers [{string.Join(',', expectReceivers)}]. stderr: {p.StandardError.ReadToEnd()}");
+        }
+    }
+
+    private static void WaitForLine(Process p, string line, int timeoutMs)
+    {
+        var read = p.StandardOutput.ReadLineAsync();
+        if (!read.Wait(timeoutMs) || read.Result != line)
+            throw new Xunit.Sdk.XunitException($"receiver did not become ready: {read.Status} {p.StandardError.ReadToEnd()}");
+    }
+
+    private static async Task Until(Func<bool> condition, string what, int timeoutMs)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        for (int i = 0; i < 100_000 && !condition(); i++)
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeoutMs} ms waiting for {what}");
+            await Task.Delay(20);
+        }
+    }
+}

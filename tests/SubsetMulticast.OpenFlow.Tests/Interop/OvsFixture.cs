@@ -1,0 +1,163 @@
+using System.Diagnostics;
+
+namespace SubsetMulticast.OpenFlow.Tests.Interop;
+
+/// <summary>
+/// A private Open vSwitch (ovsdb-server + ovs-vswitchd, userspace datapath) in a temp directory, and
+/// hosts in network namespaces wired to one bridge by veth pairs. Every name carries a per-test tag;
+/// <see cref="DisposeAsync"/> removes everything this instance created and stops only its own daemons.
+/// </summary>
+internal sealed class OvsLab : IAsyncDisposable
+{
+    private readonly List<string> _namespaces = [];
+    private readonly List<string> _links = [];
+    private readonly List<string> _bridges = [];
+    private readonly List<Process> _children = [];
+    private readonly string _vsctl, _ofctl, _vswitchd;
+    private int _ovsdbPid, _vswitchdPid;
+
+    public OvsLab()
+    {
+        _vswitchd = Shell.Require("ovs-vswitchd", "openvswitch-switch");
+        Shell.Require("ovsdb-server", "openvswitch-switch");
+        _vsctl = Shell.Require("ovs-vsctl", "openvswitch-switch");
+        _ofctl = Shell.Require("ovs-ofctl", "openvswitch-switch");
+        Shell.Require("ip", "iproute2");
+        Shell.Require("ethtool", "ethtool");
+        Shell.Require("python3", "python3");
+        Tag = "of" + Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next()))[..4].ToLowerInvariant();
+        Dir = Directory.CreateTempSubdirectory("ovs-" + Tag).FullName;
+        Env = new Dictionary<string, string> { ["OVS_RUNDIR"] = Dir, ["OVS_DBDIR"] = Dir, ["OVS_LOGDIR"] = Dir };
+    }
+
+    public string Tag { get; }
+    public string Dir { get; }
+    public Dictionary<string, string> Env { get; }
+    private string Db => $"unix:{Dir}/db.sock";
+
+    public void StartDatabase()
+    {
+        Shell.Check("ovsdb-tool", $"create {Dir}/conf.db /usr/share/openvswitch/vswitch.ovsschema", Env);
+        Shell.Check("ovsdb-server", $"--remote=punix:{Dir}/db.sock --pidfile={Dir}/ovsdb.pid --detach --log-file={Dir}/ovsdb.log {Dir}/conf.db", Env);
+        _ovsdbPid = ReadPid("ovsdb.pid");
+        Vsctl("--no-wait init");
+    }
+
+    public void StartSwitchDaemon()
+    {
+        File.Delete(Path.Combine(Dir, "vswitchd.pid"));
+        Shell.Check(_vswitchd, $"{Db} --pidfile={Dir}/vswitchd.pid --detach --log-file={Dir}/vswitchd.log", Env);
+        _vswitchdPid = ReadPid("vswitchd.pid");
+    }
+
+    /// <summary>Kills our ovs-vswitchd (by its pid) and waits until it is gone.</summary>
+    public void KillSwitchDaemon()
+    {
+        int pid = _vswitchdPid;
+        _vswitchdPid = 0;
+        Shell.KillPid(pid);
+        for (int i = 0; i < 100 && Exists(pid); i++) Thread.Sleep(50);
+    }
+
+    private static bool Exists(int pid)
+    {
+        try { using var p = Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; }
+    }
+
+    private int ReadPid(string file)
+    {
+        var path = Path.Combine(Dir, file);
+        for (int i = 0; i < 100 && !File.Exists(path); i++) Thread.Sleep(50);
+        return int.Parse(File.ReadAllText(path).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public string Vsctl(string args) => Shell.Check(_vsctl, $"--db={Db} --timeout=10 {args}", Env);
+    public string Ofctl(string args) => Shell.Check(_ofctl, $"-O OpenFlow13 {args}", Env);
+
+    public string AddBridge(string suffix, ulong dpid, int controllerPort)
+    {
+        string br = Tag + suffix;
+        Vsctl($"add-br {br} -- set bridge {br} datapath_type=netdev protocols=OpenFlow13 fail_mode=secure other-config:datapath-id={dpid:x16}");
+        _bridges.Add(br);
+        Vsctl($"set-controller {br} tcp:127.0.0.1:{controllerPort}");
+        return br;
+    }
+
+    /// <summary>A namespace host on OpenFlow port <paramref name="ofport"/>: 10.77.0.<paramref name="index"/>/24.</summary>
+    public string AddHost(string bridge, int index, int ofport)
+    {
+        string ns = $"{Tag}h{index}", inner = $"{Tag}i{index}", outer = $"{Tag}s{index}";
+        Shell.Check("ip", $"netns add {ns}");
+        _namespaces.Add(ns);
+        Shell.Check("ip", $"link add {outer} type veth peer name {inner}");
+        _links.Add(outer);
+        Shell.Check("ip", $"link set {inner} netns {ns}");
+        Shell.Check("ip", $"-n {ns} addr add 10.77.0.{index}/24 dev {inner}");
+        Shell.Check("ip", $"-n {ns} link set lo up");
+        Shell.Check("ip", $"-n {ns} link set {inner} up");
+        Shell.Check("ip", $"-n {ns} route add 224.0.0.0/4 dev {inner}");
+        Shell.Check("ip", $"link set {outer} up");
+        // testbed.md: with the userspace datapath, TX checksum offload leaves UDP checksums unfilled.
+        Shell.Check("ethtool", $"-K {outer} tx off");
+        Shell.Check("ip", $"netns exec {ns} ethtool -K {inner} tx off");
+        Vsctl($"add-port {bridge} {outer} -- set interface {outer} ofport_request={ofport}");
+        return ns;
+    }
+
+    /// <summary>Starts a receiver in <paramref name="ns"/> that joins the group and prints every datagram for <paramref name="seconds"/>.</summary>
+    public Process StartReceiver(string ns, int index, string group, int port, double seconds)
+    {
+        string script = $"""
+            import socket,struct,time,sys
+            s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)
+            s.bind(('0.0.0.0',{port}))
+            s.setsockopt(socket.IPPROTO_IP,socket.IP_ADD_MEMBERSHIP,socket.inet_aton('{group}')+socket.inet_aton('10.77.0.{index}'))
+            print('ready',flush=True)
+            end=time.time()+{seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}
+            while time.time()<end:
+                s.settimeout(max(0.05,end-time.time()))
+                try: d,a=s.recvfrom(2048); print('got',d.decode(),a[0],flush=True)
+                except socket.timeout: pass
+            """;
+        var path = Path.Combine(Dir, $"recv{index}.py");
+        File.WriteAllText(path, script);
+        var p = Shell.Start("ip", $"netns exec {ns} python3 {path}");
+        _children.Add(p);
+        return p;
+    }
+
+    public void Send(string ns, int index, string group, int port, string payload, int count = 3)
+    {
+        string script = $"""
+            import socket,time
+            s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+            s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_IF,socket.inet_aton('10.77.0.{index}'))
+            s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_TTL,1)
+            for i in range({count}):
+                s.sendto(b'{payload}',('{group}',{port})); time.sleep(0.1)
+            """;
+        var path = Path.Combine(Dir, $"send{index}.py");
+        File.WriteAllText(path, script);
+        Shell.Check("ip", $"netns exec {ns} python3 {path}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var p in _children)
+        {
+            try { if (!p.HasExited) { p.Kill(); p.WaitForExit(3000); } } catch (InvalidOperationException) { }
+            p.Dispose();
+        }
+        foreach (var ns in _namespaces) Shell.Run("ip", $"netns del {ns}");
+        if (_vswitchdPid != 0 && _ovsdbPid != 0)
+            foreach (var br in _bridges)
+                Shell.Run(_vsctl, $"--db={Db} --timeout=5 --if-exists del-br {br}", Env);
+        foreach (var link in _links) Shell.Run("ip", $"link del {link}");
+        if (_vswitchdPid != 0) Shell.KillPid(_vswitchdPid);
+        if (_ovsdbPid != 0) Shell.KillPid(_ovsdbPid);
+        await Task.Yield();
+        try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
+    }
+}
