@@ -24,7 +24,7 @@ public static class Program
                 _ => Unknown(args[0]),
             };
         }
-        catch (UsageException e)
+        catch (Exception e) when (e is UsageException or FormatException)
         {
             await Console.Error.WriteLineAsync($"tsm {args[0]}: {e.Message}");
             return 2;
