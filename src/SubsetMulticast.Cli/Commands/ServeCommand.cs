@@ -1,11 +1,135 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using SubsetMulticast.Controller;
+using SubsetMulticast.Core.Addressing;
+using SubsetMulticast.Core.Fabric;
+using SubsetMulticast.Core.Lifecycle;
+using SubsetMulticast.Core.ReferenceGroups;
+using SubsetMulticast.Emulator;
+using SubsetMulticast.Emulator.Topology;
+using SubsetMulticast.Push;
+
 namespace SubsetMulticast.Cli.Commands;
 
-// Placeholder until the controller service lands; its owner replaces this file.
+/// <summary>
+/// <c>tsm serve</c>: the controller service on an emulated fabric, until Ctrl-C. Every host joins the
+/// reference group (real IGMPv3 reports) so that rendezvous groups can be requested at once over REST or
+/// pushed over UDP.
+/// </summary>
 internal static class ServeCommand
 {
-    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    private const ushort Vlan = 1;
+    private const ushort KeyId = 1;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        stderr.WriteLine("tsm serve: not built yet");
-        return Task.FromResult(1);
+        var a = new Args(args, "--fabric", "--api", "--push-udp", "--mode", "--reference", "--block", "--push-key", "--quiet");
+        var fabricSpec = a.Get("--fabric") ?? "leaf-spine:2:4:8";
+        FabricSpec spec;
+        try
+        {
+            spec = FabricSpec.Parse(fabricSpec);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or IOException)
+        {
+            throw new UsageException($"--fabric: {e.Message}");
+        }
+        var api = a.Get("--api") ?? "http://127.0.0.1:8080";
+        if (!Uri.TryCreate(api, UriKind.Absolute, out var apiUri) || apiUri.Scheme != Uri.UriSchemeHttp || apiUri.AbsolutePath != "/")
+            throw new UsageException($"--api must be a URL like http://127.0.0.1:8080, not '{api}'.");
+        var pushArg = a.Get("--push-udp") ?? "127.0.0.1:9470";
+        IPEndPoint? pushAt = null;
+        if (pushArg != "off" && (!IPEndPoint.TryParse(pushArg, out pushAt) || !pushArg.Contains(':', StringComparison.Ordinal)))
+            throw new UsageException($"--push-udp must be ADDRESS:PORT (e.g. 127.0.0.1:9470) or 'off', not '{pushArg}'.");
+        var mode = (a.Get("--mode") ?? "computed") switch
+        {
+            "computed" => ApplyMode.Computed,
+            "pushed" => ApplyMode.Pushed,
+            var m => throw new UsageException($"--mode must be computed or pushed, not '{m}'."),
+        };
+        var referenceArg = a.Get("--reference") ?? "239.1.0.1";
+        if (!IpAddress.TryParse(referenceArg, out var reference) || !reference.IsMulticast || reference.IsV6)
+            throw new UsageException($"--reference must be an IPv4 multicast group, not '{referenceArg}'.");
+        var blockArg = a.Get("--block") ?? "239.255.0.0/16";
+        LifecycleOptions lifecycle;
+        try
+        {
+            lifecycle = new LifecycleOptions().AddVlan(Vlan, blockArg, "ff15::7:0/112");
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            throw new UsageException($"--block: {e.Message}");
+        }
+        byte[] key = a.Get("--push-key") is { } hex ? ParseKey(hex) : System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        bool quiet = a.Has("--quiet");
+
+        var fabric = new EmulatedFabric(spec);
+        fabric.Announce();
+        foreach (var h in fabric.Hosts) fabric.Join(h, reference);
+        var hosts = new HostTable();
+        fabric.ExportHosts(hosts);
+        var references = new ReferenceGroupTable(fabric.Topology);
+        fabric.ExportReferenceGroups(references);
+        var keys = new PushKeyRing().Add(Vlan, KeyId, key);
+        var southbound = new EmulatorSouthbound(fabric, keys);
+        var options = new ControllerOptions
+        {
+            ApiUrl = api,
+            PushUdp = pushAt,
+            Mode = mode,
+            PushKeys = keys,
+            PushKeyId = KeyId,
+            Lifecycle = lifecycle,
+            ConfigureLogging = l =>
+            {
+                l.ClearProviders();
+                if (quiet) return;
+                l.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+                l.SetMinimumLevel(LogLevel.Information);
+                l.AddFilter("Microsoft", LogLevel.Warning);
+            },
+        };
+
+        TsmControllerHost controller;
+        try
+        {
+            controller = await TsmControllerHost.StartAsync(options, fabric.Topology, hosts, references, southbound, southbound, TimeProvider.System, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            await stderr.WriteLineAsync($"tsm serve: cannot listen: {e.Message}");
+            return 1;
+        }
+        await using (controller)
+        {
+            var inv = CultureInfo.InvariantCulture;
+            await stdout.WriteLineAsync(string.Create(inv, $"tsm serve: {fabricSpec} ({fabric.Switches.Count} switches, {fabric.Hosts.Count} hosts), {mode.ToString().ToLowerInvariant()} mode"));
+            await stdout.WriteLineAsync($"  api       {controller.ApiUrl}api/v1/groups");
+            await stdout.WriteLineAsync(controller.PushEndPoint is { } p
+                ? $"  push-udp  {p}  (VLAN {Vlan}, key id {KeyId}, key {Convert.ToHexStringLower(key)})"
+                : "  push-udp  off");
+            await stdout.WriteLineAsync($"  reference {reference} on VLAN {Vlan}: {fabric.Hosts.Count} members; block {blockArg}");
+            await stdout.WriteLineAsync("  Ctrl-C stops.");
+            await stdout.FlushAsync(CancellationToken.None);
+            try
+            {
+                await controller.WaitForShutdownAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) { }
+        }
+        return 0;
+    }
+
+    private static byte[] ParseKey(string hex)
+    {
+        try
+        {
+            var key = Convert.FromHexString(hex);
+            if (key.Length >= 16) return key;
+        }
+        catch (FormatException) { }
+        throw new UsageException("--push-key must be at least 16 bytes as hex (32+ hex digits).");
     }
 }

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace SubsetMulticast.Controller.Tests;
+
+/// <summary><c>tsm serve</c> as a process: it prints its bound address and answers REST on the emulated fabric.</summary>
+public sealed class ServeCommandTests
+{
+    [Fact]
+    public async Task Serve_OnAnEmulatedFabric_AnswersRestAndCreatesAGroup()
+    {
+        using var p = Start("serve", "--fabric", "leaf-spine:2:2:4", "--api", "http://127.0.0.1:0", "--push-udp", "127.0.0.1:0", "--quiet");
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            string? apiLine = null;
+            for (int i = 0; i < 20 && apiLine is null; i++)
+            {
+                var line = await p.StandardOutput.ReadLineAsync(cts.Token) ?? throw new Xunit.Sdk.XunitException($"serve exited: {await p.StandardError.ReadToEndAsync()}");
+                if (line.TrimStart().StartsWith("api ", StringComparison.Ordinal)) apiLine = line.Trim()[3..].Trim();
+            }
+            Assert.NotNull(apiLine);
+            using var http = new HttpClient { BaseAddress = new Uri(apiLine.Replace("api/v1/groups", "")), Timeout = TimeSpan.FromSeconds(30) };
+            var topology = JsonDocument.Parse(await http.GetStringAsync("api/v1/topology", cts.Token)).RootElement;
+            Assert.Equal(4, topology.GetProperty("switches").GetArrayLength());
+            var host = topology.GetProperty("hosts")[0].GetProperty("ip").GetString();
+            using var created = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 1, reference = "239.1.0.1", members = new[] { host }, ttlMs = 5000 }, cts.Token);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+    }
+
+    [Theory]
+    [InlineData("--mode", "sideways")]
+    [InlineData("--fabric", "torus:3")]
+    [InlineData("--api", "not a url")]
+    [InlineData("--push-udp", "9470")]
+    [InlineData("--push-key", "abcd")]
+    public async Task Serve_BadArgument_ExitsWithUsageError(string option, string value)
+    {
+        using var p = Start("serve", option, value);
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await p.WaitForExitAsync(cts.Token);
+        Assert.Equal(2, p.ExitCode);
+        Assert.Contains(option, await stderr);
+    }
+
+    private static Process Start(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(typeof(SubsetMulticast.Cli.Program).Assembly.Location);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return Process.Start(psi)!;
+    }
+}
