@@ -20,7 +20,7 @@ public static class Samples
     {
         yield return new HelloMessage(HelloMessage.Bitmap13) { Xid = 1 };
         yield return new HelloMessage(null) { Xid = 1 };
-        yield return new ErrorMessage(6, 0, [0x04, 0x0f, 0x00, 0x10, 0, 0, 0, 9]) { Xid = 9 };
+        yield return new ErrorMessage(6, 0, new GroupMod(GroupModCommand.Delete, GroupType.All, 16, []) { Xid = 9 }.ToArray()) { Xid = 9 };
         yield return new EchoRequest([1, 2, 3]) { Xid = 2 };
         yield return new EchoReply([]) { Xid = 2 };
         yield return new FeaturesRequest { Xid = 3 };
