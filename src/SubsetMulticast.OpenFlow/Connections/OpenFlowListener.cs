@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SubsetMulticast.OpenFlow.Protocol;
 
 namespace SubsetMulticast.OpenFlow.Connections;
 
@@ -46,6 +47,12 @@ public sealed class OpenFlowListener : IAsyncDisposable
     /// <summary>Raised when a ready switch's session closed, with the reason.</summary>
     public event Action<OpenFlowSession, string>? SwitchDisconnected;
 
+    /// <summary>Every PACKET_IN from every switch (punted IGMP/MLD, ARP/ND, LLDP …), raised on the session's read loop.</summary>
+    public event Action<OpenFlowSession, PacketIn>? PacketInReceived;
+
+    /// <summary>Every PORT_STATUS from every switch; the session's port table is already updated.</summary>
+    public event Action<OpenFlowSession, PortStatus>? PortStatusReceived;
+
     public void Start()
     {
         _listener = new TcpListener(_endpoint);
@@ -76,7 +83,10 @@ public sealed class OpenFlowListener : IAsyncDisposable
     {
         var stream = new NetworkStream(socket, ownsSocket: true);
         var pipe = new StreamDuplexPipe(PipeReader.Create(stream), PipeWriter.Create(stream));
-        return new OpenFlowSession(pipe, socket.RemoteEndPoint?.ToString() ?? "?", _options, _logger, _time);
+        var session = new OpenFlowSession(pipe, socket.RemoteEndPoint?.ToString() ?? "?", _options, _logger, _time);
+        session.PacketInReceived += (s, m) => PacketInReceived?.Invoke(s, m);
+        session.PortStatusReceived += (s, m) => PortStatusReceived?.Invoke(s, m);
+        return session;
     }
 
     private async Task RunSessionAsync(OpenFlowSession session, Socket socket, CancellationToken ct)

@@ -89,5 +89,5 @@ public enum OxmField : byte
 {
     InPort = 0, InPhyPort = 1, Metadata = 2, EthDst = 3, EthSrc = 4, EthType = 5, VlanVid = 6, VlanPcp = 7,
     IpDscp = 8, IpEcn = 9, IpProto = 10, Ipv4Src = 11, Ipv4Dst = 12, TcpSrc = 13, TcpDst = 14,
-    UdpSrc = 15, UdpDst = 16, Icmpv4Type = 19, Ipv6Src = 26, Ipv6Dst = 27,
+    UdpSrc = 15, UdpDst = 16, Icmpv4Type = 19, Ipv6Src = 26, Ipv6Dst = 27, Icmpv6Type = 29,
 }

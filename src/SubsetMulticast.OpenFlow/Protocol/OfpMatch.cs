@@ -41,7 +41,7 @@ public static class Oxm
         OxmField.Metadata => 8,
         OxmField.EthDst or OxmField.EthSrc => 6,
         OxmField.EthType or OxmField.VlanVid or OxmField.TcpSrc or OxmField.TcpDst or OxmField.UdpSrc or OxmField.UdpDst => 2,
-        OxmField.VlanPcp or OxmField.IpDscp or OxmField.IpEcn or OxmField.IpProto or OxmField.Icmpv4Type => 1,
+        OxmField.VlanPcp or OxmField.IpDscp or OxmField.IpEcn or OxmField.IpProto or OxmField.Icmpv4Type or OxmField.Icmpv6Type => 1,
         OxmField.Ipv6Src or OxmField.Ipv6Dst => 16,
         _ => -1,
     };
@@ -101,13 +101,14 @@ public sealed record OfpMatch
     public uint? Ipv4Dst { get; init; }
     public IpAddress? Ipv6Dst { get; init; }
     public ushort? UdpDst { get; init; }
+    public byte? Icmpv6Type { get; init; }
     public byte[] Extra { get; init; } = [];
 
     public static readonly OfpMatch Any = new();
 
     public int OxmLength =>
         (InPort is null ? 0 : 8) + (EthDst is null ? 0 : 10) + (EthType is null ? 0 : 6) + (VlanVid is null ? 0 : 6) +
-        (IpProto is null ? 0 : 5) + (Ipv4Dst is null ? 0 : 8) + (Ipv6Dst is null ? 0 : 20) + (UdpDst is null ? 0 : 6) + Extra.Length;
+        (IpProto is null ? 0 : 5) + (Ipv4Dst is null ? 0 : 8) + (Ipv6Dst is null ? 0 : 20) + (UdpDst is null ? 0 : 6) + (Icmpv6Type is null ? 0 : 5) + Extra.Length;
 
     /// <summary>Bytes on the wire including the 4-byte match header and the padding.</summary>
     public int EncodedLength => SpanWriter.Pad8(4 + OxmLength);
@@ -125,6 +126,7 @@ public sealed record OfpMatch
         if (Ipv4Dst is { } v4) { w.U32(Oxm.Header(OxmField.Ipv4Dst, 4)); w.U32(v4); }
         if (Ipv6Dst is { } v6) { w.U32(Oxm.Header(OxmField.Ipv6Dst, 16)); w.U64(v6.High); w.U64(v6.Low); }
         if (UdpDst is { } udp) { w.U32(Oxm.Header(OxmField.UdpDst, 2)); w.U16(udp); }
+        if (Icmpv6Type is { } icmp6) { w.U32(Oxm.Header(OxmField.Icmpv6Type, 1)); w.U8(icmp6); }
         w.Bytes(Extra);
         w.Zero(SpanWriter.Pad8(unpadded) - unpadded);
     }
@@ -171,6 +173,7 @@ public sealed record OfpMatch
                     case OxmField.Ipv4Dst when m.Ipv4Dst is null: m = m with { Ipv4Dst = BinaryPrimitives.ReadUInt32BigEndian(v) }; continue;
                     case OxmField.Ipv6Dst when m.Ipv6Dst is null: m = m with { Ipv6Dst = IpAddress.FromV6(v) }; continue;
                     case OxmField.UdpDst when m.UdpDst is null: m = m with { UdpDst = BinaryPrimitives.ReadUInt16BigEndian(v) }; continue;
+                    case OxmField.Icmpv6Type when m.Icmpv6Type is null: m = m with { Icmpv6Type = v[0] }; continue;
                 }
             }
             extra ??= new byte[oxms.Length];
@@ -184,6 +187,7 @@ public sealed record OfpMatch
     public bool SameAs(OfpMatch other) =>
         InPort == other.InPort && EthDst == other.EthDst && EthType == other.EthType && VlanVid == other.VlanVid &&
         IpProto == other.IpProto && Ipv4Dst == other.Ipv4Dst && Ipv6Dst == other.Ipv6Dst && UdpDst == other.UdpDst &&
+        Icmpv6Type == other.Icmpv6Type &&
         Extra.AsSpan().SequenceEqual(other.Extra);
 
     public override string ToString()
@@ -197,6 +201,7 @@ public sealed record OfpMatch
         if (Ipv4Dst is { } a) parts.Add($"ipv4_dst={IpAddress.FromV4(a)}");
         if (Ipv6Dst is { } b) parts.Add($"ipv6_dst={b}");
         if (UdpDst is { } u) parts.Add($"udp_dst={u}");
+        if (Icmpv6Type is { } i6) parts.Add($"icmpv6_type={i6}");
         if (Extra.Length > 0) parts.Add($"+{Extra.Length}B");
         return parts.Count == 0 ? "any" : string.Join(',', parts);
     }

@@ -105,6 +105,44 @@ internal sealed class OvsLab : IAsyncDisposable
         return ns;
     }
 
+    /// <summary>Wires two bridges with a veth pair on the given OpenFlow ports.</summary>
+    public void Link(string bridgeA, int portA, string bridgeB, int portB, int index)
+    {
+        string a = $"{Tag}l{index}a", b = $"{Tag}l{index}b";
+        Shell.Check("ip", $"link add {a} type veth peer name {b}");
+        _links.Add(a);
+        foreach (var x in new[] { a, b })
+        {
+            Shell.Check("ip", $"link set {x} up");
+            Shell.Check("ethtool", $"-K {x} tx off");
+        }
+        Vsctl($"add-port {bridgeA} {a} -- set interface {a} ofport_request={portA}");
+        Vsctl($"add-port {bridgeB} {b} -- set interface {b} ofport_request={portB}");
+    }
+
+    /// <summary>
+    /// Sends a datagram from host <paramref name="sender"/> to the group while every host in
+    /// <paramref name="listeners"/> listens; returns the hosts that received it.
+    /// </summary>
+    public List<int> Deliver(IReadOnlyDictionary<int, string> hostNs, int sender, IEnumerable<int> listeners, string group, int port, string tag)
+    {
+        var receivers = listeners.ToDictionary(i => i, i => StartReceiver(hostNs[i], i, group, port, seconds: 2.5));
+        foreach (var (i, p) in receivers)
+        {
+            var read = p.StandardOutput.ReadLineAsync();
+            if (!read.Wait(5000) || read.Result != "ready")
+                throw new Xunit.Sdk.XunitException($"receiver {i} did not become ready: {p.StandardError.ReadToEnd()}");
+        }
+        Send(hostNs[sender], sender, group, port, $"dgram-{tag}");
+        var got = new List<int>();
+        foreach (var (i, p) in receivers)
+        {
+            if (!p.WaitForExit(10_000)) { p.Kill(); throw new Xunit.Sdk.XunitException($"receiver {i} did not finish"); }
+            if (p.StandardOutput.ReadToEnd().Contains($"got dgram-{tag} 10.77.0.{sender}", StringComparison.Ordinal)) got.Add(i);
+        }
+        return got;
+    }
+
     /// <summary>Starts a receiver in <paramref name="ns"/> that joins the group and prints every datagram for <paramref name="seconds"/>.</summary>
     public Process StartReceiver(string ns, int index, string group, int port, double seconds)
     {
