@@ -34,6 +34,9 @@ public sealed class FakeSwitch : IAsyncDisposable
     /// <summary>When set, a GROUP_MOD for this group id is refused with GROUP_MOD_FAILED/this code.</summary>
     public (uint GroupId, ushort Code)? FailGroup { get; set; }
 
+    /// <summary>Delay before each barrier reply (to show that switches are programmed in parallel).</summary>
+    public TimeSpan BarrierDelay { get; set; }
+
     /// <summary>Stop answering echoes (keepalive test).</summary>
     public bool Mute { get; set; }
 
@@ -68,6 +71,7 @@ public sealed class FakeSwitch : IAsyncDisposable
                 while (OpenFlowFramer.TryReadMessage(ref buffer, Ofp.MaxMessageLength, out var m))
                 {
                     lock (Gate) Received.Add(m!);
+                    if (m is BarrierRequest && BarrierDelay > TimeSpan.Zero) await Task.Delay(BarrierDelay, ct);
                     foreach (var reply in Handle(m!)) await SendAsync(reply);
                 }
                 reader.AdvanceTo(buffer.Start, buffer.End);
