@@ -63,6 +63,9 @@ public sealed class Snooper : ISnoopingSink
 
     public SnoopingOptions Options => _options;
 
+    /// <summary>Queries our own querier has sent (0 without one).</summary>
+    public long QueriesSent { get { lock (_lock) return _querier?.FramesSent ?? 0; } }
+
     /// <summary>The snooper's clock: the latest time seen, in <see cref="TimeSpan"/> ticks since the Unix epoch.</summary>
     public long Now { get { lock (_lock) return _now; } }
 

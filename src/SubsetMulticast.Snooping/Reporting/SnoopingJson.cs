@@ -11,7 +11,7 @@ public static class SnoopingJson
 {
     public static void Write(Stream output, SnoopingSnapshot s, bool indented = false)
     {
-        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = indented });
+        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         w.WriteStartObject();
         w.WriteStartArray("groups");
         foreach (var g in s.Groups)

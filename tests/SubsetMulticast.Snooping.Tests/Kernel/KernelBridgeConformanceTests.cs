@@ -16,7 +16,7 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
     // Bridge timers, shrunk so the test stays short (centiseconds for iproute2). Our snooper gets the same values.
     private const int MembershipCs = 500, QueryIntervalCs = 200, ResponseCs = 100, LastMemberCs = 100, LastMemberCount = 2;
 
-    private const string JoinHelper = """
+    internal const string JoinHelper = """
         import socket, struct, sys, time, fcntl
         fam, group, ifname, hold = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
         src = sys.argv[5] if len(sys.argv) > 5 else None
@@ -168,7 +168,7 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
         Netns.InNs(ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0");
 
     /// <summary>The kernel's (port, group) set now, and the moment it was taken (midpoint of the call).</summary>
-    private static (DateTimeOffset At, HashSet<(string Port, string Group)> Set) Mdb(string ns, string br)
+    internal static (DateTimeOffset At, HashSet<(string Port, string Group)> Set) Mdb(string ns, string br)
     {
         var before = DateTimeOffset.UtcNow;
         string json = Netns.InNs(ns, "bridge", "-j", "mdb", "show", "dev", br);
@@ -206,4 +206,10 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
             Thread.Sleep(50);
         }
     }
+}
+
+internal static class KernelBridgeConformanceTestsHelper
+{
+    public const string JoinHelper = KernelBridgeConformanceTests.JoinHelper;
+    public static HashSet<(string Port, string Group)> Mdb(string ns, string br) => KernelBridgeConformanceTests.Mdb(ns, br).Set;
 }
