@@ -52,6 +52,8 @@ public static class SnoopSessions
     {
         if (interfaces.Count == 0) throw new ArgumentException("At least one interface.", nameof(interfaces));
         var handles = new List<LiveCaptureHandle>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Exception? failure = null;
         try
         {
             foreach (var name in interfaces) handles.Add(LiveCaptureHandle.Open(name, filter ?? LiveCaptureHandle.DefaultFilter));
@@ -59,27 +61,37 @@ public static class SnoopSessions
             var ports = interfaces.Select(snooper.AddPort).ToArray();
             started?.Invoke(snooper);
             var s = snooper;
+            var token = stop.Token;
+            void Fail(Exception e)
+            {
+                Interlocked.CompareExchange(ref failure, e, null);
+                stop.Cancel();
+            }
+            // Readers stop within one read timeout (100 ms) of cancellation; a failure in any of them stops all.
             var readers = handles.Select((h, i) => Task.Factory.StartNew(() =>
             {
-                while (!cancellationToken.IsCancellationRequested)
+                try
                 {
-                    if (h.TryNext(out var frame, out long ts)) s.Process(ports[i], frame, ts);
+                    while (!token.IsCancellationRequested)
+                        if (h.TryNext(out var frame, out long ts)) s.Process(ports[i], frame, ts);
                 }
-            }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToList();
+                catch (Exception e) { Fail(e); }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToList();
             var ticker = Task.Run(async () =>
             {
                 using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
-                try { while (await timer.WaitForNextTickAsync(cancellationToken)) s.Tick(); }
+                try { while (await timer.WaitForNextTickAsync(token)) s.Tick(); }
                 catch (OperationCanceledException) { }
+                catch (Exception e) { Fail(e); }
             }, CancellationToken.None);
-            try { await Task.WhenAll(readers); }
-            catch (OperationCanceledException) { }
-            await ticker;
+            await Task.WhenAll(readers.Append(ticker));
         }
         finally
         {
+            // Only now, with every reader finished, may the handles close.
             foreach (var h in handles) h.Dispose();
         }
+        if (failure is not null) throw failure as CaptureException ?? new CaptureException($"live capture failed: {failure.Message}", failure);
     }
 
     private sealed class InjectAll(List<LiveCaptureHandle> handles) : IFrameTransmitter

@@ -19,6 +19,8 @@ public interface IFrameTransmitter
 internal sealed class OwnQuerier(SnoopingOptions options, QuerierOptions querier, RouterTable routers, IFrameTransmitter transmitter)
 {
     private readonly byte[] _frame = new byte[256];
+    private readonly VlanId[] _vlans = [.. querier.Vlans];
+    private long _nextDue = long.MinValue;
     private readonly Dictionary<(VlanId Vlan, bool V6), (long Next, int Sent)> _general = new();
     private readonly List<(VlanId Vlan, IpAddress Group, long Due, int Left)> _pending = [];
 
@@ -28,7 +30,7 @@ internal sealed class OwnQuerier(SnoopingOptions options, QuerierOptions querier
     public bool IsActive(VlanId vlan, bool v6, long now)
     {
         var own = v6 ? querier.IPv6Source : querier.IPv4Source;
-        if (own is null || !querier.Vlans.Contains(vlan)) return false;
+        if (own is null || Array.IndexOf(_vlans, vlan) < 0) return false;
         return !routers.TryGetQuerier(vlan, v6, now, out var other) || other.Address.CompareTo(own.Value) >= 0;
     }
 
@@ -37,11 +39,15 @@ internal sealed class OwnQuerier(SnoopingOptions options, QuerierOptions querier
     {
         foreach (var p in _pending) if (p.Vlan == vlan && p.Group == group) return;
         _pending.Add((vlan, group, now, options.LastMemberQueryCount));
+        _nextDue = Math.Min(_nextDue, now);
     }
 
     public void Tick(long now)
     {
-        foreach (var vlan in querier.Vlans)
+        // Called for every new timestamp: return at once unless something is due (no work, no allocation).
+        if (now < _nextDue) return;
+        long next = now + options.LastMemberQueryInterval.Ticks;   // re-check elections at least this often
+        foreach (var vlan in _vlans)
         {
             for (int f = 0; f < 2; f++)
             {
@@ -49,20 +55,26 @@ internal sealed class OwnQuerier(SnoopingOptions options, QuerierOptions querier
                 if (!IsActive(vlan, v6, now)) continue;
                 var key = (vlan, v6);
                 _general.TryGetValue(key, out var state);
-                if (state.Next > now) continue;
+                if (state.Next > now) { next = Math.Min(next, state.Next); continue; }
                 Send(vlan, v6 ? Unspecified6 : IpAddress.FromV4(0), v6, options.QueryResponseInterval);
                 long interval = state.Sent < options.LastMemberQueryCount ? options.QueryInterval.Ticks / 4 : options.QueryInterval.Ticks;
                 _general[key] = (now + interval, state.Sent + 1);
+                next = Math.Min(next, now + interval);
             }
         }
         for (int i = _pending.Count - 1; i >= 0; i--)
         {
             var p = _pending[i];
-            if (p.Due > now) continue;
+            if (p.Due > now) { next = Math.Min(next, p.Due); continue; }
             if (IsActive(p.Vlan, p.Group.IsV6, now)) Send(p.Vlan, p.Group, p.Group.IsV6, options.LastMemberQueryInterval);
             if (p.Left <= 1) _pending.RemoveAt(i);
-            else _pending[i] = p with { Due = now + options.LastMemberQueryInterval.Ticks, Left = p.Left - 1 };
+            else
+            {
+                _pending[i] = p with { Due = now + options.LastMemberQueryInterval.Ticks, Left = p.Left - 1 };
+                next = Math.Min(next, now + options.LastMemberQueryInterval.Ticks);
+            }
         }
+        _nextDue = next;
     }
 
     private static readonly IpAddress Unspecified6 = IpAddress.FromV6(0, 0);
