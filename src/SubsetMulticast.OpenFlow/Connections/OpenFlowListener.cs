@@ -115,13 +115,17 @@ public sealed class OpenFlowListener : IAsyncDisposable
         }
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stop.Cancel();
         _listener?.Stop();
         if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
         foreach (var s in _running.Keys) await s.CloseAsync("listener stopped").ConfigureAwait(false);
-        await Task.WhenAll(_running.Values).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        try { await Task.WhenAll(_running.Values).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
+        catch (TimeoutException) { /* sessions are closed; their sockets go with the process */ }
         _stop.Dispose();
     }
 

@@ -144,8 +144,11 @@ public sealed class FabricDiscovery : IAsyncDisposable
         catch (OperationCanceledException) { }
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _listener.SwitchConnected -= OnConnected;
         _listener.PacketInReceived -= OnPacketIn;
         _listener.PortStatusReceived -= OnPortStatus;
