@@ -29,6 +29,13 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
         listener.Start();
         using var sb = new OpenFlowSouthbound(listener);
         await using var discovery = new FabricDiscovery(listener, new DiscoveryOptions { LldpInterval = TimeSpan.FromSeconds(1) });
+        var igmp = new System.Collections.Concurrent.ConcurrentBag<(string Switch, uint Port)>();
+        listener.PacketInReceived += (s, p) =>
+        {
+            // Ethernet type 0x0800, IPv4 protocol 2: a punted IGMP message (the snooper's input).
+            if (p.Data.Length > 23 && p.Data[12] == 0x08 && p.Data[13] == 0x00 && p.Data[23] == 2 && p.Match.InPort is { } port)
+                igmp.Add((s.SwitchId, port));
+        };
 
         lab.StartDatabase();
         lab.StartSwitchDaemon();
@@ -77,6 +84,9 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
         var got = lab.Deliver(hosts, sender: 1, listeners: [2, 3, 4, 5, 6], group.ToString(), UdpPort, "fabric");
         output.WriteLine($"received by hosts [{string.Join(',', got)}]");
         Assert.Equal([2, 5, 6], got.Order());
+        // The receivers' kernel IGMP joins reached the controller as packet-ins from their access ports.
+        await Until(() => igmp.Contains((l1, 2u)) && igmp.Contains((l2, 2u)) && igmp.Contains((l2, 3u)), "IGMP packet-ins from h2, h5, h6", 10_000);
+        output.WriteLine($"IGMP packet-ins: {string.Join(' ', igmp.Distinct().Order())}");
 
         // A refusal on the spine (the group id is already taken there) fails the transaction; the leaves are rolled back.
         var other = IpAddress.Parse("239.77.1.2");
