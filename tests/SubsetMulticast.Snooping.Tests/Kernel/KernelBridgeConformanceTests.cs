@@ -36,7 +36,7 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
                 s.setsockopt(socket.IPPROTO_IPV6, 46, struct.pack('I4x', idx) + ss6(group) + ss6(src))  # MCAST_JOIN_SOURCE_GROUP
             else:
                 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, socket.inet_pton(socket.AF_INET6, group) + struct.pack('I', idx))
-        print('joined', flush=True)
+        print('joined', file=sys.stderr, flush=True)
         time.sleep(hold)
         s.close()
         """;
@@ -94,14 +94,15 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
                 Netns.InNs(Host(n), "ip", "link", "set", "lo", "up");
                 Netns.InNs(Host(n), "ip", "link", "set", "eth0", "up");
             }
-            var t0 = Stopwatch.StartNew();
+            var joined = new List<(Process Process, StringBuilder Err, double Hold)>();
             void Join(int n, string group, double hold, string? source = null)
             {
                 string fam = group.Contains(':', StringComparison.Ordinal) ? "6" : "4";
                 string[] cmd = source is null
                     ? ["python3", helper, fam, group, "eth0", $"{hold}"]
                     : ["python3", helper, fam, group, "eth0", $"{hold}", source];
-                env.Start(Host(n), null, cmd);
+                var err = new StringBuilder();
+                joined.Add((env.Start(Host(n), err, cmd), err, hold));
             }
             Join(1, "239.1.1.1", 60);                          // IGMPv2, stays
             Join(2, "239.1.1.1", 4);                           // IGMPv3, leaves (TO_IN {}) without fast leave → LMQT
@@ -115,14 +116,24 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
             Join(5, "ff0e::5:5", 4);                           // MLDv2, leaves without fast leave
             Join(6, "239.3.3.3", 1.5);                         // IGMPv1: closes silently → membership timeout
 
-            // Moment 1: everyone joined (the IGMPv1 member expires ≥ 5 s after its last report, ≤ 1.5 s).
-            SleepUntil(t0, 3.0);
+            // The moments follow the helpers, not a fixed clock, so a slow start on a loaded machine cannot
+            // move a leave or an expiry across a snapshot.
+            WaitUntil(() => joined.All(j => { lock (j.Err) return j.Err.ToString().Contains("joined", StringComparison.Ordinal); }), 20,
+                () => "the join helpers did not all join: " + string.Join(" | ", joined.Select(j => j.Err.ToString())));
+            var allJoined = Stopwatch.StartNew();
+            // Moment 1: everyone joined and reported (leaves come 4 s after each join; the IGMPv1 member lasts
+            // GMI 5 s after its last report).
+            SleepFor(allJoined, 1.5);
             var (at1, mdb1) = Mdb(bns, br);
-            // Moment 2: the fast leaves (≈ 4.1 s) are done, the others wait out LMQT (until ≈ 6.1 s).
-            SleepUntil(t0, 5.0);
+            // Moment 2: the 4-s leavers have closed their sockets: fast leaves are done, the others wait out LMQT (2 s).
+            var leavers = joined.Where(j => j.Hold == 4).Select(j => j.Process).ToList();
+            WaitUntil(() => leavers.All(p => p.HasExited), 20, () => "the leaving helpers did not exit");
+            var allLeft = Stopwatch.StartNew();
+            SleepFor(allLeft, 0.5);
             var (atMid, mdbMid) = Mdb(bns, br);
-            // Moment 3: leaves at 4 s are done (LMQT 2 s, fast leave at once), the IGMPv1 member timed out (≤ 6.5 s).
-            SleepUntil(t0, 10.0);
+            // Moment 3: LMQT (2 s) after the last leave and GMI (5 s) after the IGMPv1 host went quiet, with margin.
+            SleepFor(allLeft, 3.5);
+            SleepFor(allJoined, 8.0);
             var (at2, mdb2) = Mdb(bns, br);
             Assert.True(Netns.Interrupt(dumpcap, 15), "dumpcap did not stop on SIGINT");
 
@@ -191,9 +202,9 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
     private static string Show(IEnumerable<(string Port, string Group)> set) =>
         "{" + string.Join(" ", set.OrderBy(x => x.Port, StringComparer.Ordinal).ThenBy(x => x.Group, StringComparer.Ordinal).Select(x => $"{x.Port}:{x.Group}")) + "}";
 
-    private static void SleepUntil(Stopwatch t0, double seconds)
+    private static void SleepFor(Stopwatch since, double seconds)
     {
-        var left = TimeSpan.FromSeconds(seconds) - t0.Elapsed;
+        var left = TimeSpan.FromSeconds(seconds) - since.Elapsed;
         if (left > TimeSpan.Zero) Thread.Sleep(left);
     }
 
