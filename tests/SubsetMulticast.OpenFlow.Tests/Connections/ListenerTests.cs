@@ -8,12 +8,12 @@ public class ListenerTests
 {
     internal static OpenFlowListener StartListener(OpenFlowOptions? options = null)
     {
-        var l = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0), options ?? new OpenFlowOptions { RequestTimeout = TimeSpan.FromSeconds(3) });
+        var l = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0), options ?? new OpenFlowOptions { RequestTimeout = TimeSpan.FromSeconds(10) });
         l.Start();
         return l;
     }
 
-    internal static async Task Until(Func<bool> condition, string what, int timeoutMs = 5000)
+    internal static async Task Until(Func<bool> condition, string what, int timeoutMs = 15000)
     {
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
         for (int i = 0; i < 10_000 && !condition(); i++)
@@ -85,17 +85,17 @@ public class ListenerTests
     [Fact]
     public async Task HugeMultipartReply_ClosesSession()
     {
-        await using var listener = StartListener(new OpenFlowOptions { MaxMultipartBytes = 4096, RequestTimeout = TimeSpan.FromSeconds(3) });
+        await using var listener = StartListener(new OpenFlowOptions { MaxMultipartBytes = 4096, RequestTimeout = TimeSpan.FromSeconds(20) });
         await using var sw = new FakeSwitch(5);
         await sw.ConnectAsync(listener.LocalEndpoint);
         await Until(() => listener.TryGetSwitch(sw.SwitchId, out _), "handshake");
         listener.TryGetSwitch(sw.SwitchId, out var session);
-        // The fake does not answer GROUP stats; answer by hand with a REPLY_MORE chain of ~40 KB parts.
-        var request = session.MultipartAsync(new GroupStatsRequest());
-        await Until(() => { lock (sw.Gate) return sw.Received.OfType<GroupStatsRequest>().Any(); }, "request");
-        uint xid; lock (sw.Gate) xid = sw.Received.OfType<GroupStatsRequest>().Last().Xid;
-        var big = new GroupStatsReply(Enumerable.Range(0, 1000).Select(i => new GroupStatsEntry((uint)i, 1, 0, 0, [])).ToList(), Ofp.MultipartMore) { Xid = xid };
-        for (int i = 0; i < 3 && !session.IsClosed; i++) await sw.SendAsync(big);
+        // 3000 groups make a GROUP_DESC reply of ~120 KB: a REPLY_MORE chain of ~60 KB parts.
+        sw.Mutate((groups, _) =>
+        {
+            for (uint i = 0; i < 3000; i++) groups[i] = new GroupMod(GroupModCommand.Add, GroupType.All, i, [new OfpBucket([new OutputAction(1)])]);
+        });
+        var request = session.MultipartAsync(new GroupDescRequest());
         await Assert.ThrowsAsync<OpenFlowSessionException>(() => request);
         Assert.Contains("exceeds 4096", await session.Closed.WaitAsync(TimeSpan.FromSeconds(5)));
     }

@@ -173,18 +173,18 @@ public class OpenFlowSouthboundTests
             var wrong = new GroupRule(new VlanId(1), IpAddress.Parse("239.0.0.3"), [3]);
             Assert.True((await sb.ApplyAsync([new(f[0].SwitchId, null, keep), new(f[0].SwitchId, null, lost), new(f[0].SwitchId, null, wrong)], default)).Succeeded);
             uint lostGid = sb.GroupIdFor(lost.Vlan, lost.Group), wrongGid = sb.GroupIdFor(wrong.Vlan, wrong.Group);
-            lock (f[0].Gate)
+            f[0].Mutate((groups, flows) =>
             {
-                f[0].Groups.Remove(lostGid);
-                f[0].Flows.RemoveAll(x => x.Match.Ipv4Dst == lost.Group.V4);
-                f[0].Groups[wrongGid] = f[0].Groups[wrongGid] with { Buckets = [new OfpBucket([new OutputAction(4)])] };
+                groups.Remove(lostGid);
+                flows.RemoveAll(x => x.Match.Ipv4Dst == lost.Group.V4);
+                groups[wrongGid] = groups[wrongGid] with { Buckets = [new OfpBucket([new OutputAction(4)])] };
                 // a stray rule of ours, and a foreign rule outside our cookie / group space
-                f[0].Groups[0x5300_0042] = new GroupMod(GroupModCommand.Add, GroupType.All, 0x5300_0042, []);
-                f[0].Flows.Add(new FlowMod(FlowModCommand.Add, new OfpMatch { EthType = 0x0800, Ipv4Dst = 0xEF000063 }, [new ApplyActions([new GroupAction(0x5300_0042)])]) { Cookie = sb.CookieFor(0x5300_0042), Priority = 1000 });
-                f[0].Groups[7] = new GroupMod(GroupModCommand.Add, GroupType.All, 7, []);
-                f[0].Flows.Add(new FlowMod(FlowModCommand.Add, new OfpMatch { EthType = 0x0806 }, []) { Cookie = 0x1234, Priority = 5 });
-                f[0].Received.Clear();
-            }
+                groups[0x5300_0042] = new GroupMod(GroupModCommand.Add, GroupType.All, 0x5300_0042, []);
+                flows.Add(new FlowMod(FlowModCommand.Add, new OfpMatch { EthType = 0x0800, Ipv4Dst = 0xEF000063 }, [new ApplyActions([new GroupAction(0x5300_0042)])]) { Cookie = sb.CookieFor(0x5300_0042), Priority = 1000 });
+                groups[7] = new GroupMod(GroupModCommand.Add, GroupType.All, 7, []);
+                flows.Add(new FlowMod(FlowModCommand.Add, new OfpMatch { EthType = 0x0806 }, []) { Cookie = 0x1234, Priority = 5 });
+            });
+            lock (f[0].Gate) f[0].Received.Clear();
             l.TryGetSwitch(f[0].SwitchId, out var session);
             var r = await sb.ReconcileAsync(session, default);
             Assert.Equal((1, 1, 2, 1), (r.Added, r.Modified, r.Removed, r.Kept));

@@ -1,0 +1,312 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using SubsetMulticast.OpenFlow.Connections;
+using SubsetMulticast.OpenFlow.Protocol;
+
+namespace SubsetMulticast.OpenFlow.Agent;
+
+/// <summary>
+/// The switch side of OpenFlow 1.3, for emulated switches: connects to a controller, answers the handshake,
+/// keeps one flow table and a group table with Open vSwitch's semantics (ADD of an existing group →
+/// GROUP_MOD_FAILED/GROUP_EXISTS, MODIFY of a missing one → UNKNOWN_GROUP, deleting a group deletes the
+/// flows that use it), answers FLOW / GROUP_DESC / GROUP / PORT_DESC multiparts, barriers and echoes, and
+/// offers <see cref="Forward"/> for the emulator's data plane. Unknown requests get BAD_REQUEST/BAD_TYPE.
+/// </summary>
+public sealed class OpenFlowSwitchAgent : IAsyncDisposable
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<uint, GroupMod> _groups = [];
+    private readonly List<FlowMod> _flows = [];
+    private readonly SemaphoreSlim _write = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<OfpPort> _ports;
+    private TcpClient? _client;
+    private IDuplexPipe? _pipe;
+    private Task? _loop;
+
+    public OpenFlowSwitchAgent(ulong datapathId, IEnumerable<OfpPort> ports)
+    {
+        DatapathId = datapathId;
+        _ports = ports.ToList();
+    }
+
+    public ulong DatapathId { get; }
+    public string SwitchId => OpenFlowSession.FormatDatapathId(DatapathId);
+
+    /// <summary>Fault injection: return an ERROR to refuse a FLOW_MOD / GROUP_MOD instead of applying it.</summary>
+    public Func<OfpMessage, ErrorMessage?>? Refuse { get; set; }
+
+    /// <summary>Delay before each barrier reply (emulated control-plane latency).</summary>
+    public TimeSpan BarrierDelay { get; set; }
+
+    public bool AnswerEchoes { get; set; } = true;
+
+    /// <summary>Raised for every message from the controller, before it is handled.</summary>
+    public event Action<OfpMessage>? MessageReceived;
+
+    /// <summary>Raised after a FLOW_MOD or GROUP_MOD changed the tables.</summary>
+    public event Action? TablesChanged;
+
+    /// <summary>PACKET_OUT from the controller: (output ports, frame).</summary>
+    public event Action<IReadOnlyList<uint>, byte[]>? PacketOut;
+
+    /// <summary>Completes when the connection ends.</summary>
+    public Task Completion => _loop ?? Task.CompletedTask;
+
+    public IReadOnlyDictionary<uint, GroupMod> Groups { get { lock (_gate) return new Dictionary<uint, GroupMod>(_groups); } }
+    public IReadOnlyList<FlowMod> Flows { get { lock (_gate) return _flows.ToList(); } }
+
+    /// <summary>Connects over TCP and starts serving; returns once HELLO is sent.</summary>
+    public async Task ConnectAsync(IPEndPoint controller, CancellationToken ct = default)
+    {
+        _client = new TcpClient { NoDelay = true };
+        await _client.ConnectAsync(controller, ct).ConfigureAwait(false);
+        var stream = _client.GetStream();
+        await StartAsync(new Duplex(PipeReader.Create(stream), PipeWriter.Create(stream))).ConfigureAwait(false);
+    }
+
+    /// <summary>Serves over any duplex pipe (in-memory for tests and the emulator).</summary>
+    public async Task StartAsync(IDuplexPipe pipe)
+    {
+        _pipe = pipe;
+        await SendAsync(new HelloMessage(HelloMessage.Bitmap13)).ConfigureAwait(false);
+        _loop = LoopAsync(_stop.Token);
+    }
+
+    /// <summary>
+    /// Changes the tables behind the controller's back (an emulated switch losing or corrupting state);
+    /// reconciliation should repair it.
+    /// </summary>
+    public void Mutate(Action<Dictionary<uint, GroupMod>, List<FlowMod>> change)
+    {
+        lock (_gate) change(_groups, _flows);
+    }
+
+    /// <summary>Writes raw bytes (hostile-peer tests).</summary>
+    public async Task SendRawAsync(ReadOnlyMemory<byte> bytes)
+    {
+        await _write.WaitAsync().ConfigureAwait(false);
+        try { await _pipe!.Output.WriteAsync(bytes).ConfigureAwait(false); }
+        finally { _write.Release(); }
+    }
+
+    public async Task SendAsync(OfpMessage m)
+    {
+        await _write.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var span = _pipe!.Output.GetSpan(m.EncodedLength);
+            m.TryEncode(span, out int n);
+            _pipe.Output.Advance(n);
+            await _pipe.Output.FlushAsync().ConfigureAwait(false);
+        }
+        finally { _write.Release(); }
+    }
+
+    /// <summary>Sends a PACKET_IN (e.g. an IGMP report or an LLDP frame that hit a punt flow).</summary>
+    public Task SendPacketInAsync(uint inPort, byte[] frame, ulong cookie = 0, PacketInReason reason = PacketInReason.Action) =>
+        SendAsync(new PacketIn(Ofp.NoBuffer, (ushort)Math.Min(frame.Length, ushort.MaxValue), reason, 0, cookie, new OfpMatch { InPort = inPort }, frame));
+
+    public Task SendPortStatusAsync(PortStatusReason reason, OfpPort port)
+    {
+        lock (_gate)
+        {
+            _ports.RemoveAll(p => p.PortNo == port.PortNo);
+            if (reason != PortStatusReason.Delete) _ports.Add(port);
+        }
+        return SendAsync(new PortStatus(reason, port));
+    }
+
+    /// <summary>
+    /// The data plane: the highest-priority flow matching (in_port, vlan_vid, eth_type, ip dst) and, when its
+    /// action is a group, the group's output ports minus the ingress port. Null on a table miss (drop).
+    /// </summary>
+    public IReadOnlyList<uint>? Forward(uint inPort, OfpMatch packet)
+    {
+        lock (_gate)
+        {
+            var flow = _flows.Where(f => Matches(f.Match, inPort, packet)).OrderByDescending(f => f.Priority).FirstOrDefault();
+            if (flow is null) return null;
+            var outs = new List<uint>();
+            foreach (var a in flow.Instructions.OfType<ApplyActions>().SelectMany(i => i.Actions))
+            {
+                if (a is OutputAction o) outs.Add(o.Port);
+                else if (a is GroupAction g && _groups.TryGetValue(g.GroupId, out var grp))
+                    outs.AddRange(grp.Buckets.SelectMany(b => b.Actions).OfType<OutputAction>().Select(o => o.Port));
+            }
+            return outs.Where(p => p != inPort).Distinct().ToList();
+        }
+    }
+
+    private static bool Matches(OfpMatch m, uint inPort, OfpMatch p) =>
+        (m.InPort is null || m.InPort == inPort) && (m.EthType is null || m.EthType == p.EthType) &&
+        (m.VlanVid is null || m.VlanVid == p.VlanVid) && (m.Ipv4Dst is null || m.Ipv4Dst == p.Ipv4Dst) &&
+        (m.Ipv6Dst is null || m.Ipv6Dst == p.Ipv6Dst) && (m.IpProto is null || m.IpProto == p.IpProto) &&
+        (m.UdpDst is null || m.UdpDst == p.UdpDst) && (m.EthDst is null || m.EthDst == p.EthDst) &&
+        (m.Icmpv6Type is null || m.Icmpv6Type == p.Icmpv6Type) && m.Extra.Length == 0;
+
+    private async Task LoopAsync(CancellationToken ct)
+    {
+        var reader = _pipe!.Input;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var result = await reader.ReadAsync(ct).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                try
+                {
+                    while (OpenFlowFramer.TryReadMessage(ref buffer, Ofp.MaxMessageLength, out var m))
+                    {
+                        MessageReceived?.Invoke(m!);
+                        if (m is BarrierRequest && BarrierDelay > TimeSpan.Zero) await Task.Delay(BarrierDelay, ct).ConfigureAwait(false);
+                        foreach (var reply in Handle(m!)) await SendAsync(reply).ConfigureAwait(false);
+                    }
+                    if (result.IsCompleted) return;
+                }
+                finally { reader.AdvanceTo(buffer.Start, buffer.End); }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or OpenFlowFormatException or InvalidOperationException) { }
+        finally
+        {
+            await reader.CompleteAsync().ConfigureAwait(false);
+            await _pipe.Output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private List<OfpMessage> Handle(OfpMessage m)
+    {
+        var replies = new List<OfpMessage>();
+        switch (m)
+        {
+            case HelloMessage: break;
+            case FeaturesRequest:
+                replies.Add(new FeaturesReply(DatapathId, 0, 254, 0, 0x4F) { Xid = m.Xid }); break;
+            case EchoRequest e:
+                if (AnswerEchoes) replies.Add(new EchoReply(e.Data) { Xid = m.Xid });
+                break;
+            case EchoReply: break;
+            case BarrierRequest:
+                replies.Add(new BarrierReply { Xid = m.Xid }); break;
+            case PortDescRequest:
+                lock (_gate) replies.Add(new PortDescReply(_ports.OrderBy(p => p.PortNo).ToList()) { Xid = m.Xid });
+                break;
+            case GroupMod g:
+                if ((Refuse?.Invoke(g) ?? ApplyGroup(g)) is { } gErr) replies.Add(gErr with { Xid = m.Xid });
+                else TablesChanged?.Invoke();
+                break;
+            case FlowMod f:
+                if (Refuse?.Invoke(f) is { } fErr) replies.Add(fErr with { Xid = m.Xid });
+                else { ApplyFlow(f); TablesChanged?.Invoke(); }
+                break;
+            case FlowStatsRequest fs:
+                List<FlowStatsEntry> entries;
+                lock (_gate)
+                    entries = _flows.Where(f => (f.Cookie & fs.CookieMask) == (fs.Cookie & fs.CookieMask) && (fs.TableId == FlowStatsRequest.AllTables || fs.TableId == f.TableId))
+                        .Select(f => new FlowStatsEntry(f.TableId, f.Priority, f.Cookie, f.Match, f.Instructions)).ToList();
+                replies.AddRange(Chunk(entries, e => e.EncodedLength, (part, more) => new FlowStatsReply(part, more) { Xid = m.Xid }));
+                break;
+            case GroupDescRequest:
+                List<GroupDescEntry> descs;
+                lock (_gate) descs = _groups.Values.Select(g => new GroupDescEntry(g.GroupType, g.GroupId, g.Buckets)).ToList();
+                replies.AddRange(Chunk(descs, e => e.EncodedLength, (part, more) => new GroupDescReply(part, more) { Xid = m.Xid }));
+                break;
+            case GroupStatsRequest gs:
+                List<GroupStatsEntry> stats;
+                lock (_gate)
+                    stats = _groups.Values.Where(g => gs.GroupId == Ofp.GroupAll || g.GroupId == gs.GroupId)
+                        .Select(g => new GroupStatsEntry(g.GroupId, (uint)_flows.Count(f => UsesGroup(f, g.GroupId)), 0, 0, g.Buckets.Select(_ => (0UL, 0UL)).ToList())).ToList();
+                replies.AddRange(Chunk(stats, e => e.EncodedLength, (part, more) => new GroupStatsReply(part, more) { Xid = m.Xid }));
+                break;
+            case PacketOut po:
+                PacketOut?.Invoke(po.Actions.OfType<OutputAction>().Select(a => a.Port).ToList(), po.Data);
+                break;
+            default:
+                var echo = m.ToArray();
+                replies.Add(new ErrorMessage(OfpErrorNames.BadRequest, OfpErrorNames.BadRequestBadType, echo[..Math.Min(64, echo.Length)]) { Xid = m.Xid });
+                break;
+        }
+        return replies;
+    }
+
+    /// <summary>Splits entries into multipart replies of at most ~60 KB, REPLY_MORE on all but the last.</summary>
+    private static IEnumerable<OfpMessage> Chunk<T>(List<T> entries, Func<T, int> size, Func<List<T>, ushort, OfpMessage> make)
+    {
+        var part = new List<T>();
+        int bytes = 0;
+        var parts = new List<List<T>>();
+        foreach (var e in entries)
+        {
+            if (bytes + size(e) > 60_000 && part.Count > 0) { parts.Add(part); part = []; bytes = 0; }
+            part.Add(e); bytes += size(e);
+        }
+        parts.Add(part);
+        for (int i = 0; i < parts.Count; i++) yield return make(parts[i], i < parts.Count - 1 ? Ofp.MultipartMore : (ushort)0);
+    }
+
+    private static bool UsesGroup(FlowMod f, uint gid) =>
+        f.Instructions.OfType<ApplyActions>().Any(a => a.Actions.Any(x => x is GroupAction ga && ga.GroupId == gid));
+
+    private ErrorMessage? ApplyGroup(GroupMod g)
+    {
+        var raw = g.ToArray();
+        var echo = raw[..Math.Min(64, raw.Length)];
+        lock (_gate)
+        {
+            switch (g.Command)
+            {
+                case GroupModCommand.Add:
+                    if (_groups.ContainsKey(g.GroupId)) return new ErrorMessage(OfpErrorNames.GroupModFailed, OfpErrorNames.GroupExists, echo);
+                    _groups[g.GroupId] = g; return null;
+                case GroupModCommand.Modify:
+                    if (!_groups.ContainsKey(g.GroupId)) return new ErrorMessage(OfpErrorNames.GroupModFailed, OfpErrorNames.UnknownGroup, echo);
+                    _groups[g.GroupId] = g; return null;
+                case GroupModCommand.Delete:
+                    if (g.GroupId == Ofp.GroupAll) { _groups.Clear(); _flows.RemoveAll(f => f.Instructions.OfType<ApplyActions>().Any(a => a.Actions.OfType<GroupAction>().Any())); }
+                    else { _groups.Remove(g.GroupId); _flows.RemoveAll(f => UsesGroup(f, g.GroupId)); }
+                    return null;
+                default:
+                    return new ErrorMessage(OfpErrorNames.GroupModFailed, 11, echo); // BAD_COMMAND
+            }
+        }
+    }
+
+    private void ApplyFlow(FlowMod f)
+    {
+        bool CookieOk(FlowMod x) => (x.Cookie & f.CookieMask) == (f.Cookie & f.CookieMask);
+        lock (_gate)
+        {
+            switch (f.Command)
+            {
+                case FlowModCommand.Add:
+                    _flows.RemoveAll(x => x.TableId == f.TableId && x.Priority == f.Priority && x.Match.SameAs(f.Match));
+                    _flows.Add(f with { Xid = 0 }); break;
+                case FlowModCommand.Modify:
+                case FlowModCommand.ModifyStrict:
+                    for (int i = 0; i < _flows.Count; i++)
+                        if (CookieOk(_flows[i]) && _flows[i].Match.SameAs(f.Match) && (f.Command == FlowModCommand.Modify || _flows[i].Priority == f.Priority))
+                            _flows[i] = _flows[i] with { Instructions = f.Instructions };
+                    break;
+                case FlowModCommand.DeleteStrict:
+                    _flows.RemoveAll(x => x.Priority == f.Priority && x.Match.SameAs(f.Match) && CookieOk(x)); break;
+                case FlowModCommand.Delete:
+                    _flows.RemoveAll(x => CookieOk(x) && (f.Match.SameAs(OfpMatch.Any) || x.Match.SameAs(f.Match))); break;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _client?.Dispose();
+        if (_loop is not null) { try { await _loop.ConfigureAwait(false); } catch (OperationCanceledException) { } }
+    }
+
+    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+        public PipeWriter Output { get; } = output;
+    }
+}
