@@ -56,7 +56,7 @@ public class ListenerTests
         { "04630008 00000001", "unexpected message type 99" },           // unknown type
         { "05020008 00000001", "not OpenFlow 1.3" },                     // wrong version
         // FLOW_MOD from a switch with a truncated OXM
-        { "040e0048 00000006 5342000000000010 0000000000000000 00 00 0000 0000 03e8 ffffffff ffffffff ffffffff 0000 0000 0001 000c 80000a02 0800 8000 000000000000 00000000", "malformed message" },
+        { "040e0048 00000006 5342000000000010 0000000000000000 00 00 0000 0000 03e8 ffffffff ffffffff ffffffff 0000 0000 0001 000c 80000a02 0800 8000 000000000000 000000000000", "malformed message" },
         // PORT_STATUS body too short
         { "040c0010 00000000 0000000000000000", "PORT_STATUS" },
     };
