@@ -188,6 +188,7 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                 if (AnswerEchoes) replies.Add(new EchoReply(e.Data) { Xid = m.Xid });
                 break;
             case EchoReply: break;
+            case ErrorMessage: break; // never answer an error with an error
             case BarrierRequest:
                 replies.Add(new BarrierReply { Xid = m.Xid }); break;
             case PortDescRequest:

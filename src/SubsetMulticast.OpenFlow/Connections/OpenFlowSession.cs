@@ -130,7 +130,13 @@ public sealed class OpenFlowSession : IAsyncDisposable
                     while (OpenFlowFramer.TryReadMessage(ref buffer, _options.MaxMessageLength, out var message))
                     {
                         var fault = await DispatchAsync(message!).ConfigureAwait(false);
-                        if (fault is not null) { reason = fault; return; }
+                        if (fault is not null)
+                        {
+                            // Tell the switch why before hanging up (spec §7.4.4: OFPET_BAD_REQUEST/OFPBRC_BAD_TYPE).
+                            await TrySendAsync(new ErrorMessage(OfpErrorNames.BadRequest, OfpErrorNames.BadRequestBadType, []) { Xid = message!.Xid }).ConfigureAwait(false);
+                            reason = fault;
+                            return;
+                        }
                     }
                     if (result.IsCompleted || result.IsCanceled)
                     {
@@ -141,7 +147,11 @@ public sealed class OpenFlowSession : IAsyncDisposable
                 finally { reader.AdvanceTo(buffer.Start, buffer.End); }
             }
         }
-        catch (OpenFlowFormatException ex) { reason = $"malformed message: {ex.Message}"; }
+        catch (OpenFlowFormatException ex)
+        {
+            reason = $"malformed message: {ex.Message}";
+            await TrySendAsync(new ErrorMessage(OfpErrorNames.BadRequest, OfpErrorNames.BadRequestBadLen, [])).ConfigureAwait(false);
+        }
         catch (OperationCanceledException) { reason = _closed.Task.IsCompleted ? _closed.Task.Result : "session cancelled"; }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
         { reason = $"connection error: {ex.Message}"; }
@@ -219,7 +229,10 @@ public sealed class OpenFlowSession : IAsyncDisposable
 
     private async ValueTask TrySendAsync(OfpMessage message)
     {
-        try { await SendAsync(message).ConfigureAwait(false); } catch (OpenFlowSessionException) { }
+        // Best effort and bounded: a hostile peer that stops reading must not hold the close up.
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        try { await SendAsync(message, limit.Token).ConfigureAwait(false); }
+        catch (Exception e) when (e is OpenFlowSessionException or OperationCanceledException) { }
     }
 
     public uint NextXid()

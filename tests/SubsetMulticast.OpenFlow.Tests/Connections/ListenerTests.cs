@@ -77,6 +77,7 @@ public class ListenerTests
         await bad.SendRawAsync(CodecTests_Hex(hex));
         var closed = await badSession.Closed.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Contains(reason, closed);
+        await Until(() => { lock (bad.Gate) return bad.Received.OfType<ErrorMessage>().Any(e => e.ErrorType == OfpErrorNames.BadRequest); }, "BAD_REQUEST sent to the hostile switch");
         await Until(() => !listener.Switches.ContainsKey(bad.SwitchId), "removal");
         Assert.True(goodSession.IsReady);
         await goodSession.BarrierAsync();
