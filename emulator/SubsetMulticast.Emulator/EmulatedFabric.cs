@@ -134,9 +134,10 @@ public sealed class EmulatedFabric
         var dstMac = destination.IsMulticast ? MulticastMac.For(destination)
             : TryGetHost(destination, out var d) ? d.Mac : throw new ArgumentException($"No host has {destination}.");
         var src = destination.IsV4 ? host.Ipv4 : host.Ipv6 ?? throw new ArgumentException($"{host.Name} has no IPv6 address.");
-        var f = new byte[payload.Length + 80];
+        // Headers (Ethernet + 802.1Q + IPv6 + UDP) fit in 80 bytes; Send rejects anything over MaxFrame.
+        Span<byte> f = payload.Length + 80 <= 2048 ? stackalloc byte[2048] : new byte[payload.Length + 80];
         int n = UdpDatagram.WriteFrame(f, host.Mac, dstMac, host.Vlan, src, destination, 40000, 9000, payload);
-        return Send(host, f.AsSpan(0, n), into);
+        return Send(host, f[..n], into);
     }
 
     /// <summary>Puts a frame on the host's access link and forwards it until every copy is delivered or dropped.</summary>

@@ -12,6 +12,9 @@ public readonly record struct AgentOutcome(bool Accepted, bool Changed, VlanId V
 /// </summary>
 public sealed class ForwardingControlAgent(EmulatedSwitch sw, PushVerifier verifier)
 {
+    // The members last pushed per group, so a Refresh (which carries none) can re-resolve them.
+    private readonly Dictionary<(ushort, IpAddress), IpAddress[]> _members = new();
+
     public EmulatedSwitch Switch => sw;
     public long Accepted { get; private set; }
     public long Refused { get; private set; }
@@ -41,8 +44,6 @@ public sealed class ForwardingControlAgent(EmulatedSwitch sw, PushVerifier verif
         bool changed = !(before is null && after is null) && !(before is not null && after is not null && before.AsSpan().SequenceEqual(after));
         return new AgentOutcome(true, changed, vlan, group, before, null);
     }
-
-    private readonly Dictionary<(ushort, IpAddress), IpAddress[]> _members = new();
 
     private static IpAddress[] ReadMembers(PushInstruction instruction)
     {

@@ -65,14 +65,16 @@ public sealed class ReferenceGroupTable
         {
             int sw = host.Port.Switch;
             uint port = host.Port.Port;
+            bool changed = false;
             for (int hops = 0; hops <= _topology.Switches.Count; hops++)
             {
-                AddMemberPort(host.Vlan, group, sw, port);
+                changed |= AddMemberPort(host.Vlan, group, sw, port);
                 if (tree.IsRoot(sw)) break;
                 int parent = tree.Parent(sw);
                 port = tree.PortToward(parent, new PortRef(sw, SpanningTree.NoPort));
                 sw = parent;
             }
+            if (changed) Publish(host.Vlan, group, _members[(host.Vlan, group)]);
         }
     }
 
@@ -103,17 +105,18 @@ public sealed class ReferenceGroupTable
         return root == SpanningTree.NoPort ? [] : new[] { root };
     }
 
-    private void AddMemberPort(VlanId vlan, IpAddress group, int sw, uint port)
+    /// <summary>Adds one member port; the caller publishes. Returns false when it was there already.</summary>
+    private bool AddMemberPort(VlanId vlan, IpAddress group, int sw, uint port)
     {
         if (!_members.TryGetValue((vlan, group), out var perSwitch))
             _members[(vlan, group)] = perSwitch = new SortedDictionary<int, uint[]>();
         if (perSwitch.TryGetValue(sw, out var existing))
         {
-            if (Array.BinarySearch(existing, port) >= 0) return;
+            if (Array.BinarySearch(existing, port) >= 0) return false;
             perSwitch[sw] = [.. existing.Append(port).Order()];
         }
         else perSwitch[sw] = [port];
-        Publish(vlan, group, perSwitch);
+        return true;
     }
 
     private void Publish(VlanId vlan, IpAddress group, SortedDictionary<int, uint[]> perSwitch)
