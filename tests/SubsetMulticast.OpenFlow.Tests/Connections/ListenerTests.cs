@@ -8,7 +8,7 @@ public class ListenerTests
 {
     internal static OpenFlowListener StartListener(OpenFlowOptions? options = null)
     {
-        var l = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0), options ?? new OpenFlowOptions { RequestTimeout = TimeSpan.FromSeconds(10) });
+        var l = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0), options ?? new OpenFlowOptions { RequestTimeout = TimeSpan.FromSeconds(10), HandshakeTimeout = TimeSpan.FromSeconds(20) });
         l.Start();
         return l;
     }
@@ -86,7 +86,7 @@ public class ListenerTests
     [Fact]
     public async Task HugeMultipartReply_ClosesSession()
     {
-        await using var listener = StartListener(new OpenFlowOptions { MaxMultipartBytes = 4096, RequestTimeout = TimeSpan.FromSeconds(20) });
+        await using var listener = StartListener(new OpenFlowOptions { MaxMultipartBytes = 4096, RequestTimeout = TimeSpan.FromSeconds(20), HandshakeTimeout = TimeSpan.FromSeconds(20) });
         await using var sw = new FakeSwitch(5);
         await sw.ConnectAsync(listener.LocalEndpoint);
         await Until(() => listener.TryGetSwitch(sw.SwitchId, out _), "handshake");
@@ -104,7 +104,7 @@ public class ListenerTests
     [Fact]
     public async Task SilentSwitch_EchoTimeout_ClosesSession()
     {
-        await using var listener = StartListener(new OpenFlowOptions { EchoInterval = TimeSpan.FromMilliseconds(100), EchoTimeout = TimeSpan.FromMilliseconds(300) });
+        await using var listener = StartListener(new OpenFlowOptions { EchoInterval = TimeSpan.FromMilliseconds(100), EchoTimeout = TimeSpan.FromMilliseconds(300), HandshakeTimeout = TimeSpan.FromSeconds(20) });
         await using var sw = new FakeSwitch(6);
         await sw.ConnectAsync(listener.LocalEndpoint);
         await Until(() => listener.TryGetSwitch(sw.SwitchId, out _), "handshake");
