@@ -30,6 +30,10 @@ public sealed class AddressBlock
             throw new FormatException($"'{cidr}' is not a block like 239.255.0.0/24.");
         int bits = (first.IsV4 ? 32 : 128) - prefix;
         if (bits is < 0 or > 23) throw new FormatException($"'{cidr}': a block is a /{(first.IsV4 ? 9 : 105)} to a /{(first.IsV4 ? 32 : 128)}.");
+        // Host bits set ("239.255.0.5/24") is almost always a typo for the block boundary; say so rather than guess.
+        ulong low = first.IsV4 ? first.V4 : first.Low;
+        if ((low & ((1UL << bits) - 1)) != 0)
+            throw new FormatException($"'{cidr}': {first} is not on a /{prefix} boundary.");
         return new AddressBlock(first, 1 << bits);
     }
 

@@ -39,6 +39,10 @@ public sealed class GroupLifecycle
         {
             _vlans[g.Vlan.Value].For(g.Address)?.TryReserve(g.Address);
             _byAddress[(g.Vlan, g.Address)] = g.Id;
+            // Ids continue after the store's highest, so a restarted controller never hands out a live id again.
+            if (g.Id.StartsWith("rg-", StringComparison.Ordinal) &&
+                long.TryParse(g.Id.AsSpan(3), System.Globalization.NumberStyles.HexNumber, null, out var n) && n > _nextId)
+                _nextId = n;
         }
     }
 
