@@ -35,6 +35,7 @@ public sealed class EmulatedFabric
     private readonly int[] _frameCopies;
     private readonly List<int> _touchedLinks = new();
     private readonly int _linkCount;
+    private readonly DeliveryReport _controlTraffic;
 
     public EmulatedFabric(FabricSpec spec)
     {
@@ -70,6 +71,7 @@ public sealed class EmulatedFabric
         }
         _linkCount = _hosts.Length + spec.Links.Count;
         _frameCopies = new int[_linkCount];
+        _controlTraffic = new DeliveryReport(_hosts.Length, _linkCount);
         Topology = new FabricTopology(
             [.. _switches.Select(s => new SwitchInfo(s.Index, s.Name, s.BridgeId, [.. Enumerable.Range(1, s.PortCount).Select(p => (uint)p)]))],
             links);
@@ -147,26 +149,64 @@ public sealed class EmulatedFabric
         var report = into ?? new DeliveryReport(_hosts.Length, _linkCount);
         lock (_gate)
         {
-            frame.CopyTo(_frame);
-            var bytes = _frame.AsSpan(0, frame.Length);
             report.FramesSent++;
             report.SenderLinkBytes += frame.Length;
             Copy(report, host.Link, frame.Length);
             _queue.Enqueue((host.Switch, host.Port));
-            for (int hops = 0; _queue.Count > 0; hops++)
-            {
-                if (hops > 4 * _linkCount + 16) throw new InvalidOperationException("Forwarding loop: the frame outlived the fabric's link count.");
-                var (sw, inPort) = _queue.Dequeue();
-                Forward(_switches[sw], inPort, bytes, host.Index, report);
-            }
-            foreach (int l in _touchedLinks)
-            {
-                report.MaxCopiesPerLinkPerFrame = Math.Max(report.MaxCopiesPerLinkPerFrame, _frameCopies[l]);
-                _frameCopies[l] = 0;
-            }
-            _touchedLinks.Clear();
+            Propagate(frame, host.Index, report);
         }
         return report;
+    }
+
+    /// <summary>
+    /// A frame the switch's control plane sends out of one port (an OpenFlow PACKET_OUT, e.g. an LLDP probe).
+    /// Like 802.1AB, it goes out even on a port spanning tree blocks. Counted in <see cref="ControlTraffic"/>.
+    /// </summary>
+    internal void Transmit(EmulatedSwitch from, uint port, ReadOnlySpan<byte> frame)
+    {
+        if (frame.Length > MaxFrame || port == 0 || port > from.PortCount) return;
+        lock (_gate)
+        {
+            var peer = from.Neighbours[port];
+            if (peer.IsHost)
+            {
+                Copy(_controlTraffic, peer.Link, frame.Length);
+                _controlTraffic.FramesPerHost[peer.Host]++;
+            }
+            else if (peer.IsSwitch)
+            {
+                Copy(_controlTraffic, peer.Link, frame.Length);
+                _queue.Enqueue((peer.Switch, peer.Port));
+            }
+            _controlTraffic.FramesSent++;
+            Propagate(frame, -1, _controlTraffic);
+        }
+    }
+
+    /// <summary>Everything the switches' control planes transmitted (PACKET_OUTs) and where it went.</summary>
+    public DeliveryReport ControlTraffic => _controlTraffic;
+
+    /// <summary>Forwards the queued copies of one frame until each is delivered or dropped. Under the gate.</summary>
+    private void Propagate(ReadOnlySpan<byte> frame, int sender, DeliveryReport report)
+    {
+        frame.CopyTo(_frame);
+        var bytes = _frame.AsSpan(0, frame.Length);
+        for (int hops = 0; _queue.Count > 0; hops++)
+        {
+            if (hops > 4 * _linkCount + 16)
+            {
+                _queue.Clear();
+                throw new InvalidOperationException("Forwarding loop: the frame outlived the fabric's link count.");
+            }
+            var (sw, inPort) = _queue.Dequeue();
+            Forward(_switches[sw], inPort, bytes, sender, report);
+        }
+        foreach (int l in _touchedLinks)
+        {
+            report.MaxCopiesPerLinkPerFrame = Math.Max(report.MaxCopiesPerLinkPerFrame, _frameCopies[l]);
+            _frameCopies[l] = 0;
+        }
+        _touchedLinks.Clear();
     }
 
     private void Copy(DeliveryReport report, int link, int length)
@@ -178,17 +218,29 @@ public sealed class EmulatedFabric
 
     private void Forward(EmulatedSwitch s, uint inPort, ReadOnlySpan<byte> frame, int sender, DeliveryReport report)
     {
+        _egress.Clear();
+        if (s.Datapath is { } datapath)
+        {
+            if (!EthernetFrame.TryRead(frame, out var ofEth) || !datapath.Process(inPort, in ofEth, frame, _egress)) return;
+            Deliver(s, inPort, ofEth.Vlan, frame, sender, report);
+            return;
+        }
         if (s.Blocked[inPort] || !EthernetFrame.TryRead(frame, out var eth)) return;
         var vlan = eth.Vlan;
         var src = eth.Source;
         if (!src.IsGroup) s.Learn(vlan, src, inPort);
-        _egress.Clear();
         var dst = eth.Destination;
         if (!dst.IsGroup)
         {
             if (s.TryLookupMac(vlan, dst, out var port)) _egress.Add(port); else Flood(s);
         }
         else Classify(s, inPort, in eth, frame, dst.IsBroadcast);
+        Deliver(s, inPort, vlan, frame, sender, report);
+    }
+
+    /// <summary>Puts a copy on every egress port chosen for the frame (never the ingress, never a blocked port).</summary>
+    private void Deliver(EmulatedSwitch s, uint inPort, VlanId vlan, ReadOnlySpan<byte> frame, int sender, DeliveryReport report)
+    {
         foreach (var p in _egress)
         {
             if (p == inPort || p == 0 || p > s.PortCount || s.Blocked[p]) continue;

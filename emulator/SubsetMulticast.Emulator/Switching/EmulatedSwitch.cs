@@ -38,6 +38,12 @@ public sealed class EmulatedSwitch
     /// <summary>The port toward the querier (tree root); empty at the root.</summary>
     public uint[] RouterPorts { get; internal set; } = [];
 
+    /// <summary>
+    /// Set in OpenFlow mode: forwarding then follows this datapath's flow table (punts, groups, NORMAL) instead
+    /// of the switch's own snooping and transactional tables.
+    /// </summary>
+    internal OpenFlow.OpenFlowDatapath? Datapath { get; set; }
+
     /// <summary>When set, the next southbound change on this switch fails with this reason (for rollback tests).</summary>
     public string? FailNextChange { get; set; }
 

@@ -11,7 +11,9 @@ namespace SubsetMulticast.OpenFlow.Agent;
 /// keeps one flow table and a group table with Open vSwitch's semantics (ADD of an existing group →
 /// GROUP_MOD_FAILED/GROUP_EXISTS, MODIFY of a missing one → UNKNOWN_GROUP, deleting a group deletes the
 /// flows that use it), answers FLOW / GROUP_DESC / GROUP / PORT_DESC multiparts, barriers and echoes, and
-/// offers <see cref="Forward"/> for the emulator's data plane. Unknown requests get BAD_REQUEST/BAD_TYPE.
+/// offers <see cref="Forward"/> and the allocation-free <see cref="Lookup"/> for the emulator's data plane.
+/// Unknown requests get BAD_REQUEST/BAD_TYPE. Like a switch that loses its controller, the agent keeps its
+/// tables across <see cref="DisconnectAsync"/> and a later <see cref="ConnectAsync"/>.
 /// </summary>
 public sealed class OpenFlowSwitchAgent : IAsyncDisposable
 {
@@ -24,6 +26,8 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
     private TcpClient? _client;
     private IDuplexPipe? _pipe;
     private Task? _loop;
+    private CancellationTokenSource? _connection;
+    private CompiledFlowTable? _compiled; // null after a table change; rebuilt by the next lookup
 
     public OpenFlowSwitchAgent(ulong datapathId, IEnumerable<OfpPort> ports)
     {
@@ -54,15 +58,22 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
     /// <summary>Completes when the connection ends.</summary>
     public Task Completion => _loop ?? Task.CompletedTask;
 
+    /// <summary>True while a connection is being served.</summary>
+    public bool IsConnected => _loop is { IsCompleted: false };
+
     public IReadOnlyDictionary<uint, GroupMod> Groups { get { lock (_gate) return new Dictionary<uint, GroupMod>(_groups); } }
     public IReadOnlyList<FlowMod> Flows { get { lock (_gate) return _flows.ToList(); } }
 
     /// <summary>Connects over TCP and starts serving; returns once HELLO is sent.</summary>
     public async Task ConnectAsync(IPEndPoint controller, CancellationToken ct = default)
     {
-        _client = new TcpClient { NoDelay = true };
-        await _client.ConnectAsync(controller, ct).ConfigureAwait(false);
-        var stream = _client.GetStream();
+        if (IsConnected) throw new InvalidOperationException("The agent is already connected.");
+        var client = new TcpClient { NoDelay = true };
+        try { await client.ConnectAsync(controller, ct).ConfigureAwait(false); }
+        catch { client.Dispose(); throw; }
+        _client?.Dispose();
+        _client = client;
+        var stream = client.GetStream();
         await StartAsync(new Duplex(PipeReader.Create(stream), PipeWriter.Create(stream))).ConfigureAwait(false);
     }
 
@@ -70,8 +81,32 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
     public async Task StartAsync(IDuplexPipe pipe)
     {
         _pipe = pipe;
+        _connection?.Dispose();
+        _connection = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         await SendAsync(new HelloMessage(HelloMessage.Bitmap13)).ConfigureAwait(false);
-        _loop = LoopAsync(_stop.Token);
+        _loop = LoopAsync(_connection.Token);
+    }
+
+    /// <summary>Drops the controller connection and keeps the tables (a switch losing its controller).</summary>
+    public async Task DisconnectAsync()
+    {
+        _connection?.Cancel();
+        _client?.Dispose();
+        if (_loop is not null) { try { await _loop.ConfigureAwait(false); } catch (OperationCanceledException) { } }
+    }
+
+    /// <summary>
+    /// The data plane's view of table 0 for one frame: the highest-priority matching flow's actions, groups
+    /// resolved to their buckets' ports. Allocation-free once the table is compiled (after each change).
+    /// </summary>
+    public FlowDecision Lookup(in PacketFields packet)
+    {
+        var table = Volatile.Read(ref _compiled);
+        if (table is null)
+        {
+            lock (_gate) table = _compiled ??= CompiledFlowTable.Build(_flows, _groups);
+        }
+        return table.Lookup(in packet);
     }
 
     /// <summary>
@@ -80,7 +115,7 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
     /// </summary>
     public void Mutate(Action<Dictionary<uint, GroupMod>, List<FlowMod>> change)
     {
-        lock (_gate) change(_groups, _flows);
+        lock (_gate) { change(_groups, _flows); _compiled = null; }
     }
 
     /// <summary>Writes raw bytes (hostile-peer tests).</summary>
@@ -148,7 +183,8 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
 
     private async Task LoopAsync(CancellationToken ct)
     {
-        var reader = _pipe!.Input;
+        var pipe = _pipe!;
+        var reader = pipe.Input;
         try
         {
             while (!ct.IsCancellationRequested)
@@ -172,7 +208,10 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
         finally
         {
             await reader.CompleteAsync().ConfigureAwait(false);
-            await _pipe.Output.CompleteAsync().ConfigureAwait(false);
+            // Under the write lock, so that no send is mid-write; bounded, since a send to a dead peer fails soon.
+            bool held = await _write.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            try { await pipe.Output.CompleteAsync().ConfigureAwait(false); }
+            finally { if (held) _write.Release(); }
         }
     }
 
@@ -196,11 +235,11 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                 break;
             case GroupMod g:
                 if ((Refuse?.Invoke(g) ?? ApplyGroup(g)) is { } gErr) replies.Add(gErr with { Xid = m.Xid });
-                else TablesChanged?.Invoke();
+                else { Invalidate(); TablesChanged?.Invoke(); }
                 break;
             case FlowMod f:
                 if (Refuse?.Invoke(f) is { } fErr) replies.Add(fErr with { Xid = m.Xid });
-                else { ApplyFlow(f); TablesChanged?.Invoke(); }
+                else { ApplyFlow(f); Invalidate(); TablesChanged?.Invoke(); }
                 break;
             case FlowStatsRequest fs:
                 List<FlowStatsEntry> entries;
@@ -230,6 +269,11 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                 break;
         }
         return replies;
+    }
+
+    private void Invalidate()
+    {
+        lock (_gate) _compiled = null;
     }
 
     /// <summary>Splits entries into multipart replies of at most ~60 KB, REPLY_MORE on all but the last.</summary>
@@ -303,6 +347,7 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
         _stop.Cancel();
         _client?.Dispose();
         if (_loop is not null) { try { await _loop.ConfigureAwait(false); } catch (OperationCanceledException) { } }
+        _connection?.Dispose();
     }
 
     private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
