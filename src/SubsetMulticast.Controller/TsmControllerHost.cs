@@ -50,6 +50,17 @@ public sealed class TsmControllerHost : IAsyncDisposable
     /// <summary>The same operations as the REST API, in process.</summary>
     public GroupCoordinator Groups { get; }
 
+    /// <summary>
+    /// Builds and starts the controller on a live fabric model: the planner and GET /topology read
+    /// <paramref name="references"/>' current <see cref="ReferenceGroupTable.Topology"/> at each request.
+    /// </summary>
+    public static Task<TsmControllerHost> StartAsync(ControllerOptions options, HostTable hosts, ReferenceGroupTable references,
+        ISouthbound southbound, IPushTarget? pushTarget, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(references);
+        return StartAsync(options, references.Topology, hosts, references, southbound, pushTarget, time, cancellationToken);
+    }
+
     /// <summary>Builds and starts the controller. <paramref name="topology"/> must be <paramref name="references"/>' topology.</summary>
     /// <param name="pushTarget">Required in <see cref="ApplyMode.Pushed"/>; ignored in computed mode.</param>
     public static async Task<TsmControllerHost> StartAsync(ControllerOptions options, FabricTopology topology, HostTable hosts,

@@ -1,0 +1,81 @@
+using SubsetMulticast.Learning;
+using SubsetMulticast.OpenFlow.Connections;
+using SubsetMulticast.OpenFlow.Discovery;
+using SubsetMulticast.OpenFlow.Protocol;
+
+namespace SubsetMulticast.Controller.OpenFlowFabric;
+
+/// <summary>
+/// Turns what OpenFlow tells the controller into the learner's protocol-neutral calls: a handshake is a
+/// switch with its ports, PORT_STATUS adds or removes a port, LLDP links (from <see cref="FabricDiscovery"/>)
+/// are links, and every other PACKET_IN (the punted IGMP/MLD, ARP, ND) is a frame on its in_port.
+/// It lives in the controller, the composition layer, so that neither OpenFlow nor the learner knows the other.
+/// </summary>
+public sealed class OpenFlowFabricFeed : IDisposable
+{
+    private readonly OpenFlowListener _listener;
+    private readonly FabricDiscovery _discovery;
+    private readonly FabricLearner _learner;
+    private int _disposed;
+
+    public OpenFlowFabricFeed(OpenFlowListener listener, FabricDiscovery discovery, FabricLearner learner)
+    {
+        _listener = listener;
+        _discovery = discovery;
+        _learner = learner;
+        listener.SwitchConnected += OnConnected;
+        listener.SwitchDisconnected += OnDisconnected;
+        listener.PortStatusReceived += OnPortStatus;
+        listener.PacketInReceived += OnPacketIn;
+        discovery.LinkDiscovered += OnLinkDiscovered;
+        discovery.LinkLost += OnLinkLost;
+    }
+
+    /// <summary>Punted frames handed to the learner.</summary>
+    public long FramesFed => Interlocked.Read(ref _frames);
+    private long _frames;
+
+    private void OnConnected(OpenFlowSession session)
+    {
+        var ports = new List<SwitchPortInfo>(session.Ports.Count);
+        foreach (var p in session.Ports.Values)
+            if (p.PortNo < Ofp.PortMax) ports.Add(new SwitchPortInfo(p.PortNo, p.Name));
+        _learner.SwitchUp(session.SwitchId, session.DatapathId, ports);
+    }
+
+    private void OnDisconnected(OpenFlowSession session, string reason) => _learner.SwitchDown(session.SwitchId);
+
+    private void OnPortStatus(OpenFlowSession session, PortStatus status)
+    {
+        if (status.Port.PortNo >= Ofp.PortMax) return;
+        if (status.Reason == PortStatusReason.Delete) _learner.PortRemoved(session.SwitchId, status.Port.PortNo);
+        else _learner.PortAdded(session.SwitchId, new SwitchPortInfo(status.Port.PortNo, status.Port.Name));
+    }
+
+    private void OnPacketIn(OpenFlowSession session, PacketIn packetIn)
+    {
+        if (packetIn.Match.InPort is not { } inPort) return;
+        var data = packetIn.Data;
+        // LLDP is discovery's; everything else the punt flows send is the snooper's.
+        if (data.Length >= 14 && ((data[12] << 8) | data[13]) == Lldp.EtherType) return;
+        Interlocked.Increment(ref _frames);
+        _learner.FrameIn(session.SwitchId, inPort, data);
+    }
+
+    private void OnLinkDiscovered(SwitchLink link) =>
+        _learner.LinkUp(new SwitchPort(link.FromSwitch, link.FromPort), new SwitchPort(link.ToSwitch, link.ToPort));
+
+    private void OnLinkLost(SwitchLink link) =>
+        _learner.LinkDown(new SwitchPort(link.FromSwitch, link.FromPort), new SwitchPort(link.ToSwitch, link.ToPort));
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _listener.SwitchConnected -= OnConnected;
+        _listener.SwitchDisconnected -= OnDisconnected;
+        _listener.PortStatusReceived -= OnPortStatus;
+        _listener.PacketInReceived -= OnPacketIn;
+        _discovery.LinkDiscovered -= OnLinkDiscovered;
+        _discovery.LinkLost -= OnLinkLost;
+    }
+}

@@ -1,0 +1,296 @@
+using System.Collections.Concurrent;
+using SubsetMulticast.Core.Addressing;
+using SubsetMulticast.Core.Fabric;
+using SubsetMulticast.Core.ReferenceGroups;
+using SubsetMulticast.Learning.Hosts;
+using SubsetMulticast.Learning.Switches;
+using SubsetMulticast.Snooping;
+
+namespace SubsetMulticast.Learning;
+
+/// <summary>
+/// The controller's live model of the fabric, fed by protocol-neutral calls: switches and ports coming and
+/// going, inter-switch links found and lost, and punted frames (IGMP/MLD, ARP/ND) with the port they came in
+/// on. It keeps Core's <see cref="FabricTopology"/> (through <see cref="ReferenceGroupTable.UpdateTopology"/>),
+/// the reference groups (one <see cref="Snooper"/> per switch; its changes become
+/// <see cref="ReferenceGroupTable.SetMemberPorts"/> / <see cref="ReferenceGroupTable.SetRouterPorts"/>) and
+/// host locations (<see cref="HostTable"/>, edge ports only).
+/// </summary>
+/// <remarks>
+/// Switch indices are given on first sight and never reused: reference groups and host locations hold
+/// <see cref="PortRef"/>s by index. A switch that goes down stays in the topology with its last ports and its
+/// snooping state (its hosts have not left; their memberships expire on the snooper's timers if they did):
+/// rules aimed at it fail cleanly in the southbound ("not connected") and reconciliation restores them when
+/// it returns. Thread-safe: frames arrive on many session threads; topology changes are serialized by one lock.
+/// Per frame the learner adds no allocation to the snooper's: two dictionary lookups, then the snooper.
+/// Lock order (never reversed): topology lock → snooper lock → router lock → host lock / reference table.
+/// </remarks>
+public sealed class FabricLearner
+{
+    private readonly FabricLearnerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();                      // topology: switches, ports, links
+    private readonly Lock _routerGate = new();                // router ports and their tree defaults
+    private readonly ConcurrentDictionary<string, LearnedSwitch> _switches = new(StringComparer.Ordinal);
+    private readonly List<LearnedSwitch> _byIndex = [];
+    private readonly Dictionary<SwitchPort, SwitchPort> _directedLinks = new();
+    private readonly HashSet<(VlanId Vlan, int Switch)> _routerDefaults = [];
+    private readonly HostLocator _locator;
+    private long _unknownSwitch, _unknownPort, _refusedSwitches;
+
+    public FabricLearner(FabricLearnerOptions? options = null, TimeProvider? time = null, HostTable? hosts = null)
+    {
+        _options = options ?? new FabricLearnerOptions();
+        _options.Validate();
+        _time = time ?? TimeProvider.System;
+        Hosts = hosts ?? new HostTable();
+        References = new ReferenceGroupTable(new FabricTopology([], []));
+        _locator = new HostLocator(Hosts, _options.MaxHosts);
+    }
+
+    /// <summary>The reference groups as snooping learns them; its <see cref="ReferenceGroupTable.Topology"/> is the live topology.</summary>
+    public ReferenceGroupTable References { get; }
+
+    /// <summary>Host locations (IP → MAC → edge port) learned from punted frames.</summary>
+    public HostTable Hosts { get; }
+
+    /// <summary>The current topology (a new immutable object after every change).</summary>
+    public FabricTopology Topology => References.Topology;
+
+    /// <summary>Raised after the topology was rebuilt (on the thread that changed it).</summary>
+    public event Action<FabricTopology>? TopologyChanged;
+
+    /// <summary>Frames from switches that never came up.</summary>
+    public long UnknownSwitchFrames => Interlocked.Read(ref _unknownSwitch);
+
+    /// <summary>Frames from ports a switch did not describe.</summary>
+    public long UnknownPortFrames => Interlocked.Read(ref _unknownPort);
+
+    /// <summary>Switches refused because <see cref="FabricLearnerOptions.MaxSwitches"/> was reached.</summary>
+    public long RefusedSwitches => Interlocked.Read(ref _refusedSwitches);
+
+    /// <summary>Hosts refused because <see cref="FabricLearnerOptions.MaxHosts"/> was reached.</summary>
+    public long RefusedHosts => _locator.Refused;
+
+    /// <summary>The snooper of a switch (its state for diagnostics); false for an unknown switch.</summary>
+    public bool TryGetSnooper(string switchId, out Snooper snooper)
+    {
+        if (_switches.TryGetValue(switchId, out var s)) { snooper = s.Snooper; return true; }
+        snooper = null!;
+        return false;
+    }
+
+    /// <summary>True when the switch is known and connected.</summary>
+    public bool IsUp(string switchId) => _switches.TryGetValue(switchId, out var s) && s.IsUp;
+
+    // ---- switches and ports ----
+
+    /// <summary>
+    /// A switch connected (or reconnected) with these ports. A known switch keeps its index and snooping state;
+    /// ports it no longer has lose theirs. Returns false (and changes nothing) when the id is empty or the
+    /// switch limit is reached.
+    /// </summary>
+    public bool SwitchUp(string switchId, ulong bridgeId, IReadOnlyList<SwitchPortInfo> ports)
+    {
+        if (string.IsNullOrEmpty(switchId) || ports is null) return false;
+        lock (_gate)
+        {
+            if (!_switches.TryGetValue(switchId, out var sw))
+            {
+                if (_byIndex.Count >= _options.MaxSwitches) { Interlocked.Increment(ref _refusedSwitches); return false; }
+                sw = new LearnedSwitch(_byIndex.Count, switchId, bridgeId, new Snooper(_options.Snooping, _time));
+                var bound = sw;
+                sw.Snooper.Changed += c => OnSnoopingChanged(bound, c);
+                _byIndex.Add(sw);
+                _switches[switchId] = sw;
+            }
+            sw.BridgeId = bridgeId;
+            sw.IsUp = true;
+            sw.SetPorts(ports.Take(_options.MaxPortsPerSwitch));
+            RebuildLocked();
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// A switch disconnected. It stays in the topology (indices are stable, and its links are dropped by
+    /// whoever found them); frames from it are no longer expected. False for an unknown switch.
+    /// </summary>
+    public bool SwitchDown(string switchId)
+    {
+        lock (_gate)
+        {
+            if (!_switches.TryGetValue(switchId, out var sw)) return false;
+            sw.IsUp = false;
+            return true;
+        }
+    }
+
+    /// <summary>A port appeared (or was renamed). False for an unknown switch.</summary>
+    public bool PortAdded(string switchId, SwitchPortInfo port)
+    {
+        lock (_gate)
+        {
+            if (!_switches.TryGetValue(switchId, out var sw)) return false;
+            var ports = Describe(sw).Where(p => p.Port != port.Port).Append(port).ToList();
+            if (ports.Count > _options.MaxPortsPerSwitch) return false;
+            sw.SetPorts(ports);
+            RebuildLocked();
+            return true;
+        }
+    }
+
+    /// <summary>A port went away: its memberships and routers go, links on it are dropped. False when unknown.</summary>
+    public bool PortRemoved(string switchId, uint port)
+    {
+        lock (_gate)
+        {
+            if (!_switches.TryGetValue(switchId, out var sw) || !sw.HasPort(port)) return false;
+            sw.SetPorts(Describe(sw).Where(p => p.Port != port).ToList());
+            var end = new SwitchPort(switchId, port);
+            foreach (var (from, to) in _directedLinks.ToList())
+                if (from == end || to == end) _directedLinks.Remove(from);
+            RebuildLocked();
+            return true;
+        }
+    }
+
+    private static IEnumerable<SwitchPortInfo> Describe(LearnedSwitch sw) => sw.Ports;
+
+    // ---- links ----
+
+    /// <summary>
+    /// Frames sent out of <paramref name="from"/> arrive at <paramref name="to"/> (one direction, as LLDP finds
+    /// it). The topology has a link while either direction is known; a port is the end of at most one link
+    /// (the newest wins). Links naming unknown switches or ports are kept aside until both ends exist.
+    /// </summary>
+    public void LinkUp(SwitchPort from, SwitchPort to)
+    {
+        if (string.IsNullOrEmpty(from.SwitchId) || string.IsNullOrEmpty(to.SwitchId)) return;
+        lock (_gate)
+        {
+            if (_directedLinks.TryGetValue(from, out var existing) && existing == to) return;
+            // Newest wins: any other link using either end goes.
+            foreach (var (f, t) in _directedLinks.ToList())
+            {
+                bool same = (f == from && t == to) || (f == to && t == from);
+                if (!same && (f == from || t == from || f == to || t == to)) _directedLinks.Remove(f);
+            }
+            _directedLinks[from] = to;
+            if (_directedLinks.Count > _options.MaxSwitches * 64) return; // bounded; a flood of bogus links stops here
+            RebuildLocked();
+        }
+    }
+
+    /// <summary>One direction of a link is gone (LLDP timeout, port down, switch gone).</summary>
+    public void LinkDown(SwitchPort from, SwitchPort to)
+    {
+        lock (_gate)
+        {
+            if (!_directedLinks.TryGetValue(from, out var t) || t != to) return;
+            _directedLinks.Remove(from);
+            RebuildLocked();
+        }
+    }
+
+    // ---- frames and time ----
+
+    /// <summary>
+    /// A frame a switch punted, with the port it arrived on. Untagged frames are VLAN 0. Never throws for
+    /// bad input: malformed frames are the snooper's to count; unknown switches and ports are counted here.
+    /// </summary>
+    public PuntOutcome FrameIn(string switchId, uint inPort, ReadOnlySpan<byte> frame)
+    {
+        if (switchId is null || !_switches.TryGetValue(switchId, out var sw)) { Interlocked.Increment(ref _unknownSwitch); return PuntOutcome.UnknownSwitch; }
+        if (!sw.TryGetPort(inPort, out var port)) { Interlocked.Increment(ref _unknownPort); return PuntOutcome.UnknownPort; }
+        return sw.Snooper.Process(port, frame) switch
+        {
+            FrameOutcome.Applied => PuntOutcome.Applied,
+            FrameOutcome.Dropped => PuntOutcome.Dropped,
+            _ => PuntOutcome.Ignored,
+        };
+    }
+
+    /// <summary>Runs every snooper's timers at the injected clock's now (memberships and router ports expire). Call periodically.</summary>
+    public void Tick()
+    {
+        foreach (var sw in _switches.Values) sw.Snooper.Tick();
+    }
+
+    // ---- snooping → reference groups and hosts ----
+
+    private void OnSnoopingChanged(LearnedSwitch sw, SnoopingChange c)
+    {
+        if (c.Port is null || !sw.TryGetPortNumber(c.Port, out uint port)) return;
+        switch (c.Kind)
+        {
+            case SnoopingChangeKind.MemberAdded:
+            case SnoopingChangeKind.MemberRemoved:
+                References.SetMemberPorts(c.Vlan, c.Group, sw.Index, sw.ApplyMember(c.Vlan, c.Group, port, c.Kind == SnoopingChangeKind.MemberAdded));
+                break;
+            case SnoopingChangeKind.RouterPortAdded:
+            case SnoopingChangeKind.RouterPortRemoved:
+                lock (_routerGate)
+                {
+                    var routers = sw.ApplyRouter(c.Vlan, port, c.Kind == SnoopingChangeKind.RouterPortAdded);
+                    if (routers.Length > 0)
+                    {
+                        _routerDefaults.Remove((c.Vlan, sw.Index));
+                        References.SetRouterPorts(c.Vlan, sw.Index, routers);
+                    }
+                    else
+                    {
+                        // No querier seen any more: back to the default, the switch's port toward the tree root.
+                        _routerDefaults.Add((c.Vlan, sw.Index));
+                        References.SetRouterPorts(c.Vlan, sw.Index, TreeDefault(sw.Index));
+                    }
+                }
+                break;
+            case SnoopingChangeKind.HostLearned:
+            case SnoopingChangeKind.HostMoved:
+                _locator.Seen(c.Vlan, c.Mac, sw.Ref(port), c.Timestamp);
+                break;
+            case SnoopingChangeKind.HostAddressAdded:
+                _locator.Claimed(c.Vlan, c.Mac, c.Address, sw.Ref(port), c.Timestamp);
+                break;
+        }
+    }
+
+    private uint[] TreeDefault(int sw)
+    {
+        var topology = References.Topology;
+        if (sw >= topology.Switches.Count) return [];
+        uint root = topology.Tree.RootPort(sw);
+        return root == SpanningTree.NoPort ? [] : [root];
+    }
+
+    // ---- topology ----
+
+    private void RebuildLocked()
+    {
+        var switches = new List<SwitchInfo>(_byIndex.Count);
+        foreach (var s in _byIndex) switches.Add(new SwitchInfo(s.Index, s.Id, s.BridgeId, s.PortNumbers));
+        var links = new List<SwitchLink>();
+        var used = new HashSet<PortRef>();
+        foreach (var (from, to) in _directedLinks)
+        {
+            if (!_switches.TryGetValue(from.SwitchId, out var a) || !_switches.TryGetValue(to.SwitchId, out var b)) continue;
+            if (a.Index == b.Index || !a.HasPort(from.Port) || !b.HasPort(to.Port)) continue;
+            var pa = a.Ref(from.Port);
+            var pb = b.Ref(to.Port);
+            if (used.Contains(pa) || used.Contains(pb)) continue; // the reverse direction of a link already taken
+            used.Add(pa);
+            used.Add(pb);
+            links.Add(pa.Switch < pb.Switch ? new SwitchLink(pa, pb) : new SwitchLink(pb, pa));
+        }
+        links.Sort((x, y) => x.A.Switch != y.A.Switch ? x.A.Switch.CompareTo(y.A.Switch) : x.A.Port.CompareTo(y.A.Port));
+        var topology = new FabricTopology(switches, links);
+        References.UpdateTopology(topology);
+        lock (_routerGate)
+        {
+            foreach (var (vlan, sw) in _routerDefaults) References.SetRouterPorts(vlan, sw, TreeDefault(sw));
+        }
+        _locator.SetLinkPorts(used);
+        TopologyChanged?.Invoke(topology);
+    }
+}
