@@ -167,6 +167,7 @@ public sealed class FabricLearner
     public void LinkUp(SwitchPort from, SwitchPort to)
     {
         if (string.IsNullOrEmpty(from.SwitchId) || string.IsNullOrEmpty(to.SwitchId)) return;
+        if (from.SwitchId == to.SwitchId) return; // a cable looping back into its own switch carries no fabric link
         lock (_gate)
         {
             if (_directedLinks.TryGetValue(from, out var existing) && existing == to) return;
