@@ -21,6 +21,7 @@ public static class Program
                 "demo" => await DemoCommand.RunAsync(rest, Console.Out, Console.Error, cts.Token),
                 "serve" => await ServeCommand.RunAsync(rest, Console.Out, Console.Error, cts.Token),
                 "snoop" => await SnoopCommand.RunAsync(rest, Console.Out, Console.Error, cts.Token),
+                "emulate" => await EmulateCommand.RunAsync(rest, Console.Out, Console.Error, cts.Token),
                 _ => Unknown(args[0]),
             };
         }
@@ -43,6 +44,7 @@ public static class Program
           tsm demo  [--fabric leaf-spine:2:4:8] [--negotiating 12] [--targets 3] [--json]
           tsm serve [--fabric SPEC] [--api http://127.0.0.1:8080] [--push-udp 127.0.0.1:9470]
           tsm snoop --pcap FILE [--json] | --iface IF [--iface IF2 ...]
+          tsm emulate --fabric SPEC --controller HOST:PORT [--join GROUP] [--vlan N]
         """;
 }
 

@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using SubsetMulticast.OpenFlow.Connections;
+using SubsetMulticast.OpenFlow.Discovery;
+
+namespace SubsetMulticast.Emulator.Tests.OpenFlow;
+
+/// <summary>Runs the real `tsm emulate` process against an OpenFlow listener in the test.</summary>
+public sealed class EmulateCommandTests
+{
+    [Fact]
+    public async Task Emulate_ConnectsEverySwitchPuntsEveryJoinAndStopsCleanlyOnSigint()
+    {
+        await using var listener = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0), new OpenFlowOptions { HandshakeTimeout = TimeSpan.FromSeconds(20) });
+        listener.Start();
+        await using var discovery = new FabricDiscovery(listener, new DiscoveryOptions { LldpInterval = TimeSpan.FromSeconds(1) });
+        var igmpFrom = new ConcurrentDictionary<string, int>();
+        listener.PacketInReceived += (s, p) =>
+        {
+            if (p.Data.Length > 23 && p.Data[12] == 0x08 && p.Data[13] == 0x00 && p.Data[23] == 2) igmpFrom.AddOrUpdate(s.SwitchId, 1, (_, n) => n + 1);
+        };
+
+        using var tsm = Start("emulate", "--fabric", "leaf-spine:2:4:2", "--controller", $"127.0.0.1:{listener.LocalEndpoint.Port}", "--no-ipv6", "--wait", "20");
+        var lines = new List<string>();
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            for (int i = 0; i < 50; i++)
+            {
+                var line = await tsm.StandardOutput.ReadLineAsync(cts.Token);
+                if (line is null) Assert.Fail($"tsm emulate ended early: {string.Join('\n', lines)}\n{await tsm.StandardError.ReadToEndAsync()}");
+                lines.Add(line);
+                if (line.Contains("Ctrl-C stops.", StringComparison.Ordinal)) break;
+            }
+            var output = string.Join('\n', lines);
+            Assert.Contains("6 switches connected", output);
+            Assert.Contains("8 hosts announced and joined 239.1.0.1", output);
+            Assert.Contains("punt flows and probed every link", output);
+            Assert.Equal(6, listener.Switches.Count);
+            Assert.Equal(16, discovery.Links.Count);
+            // 8 joins flooded on the tree, punted by each of the 6 switches.
+            await OpenFlowFabricWait(() => igmpFrom.Values.Sum() >= 48, "48 punted IGMP reports");
+            Assert.Equal(6, igmpFrom.Count);
+            Assert.All(igmpFrom.Values, n => Assert.Equal(8, n));
+
+            await Interrupt(tsm);
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await tsm.WaitForExitAsync(exit.Token);
+            Assert.Equal(0, tsm.ExitCode);
+            Assert.Contains("stopped", await tsm.StandardOutput.ReadToEndAsync());
+        }
+        finally
+        {
+            if (!tsm.HasExited) tsm.Kill();
+        }
+    }
+
+    [Theory]
+    [InlineData(new[] { "emulate", "--fabric", "single:4" }, "--controller is required")]
+    [InlineData(new[] { "emulate", "--controller", "127.0.0.1:6653" }, "--fabric is required")]
+    [InlineData(new[] { "emulate", "--fabric", "ring:3", "--controller", "127.0.0.1:6653" }, "not a fabric spec")]
+    [InlineData(new[] { "emulate", "--fabric", "single:4", "--controller", "nowhere" }, "HOST:PORT")]
+    [InlineData(new[] { "emulate", "--fabric", "single:4", "--controller", "127.0.0.1:6653", "--vlan", "5000" }, "--vlan must be a number 0..4094")]
+    [InlineData(new[] { "emulate", "--fabric", "single:4", "--controller", "127.0.0.1:6653", "--join", "10.0.0.1" }, "--join must be")]
+    [InlineData(new[] { "emulate", "--fabric", "single:4", "--controller", "127.0.0.1:6653", "--color" }, "unknown option")]
+    public async Task Emulate_BadArguments_ExitTwoWithAClearMessage(string[] args, string message)
+    {
+        using var tsm = Start(args);
+        var stderr = tsm.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await tsm.WaitForExitAsync(cts.Token);
+        Assert.Equal(2, tsm.ExitCode);
+        Assert.Contains(message, await stderr);
+    }
+
+    [Fact]
+    public async Task Emulate_NoControllerListening_ExitsOneSayingWhy()
+    {
+        // A port that was just free: bind, note it, release.
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        using var tsm = Start("emulate", "--fabric", "single:2", "--controller", $"127.0.0.1:{port}");
+        var stderr = tsm.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await tsm.WaitForExitAsync(cts.Token);
+        Assert.Equal(1, tsm.ExitCode);
+        Assert.Contains($"cannot connect 1 switches to 127.0.0.1:{port}", await stderr);
+    }
+
+    private static Process Start(params string[] args)
+    {
+        var dll = typeof(SubsetMulticast.Cli.Program).Assembly.Location;
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return Process.Start(psi)!;
+    }
+
+    /// <summary>SIGINT to the process we started (what Ctrl-C sends).</summary>
+    private static async Task Interrupt(Process p)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", $"-INT {p.Id}") { RedirectStandardError = true })!;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await kill.WaitForExitAsync(cts.Token);
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    private static Task OpenFlowFabricWait(Func<bool> condition, string what) =>
+        SubsetMulticast.Emulator.OpenFlow.OpenFlowFabric.WaitUntilAsync(condition, TimeSpan.FromSeconds(30), what);
+}
