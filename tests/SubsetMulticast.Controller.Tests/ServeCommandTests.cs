@@ -52,6 +52,61 @@ public sealed class ServeCommandTests
         Assert.Contains(option, await stderr);
     }
 
+    [Fact]
+    public async Task ServeOpenFlow_LearnsAgentsFabric_AndProgramsThemOverRest()
+    {
+        using var p = Start("serve", "--openflow", "127.0.0.1:0", "--api", "http://127.0.0.1:0", "--lldp-interval", "1", "--quiet");
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            string? api = null, openflow = null;
+            for (int i = 0; i < 20 && (api is null || openflow is null); i++)
+            {
+                var line = await p.StandardOutput.ReadLineAsync(cts.Token) ?? throw new Xunit.Sdk.XunitException($"serve exited: {await p.StandardError.ReadToEndAsync()}");
+                var t = line.Trim();
+                if (t.StartsWith("api ", StringComparison.Ordinal)) api = t[3..].Trim().Replace("api/v1/groups", "");
+                if (t.StartsWith("openflow ", StringComparison.Ordinal)) openflow = t[8..].Trim();
+            }
+            Assert.NotNull(api);
+            Assert.NotNull(openflow);
+            await using var fabric = new Support.AgentFabric();
+            await fabric.ConnectAsync(IPEndPoint.Parse(openflow));
+            using var http = new HttpClient { BaseAddress = new Uri(api), Timeout = TimeSpan.FromSeconds(30) };
+            await OpenFlowServiceTests.UntilAsync(async () => JsonDocument.Parse(await http.GetStringAsync("api/v1/topology", cts.Token)).RootElement,
+                t => t.GetProperty("switches").GetArrayLength() == 3 && t.GetProperty("links").GetArrayLength() == 2, "3 switches and 2 links from LLDP");
+            await OpenFlowServiceTests.UntilAsync(() => Task.FromResult(fabric.All.All(a => a.Flows.Count >= 9)), ok => ok, "punt flows");
+            for (int h = 1; h <= 6; h++) await fabric.EmitAsync(h, Support.AgentFabric.Join(h, SubsetMulticast.Core.Addressing.IpAddress.Parse("239.1.0.1")));
+            await OpenFlowServiceTests.UntilAsync(async () => JsonDocument.Parse(await http.GetStringAsync("api/v1/reference-groups", cts.Token)).RootElement,
+                r => r.GetArrayLength() == 1, "the learned reference group");
+
+            using var created = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 0, reference = "239.1.0.1", members = new[] { "10.0.1.1", "10.0.2.3" }, ttlMs = 5000 }, cts.Token);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            Assert.All(fabric.All, a => Assert.Single(a.Groups));
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+    }
+
+    [Theory]
+    [InlineData("--openflow", "6653")]
+    [InlineData("--openflow", "127.0.0.1:0", "--fabric", "single:4")]
+    [InlineData("--openflow", "127.0.0.1:0", "--vlan", "5000")]
+    [InlineData("--openflow", "127.0.0.1:0", "--mode", "pushed")]
+    [InlineData("--openflow", "127.0.0.1:0", "--block", "10.0.0.0/8")]
+    [InlineData("--vlan", "3")]
+    public async Task ServeOpenFlow_BadArgument_ExitsWithUsageError(params string[] args)
+    {
+        using var p = Start(["serve", .. args]);
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await p.WaitForExitAsync(cts.Token);
+        Assert.Equal(2, p.ExitCode);
+        Assert.Contains(args[^2], await stderr);
+    }
+
     private static Process Start(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using SubsetMulticast.Controller;
+using SubsetMulticast.Controller.OpenFlowFabric;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.Lifecycle;
@@ -16,7 +17,8 @@ namespace SubsetMulticast.Cli.Commands;
 /// <summary>
 /// <c>tsm serve</c>: the controller service on an emulated fabric, until Ctrl-C. Every host joins the
 /// reference group (real IGMPv3 reports) so that rendezvous groups can be requested at once over REST or
-/// pushed over UDP.
+/// pushed over UDP. With <c>--openflow ADDR:PORT</c> it serves real switches instead: they connect over
+/// OpenFlow 1.3, the topology is learned by LLDP, reference groups from punted IGMP/MLD, hosts from ARP/ND.
 /// </summary>
 internal static class ServeCommand
 {
@@ -25,7 +27,11 @@ internal static class ServeCommand
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        var a = new Args(args, "--fabric", "--api", "--push-udp", "--mode", "--reference", "--block", "--push-key", "--quiet");
+        var a = new Args(args, "--fabric", "--api", "--push-udp", "--mode", "--reference", "--block", "--push-key", "--quiet",
+            "--openflow", "--vlan", "--lldp-interval");
+        if (a.Has("--openflow")) return await RunOpenFlowAsync(a, stdout, stderr, cancellationToken);
+        foreach (var only in new[] { "--vlan", "--lldp-interval" })
+            if (a.Has(only)) throw new UsageException($"{only} applies only with --openflow ADDR:PORT.");
         var fabricSpec = a.Get("--fabric") ?? "leaf-spine:2:4:8";
         FabricSpec spec;
         try
@@ -116,6 +122,89 @@ internal static class ServeCommand
             try
             {
                 await controller.WaitForShutdownAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) { }
+        }
+        return 0;
+    }
+
+    /// <summary><c>tsm serve --openflow ADDR:PORT [--api URL] [--vlan N] [--block CIDR] [--push-udp ADDR:PORT|off] [--lldp-interval S] [--quiet]</c>.</summary>
+    private static async Task<int> RunOpenFlowAsync(Args a, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        foreach (var emulatedOnly in new[] { "--fabric", "--reference", "--mode", "--push-key" })
+            if (a.Has(emulatedOnly))
+                throw new UsageException($"{emulatedOnly} does not apply with --openflow: the fabric and its reference groups are learned from the switches, and rules are computed by the controller.");
+        var ofArg = a.Get("--openflow")!;
+        if (!IPEndPoint.TryParse(ofArg, out var ofAt) || !ofArg.Contains(':', StringComparison.Ordinal))
+            throw new UsageException($"--openflow must be ADDRESS:PORT (e.g. 0.0.0.0:6653), not '{ofArg}'.");
+        var api = a.Get("--api") ?? "http://127.0.0.1:8080";
+        if (!Uri.TryCreate(api, UriKind.Absolute, out var apiUri) || apiUri.Scheme != Uri.UriSchemeHttp || apiUri.AbsolutePath != "/")
+            throw new UsageException($"--api must be a URL like http://127.0.0.1:8080, not '{api}'.");
+        var pushArg = a.Get("--push-udp") ?? "off";
+        IPEndPoint? pushAt = null;
+        if (pushArg != "off" && (!IPEndPoint.TryParse(pushArg, out pushAt) || !pushArg.Contains(':', StringComparison.Ordinal)))
+            throw new UsageException($"--push-udp must be ADDRESS:PORT (e.g. 127.0.0.1:9470) or 'off', not '{pushArg}'.");
+        // Untagged hosts are VLAN 0 (the southbound then matches no vlan_vid).
+        int vlan = a.Int("--vlan", 0, 0, VlanId.MaxValue);
+        int lldpSeconds = a.Int("--lldp-interval", 5, 1, 3600);
+        var blockArg = a.Get("--block") ?? "239.255.0.0/16";
+        LifecycleOptions lifecycle;
+        try
+        {
+            lifecycle = new LifecycleOptions().AddVlan((ushort)vlan, blockArg, "ff15::7:0/112");
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            throw new UsageException($"--block: {e.Message}");
+        }
+        bool quiet = a.Has("--quiet");
+        var settings = new OpenFlowControllerSettings
+        {
+            OpenFlowEndpoint = ofAt,
+            Discovery = new SubsetMulticast.OpenFlow.Discovery.DiscoveryOptions
+            {
+                LldpInterval = TimeSpan.FromSeconds(lldpSeconds),
+                LinkTimeout = TimeSpan.FromSeconds(lldpSeconds * 3 + 1),
+            },
+            Controller = new ControllerOptions
+            {
+                ApiUrl = api,
+                PushUdp = pushAt,
+                Mode = ApplyMode.Computed,
+                Lifecycle = lifecycle,
+                ConfigureLogging = l =>
+                {
+                    l.ClearProviders();
+                    if (quiet) return;
+                    l.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+                    l.SetMinimumLevel(LogLevel.Information);
+                    l.AddFilter("Microsoft", LogLevel.Warning);
+                },
+            },
+        };
+
+        OpenFlowControllerService service;
+        try
+        {
+            service = await OpenFlowControllerService.StartAsync(settings, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            await stderr.WriteLineAsync($"tsm serve: cannot listen: {e.Message}");
+            return 1;
+        }
+        await using (service)
+        {
+            await stdout.WriteLineAsync($"tsm serve: OpenFlow 1.3 fabric, learned from the switches (LLDP every {lldpSeconds} s, IGMP/MLD/ARP/ND punted)");
+            await stdout.WriteLineAsync($"  api       {service.Controller.ApiUrl}api/v1/groups");
+            await stdout.WriteLineAsync($"  openflow  {service.Listener.LocalEndpoint}");
+            await stdout.WriteLineAsync(service.Controller.PushEndPoint is { } p ? $"  push-udp  {p}  (no keys: instructions are refused)" : "  push-udp  off");
+            await stdout.WriteLineAsync($"  groups on VLAN {vlan} from block {blockArg}; reference groups are whatever hosts join");
+            await stdout.WriteLineAsync("  Ctrl-C stops.");
+            await stdout.FlushAsync(CancellationToken.None);
+            try
+            {
+                await service.Controller.WaitForShutdownAsync(cancellationToken);
             }
             catch (OperationCanceledException) { }
         }
