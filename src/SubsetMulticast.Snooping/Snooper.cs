@@ -215,15 +215,16 @@ public sealed class Snooper : ISnoopingSink
             case IgmpType.V2MembershipReport:
                 Learn(mac, source, port, vlan);
                 if (m.Group.IsLinkLocalMulticast) return FrameOutcome.Ignored;
-                ApplyRecord(vlan, m.Group, port, RecordType.ModeIsExclude, []);
+                ApplyRecord(vlan, m.Group, port, RecordType.ModeIsExclude, [],
+                    m.Type == IgmpType.V1MembershipReport ? ReportVersion.V1 : ReportVersion.V2, source);
                 return FrameOutcome.Applied;
             case IgmpType.LeaveGroup:
                 Learn(mac, source, port, vlan);
                 if (m.Group.IsLinkLocalMulticast) return FrameOutcome.Ignored;
-                ApplyRecord(vlan, m.Group, port, RecordType.ChangeToInclude, []);
+                ApplyRecord(vlan, m.Group, port, RecordType.ChangeToInclude, [], ReportVersion.V2, source);
                 return FrameOutcome.Applied;
             case IgmpType.V3MembershipReport:
-                if (!Records(port, vlan, m.Records, ref reason)) return FrameOutcome.Dropped;
+                if (!Records(port, vlan, source, m.Records, ref reason)) return FrameOutcome.Dropped;
                 Learn(mac, source, port, vlan);
                 return FrameOutcome.Applied;
         }
@@ -242,15 +243,15 @@ public sealed class Snooper : ISnoopingSink
             case MldType.V1Report:
                 Learn(mac, source, port, vlan);
                 if (m.MulticastAddress.IsLinkLocalMulticast) return FrameOutcome.Ignored;
-                ApplyRecord(vlan, m.MulticastAddress, port, RecordType.ModeIsExclude, []);
+                ApplyRecord(vlan, m.MulticastAddress, port, RecordType.ModeIsExclude, [], ReportVersion.V2, source);
                 return FrameOutcome.Applied;
             case MldType.V1Done:
                 Learn(mac, source, port, vlan);
                 if (m.MulticastAddress.IsLinkLocalMulticast) return FrameOutcome.Ignored;
-                ApplyRecord(vlan, m.MulticastAddress, port, RecordType.ChangeToInclude, []);
+                ApplyRecord(vlan, m.MulticastAddress, port, RecordType.ChangeToInclude, [], ReportVersion.V2, source);
                 return FrameOutcome.Applied;
             case MldType.V2Report:
-                if (!Records(port, vlan, m.Records, ref reason)) return FrameOutcome.Dropped;
+                if (!Records(port, vlan, source, m.Records, ref reason)) return FrameOutcome.Dropped;
                 Learn(mac, source, port, vlan);
                 return FrameOutcome.Applied;
         }
@@ -258,7 +259,7 @@ public sealed class Snooper : ISnoopingSink
     }
 
     /// <summary>IGMPv3/MLDv2 records: a first pass validates every group, a second applies them (RFC 3376 §4.2.12: unknown record types are ignored).</summary>
-    private bool Records(int port, VlanId vlan, GroupRecordList records, ref DropReason reason)
+    private bool Records(int port, VlanId vlan, IpAddress host, GroupRecordList records, ref DropReason reason)
     {
         foreach (var r in records)
         {
@@ -271,12 +272,18 @@ public sealed class Snooper : ISnoopingSink
             if (sources.Count > _sources.Length) _sources = new IpAddress[Math.Max(sources.Count, _sources.Length * 2)];
             int n = 0;
             foreach (var s in sources) _sources[n++] = s;
-            ApplyRecord(vlan, r.Group, port, (RecordType)r.Type, _sources.AsSpan(0, n));
+            ApplyRecord(vlan, r.Group, port, (RecordType)r.Type, _sources.AsSpan(0, n), ReportVersion.V3, host);
         }
         return true;
     }
 
-    private void ApplyRecord(VlanId vlan, IpAddress group, int port, RecordType type, ReadOnlySpan<IpAddress> sources)
+    /// <summary>
+    /// Applies one record. <paramref name="version"/>: the message's version (MLDv1 counts as
+    /// <see cref="ReportVersion.V2"/>, MLDv2 as <see cref="ReportVersion.V3"/>); <paramref name="host"/>: its IP source,
+    /// for explicit host tracking on fast-leave ports.
+    /// </summary>
+    private void ApplyRecord(VlanId vlan, IpAddress group, int port, RecordType type, ReadOnlySpan<IpAddress> sources,
+        ReportVersion version, IpAddress host)
     {
         bool v6 = group.IsV6;
         // Timers drop to LMQT when a querier will send the Q(G)/Q(G,A) the RFC tables call for: our own, or one
@@ -284,7 +291,7 @@ public sealed class Snooper : ISnoopingSink
         // present we wait for its specific queries instead (and lower on those, see Query).
         bool ownActive = _querier?.IsActive(vlan, v6, _now) == true;
         bool lower = ownActive || !_routers.TryGetQuerier(vlan, v6, _now, out _);
-        _members.Apply(vlan, group, port, type, sources, _now, lower, _fastLeave[port]);
+        _members.Apply(vlan, group, port, type, sources, _now, lower, _fastLeave[port], version, host);
         if (ownActive && type is RecordType.ChangeToInclude or RecordType.BlockOldSources or RecordType.ChangeToExclude)
             _querier!.OnLeave(vlan, group, _now);
     }

@@ -24,8 +24,27 @@ public sealed class SnoopingOptions
     /// <summary>Max response time our own querier advertises (RFC 3376 §8.3).</summary>
     public TimeSpan QueryResponseInterval { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Ports (by name) on which a leave removes the member at once, without waiting LMQT.</summary>
+    /// <summary>Robustness variable (RFC 3376 §8.1); sets the older-version-host-present timeout with the query timers.</summary>
+    public int Robustness { get; init; } = 2;
+
+    /// <summary>
+    /// RFC 3376 §7.3.2 / RFC 3810 §8.3.2: a (group, port) that hears IGMPv1/v2 or MLDv1 reports runs in that older
+    /// version's compatibility mode until the older-version-host-present timer (robustness × query interval + query
+    /// response interval) expires: IGMPv3/MLDv2 BLOCK records are ignored and TO_EX source lists are dropped
+    /// (TO_EX(A) is TO_EX({})); with an IGMPv1 host also IGMPv2 leaves and IGMPv3 TO_IN records are ignored.
+    /// The Linux bridge does not do this (it only refreshes the port group's timer on an older report); off: the same.
+    /// </summary>
+    public bool OlderVersionCompatibility { get; init; } = true;
+
+    /// <summary>
+    /// Ports (by name) on which a leave removes the member at once, without waiting LMQT. IGMPv3/MLDv2 hosts are
+    /// tracked one by one there (as the Linux bridge's explicit host tracking does): the port goes when its last
+    /// tracked host leaves, not when the first of several does. IGMPv2 leaves and MLDv1 dones remove the port at once.
+    /// </summary>
     public IReadOnlySet<string> FastLeavePorts { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>Hosts tracked per (group, port) on a fast-leave port (Linux: mcast_eht_hosts_limit, 512); more are not tracked.</summary>
+    public int FastLeaveHostLimit { get; init; } = 512;
 
     /// <summary>A port may be a member of at most this many groups; further groups are refused and counted.</summary>
     public int MaxGroupsPerPort { get; init; } = 4096;
@@ -51,6 +70,7 @@ public sealed class SnoopingOptions
     internal long GmiTicks => GroupMembershipInterval.Ticks;
     internal long LmqtTicks => LastMemberQueryInterval.Ticks * LastMemberQueryCount;
     internal long OqpiTicks => OtherQuerierPresentInterval.Ticks;
+    internal long OlderHostPresentTicks => Robustness * QueryInterval.Ticks + QueryResponseInterval.Ticks;
 
     internal void Validate()
     {
@@ -59,6 +79,10 @@ public sealed class SnoopingOptions
         if (LastMemberQueryCount < 1) throw new ArgumentOutOfRangeException(nameof(LastMemberQueryCount));
         if (OtherQuerierPresentInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(OtherQuerierPresentInterval));
         if (MaxGroupsPerPort < 0 || MaxGroups < 0 || MaxSourcesPerMembership < 0) throw new ArgumentOutOfRangeException(nameof(MaxGroups));
+        if (Robustness < 1) throw new ArgumentOutOfRangeException(nameof(Robustness));
+        if (QueryInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(QueryInterval));
+        if (QueryResponseInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(QueryResponseInterval));
+        if (FastLeaveHostLimit < 0) throw new ArgumentOutOfRangeException(nameof(FastLeaveHostLimit));
     }
 }
 

@@ -43,6 +43,18 @@ internal static class Frames
     public static byte[] V3Report(GroupRecord[] records, VlanId vlan = default) =>
         Build(b => IgmpFrames.WriteV3Report(b, HostMac, vlan, HostV4, records));
 
+    /// <summary>An IGMPv3 report from another host (its own IP and MAC), for several hosts behind one port.</summary>
+    public static byte[] V3ReportFrom(string host, GroupRecordType type, string group, params string[] sources) =>
+        Build(b => IgmpFrames.WriteV3Report(b, MacFor(host), default, Ip(host), [new GroupRecord(type, Ip(group), sources.Select(Ip).ToArray())]));
+
+    public static byte[] Mld2ReportFrom(string host, GroupRecordType type, string group, params string[] sources) =>
+        Build(b => MldFrames.WriteV2Report(b, MacFor(host), default, Ip(host), [new GroupRecord(type, Ip(group), sources.Select(Ip).ToArray())]));
+
+    public static byte[] V2LeaveFrom(string host, string group) =>
+        Build(b => IgmpFrames.WriteV2Leave(b, MacFor(host), default, Ip(host), Ip(group)));
+
+    private static MacAddress MacFor(string host) => new(0x02_00_00_00_00_00UL | (uint)Ip(host).GetHashCode() & 0xFFFFFF);
+
     public static byte[] Mld2Report(GroupRecordType type, string group, params string[] sources) =>
         Build(b => MldFrames.WriteV2Report(b, HostMac, default, HostV6, [new GroupRecord(type, Ip(group), sources.Select(Ip).ToArray())]));
 

@@ -21,13 +21,35 @@ public static class SnoopSessions
     /// <summary>Replays into an existing snooper (see <see cref="ReplayFile"/>).</summary>
     public static void Replay(Snooper snooper, string path, DateTimeOffset? until = null, string singlePortName = "pcap")
     {
+        if (until is { } u) Replay(snooper, path, [CaptureMoment.At(u)], null, singlePortName);
+        else Replay(snooper, path, [], null, singlePortName);
+    }
+
+    /// <summary>
+    /// Replays <paramref name="path"/> and stops at each of <paramref name="moments"/> in time order: frames up to
+    /// the moment are applied, timers run to it, and <paramref name="atMoment"/> gets the state then. Replay ends
+    /// at the last moment (frames after it are not read); with no moments it ends at the file's last timestamp.
+    /// Returns the resolved moments (ticks since the Unix epoch) in the order they were reported.
+    /// </summary>
+    public static IReadOnlyList<long> Replay(Snooper snooper, string path, IReadOnlyList<CaptureMoment> moments,
+        Action<SnoopingSnapshot>? atMoment, string singlePortName = "pcap")
+    {
+        ArgumentNullException.ThrowIfNull(moments);
         using var reader = CaptureFileReader.Open(path);
-        long limit = until is { } u ? u.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks : long.MaxValue;
         var ports = new List<PortId?>();
         long last = long.MinValue;
+        long[]? due = null;   // resolved and sorted once the first record's time is known
+        int next = 0;
+        void ReachMoment()
+        {
+            snooper.AdvanceTo(due![next++]);
+            atMoment?.Invoke(snooper.Snapshot());
+        }
         while (reader.TryRead(out var record))
         {
-            if (record.Timestamp > limit) break;
+            due ??= Resolve(moments, record.Timestamp);
+            while (next < due.Length && record.Timestamp > due[next]) ReachMoment();
+            if (due.Length > 0 && next == due.Length) break;
             last = Math.Max(last, record.Timestamp);
             if (record.Kind != CaptureRecordKind.Packet) continue;
             while (ports.Count < reader.Interfaces.Count)
@@ -38,8 +60,19 @@ public static class SnoopSessions
             }
             if (ports[record.Interface] is { } port) snooper.Process(port, record.Data.Span, record.Timestamp);
         }
-        if (limit != long.MaxValue) snooper.AdvanceTo(limit);
-        else if (last != long.MinValue) snooper.AdvanceTo(last);
+        // An empty capture has no first record: relative moments count from the epoch.
+        due ??= Resolve(moments, 0);
+        while (next < due.Length) ReachMoment();
+        if (due.Length == 0 && last != long.MinValue) snooper.AdvanceTo(last);
+        return due;
+    }
+
+    private static long[] Resolve(IReadOnlyList<CaptureMoment> moments, long first)
+    {
+        var due = new long[moments.Count];
+        for (int i = 0; i < due.Length; i++) due[i] = moments[i].Resolve(first);
+        Array.Sort(due);
+        return due;
     }
 
     /// <summary>

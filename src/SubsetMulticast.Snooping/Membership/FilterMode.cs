@@ -13,3 +13,9 @@ public enum RecordType : byte
     AllowNewSources = 5,
     BlockOldSources = 6,
 }
+
+/// <summary>
+/// The version of the message a record came from, for RFC 3376 §7.3.2 / RFC 3810 §8.3.2 compatibility:
+/// MLDv1 counts as <see cref="V2"/> and MLDv2 as <see cref="V3"/> (MLD has no version-1 mode).
+/// </summary>
+internal enum ReportVersion : byte { V1 = 1, V2 = 2, V3 = 3 }

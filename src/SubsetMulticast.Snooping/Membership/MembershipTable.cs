@@ -31,11 +31,22 @@ internal sealed class MembershipTable
     /// or one assumed because none is seen) will send the Q(G)/Q(G,A) the tables call for, so timers drop to LMQT.
     /// </summary>
     public void Apply(VlanId vlan, IpAddress group, int port, RecordType type, ReadOnlySpan<IpAddress> sources,
-        long now, bool lowerTimers, bool fastLeave)
+        long now, bool lowerTimers, bool fastLeave, ReportVersion version, IpAddress host)
     {
         var key = new GroupKey(vlan, group);
         ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_groups, key);
         PortMembership? m = Unsafe_IsNull(ref entry) ? null : entry.Find(port);
+        if (m is not null && _options.OlderVersionCompatibility)
+        {
+            // RFC 3376 §7.3.2 / RFC 3810 §8.3.2: with an older host present, ignore or translate newer records.
+            var compat = m.CompatibilityAt(now);
+            if (compat == ReportVersion.V1 && type == RecordType.ChangeToInclude && version >= ReportVersion.V2) return; // v2 leave, v3 TO_IN
+            if (compat < ReportVersion.V3 && version == ReportVersion.V3)
+            {
+                if (type == RecordType.BlockOldSources) return;
+                if (type == RecordType.ChangeToExclude) sources = [];
+            }
+        }
         if (m is null)
         {
             // Only records that ask for traffic create state: IS_IN/ALLOW/TO_IN with sources, IS_EX/TO_EX.
@@ -64,8 +75,25 @@ internal sealed class MembershipTable
             _sink.Changed(SnoopingChangeKind.MemberAdded, vlan, group, port);
         }
 
-        var before = (m.Mode, m.SourceCount);
+        if (version == ReportVersion.V1) m.V1HostUntil = now + _options.OlderHostPresentTicks;
+        else if (version == ReportVersion.V2 && type == RecordType.ModeIsExclude) m.V2HostUntil = now + _options.OlderHostPresentTicks;
+
         long gmi = now + _options.GmiTicks;
+        if (fastLeave && version == ReportVersion.V3)
+        {
+            // Explicit host tracking (as br_multicast_eht.c): TO_IN/BLOCK remove the port at once only when no
+            // tracked host is left; while others remain, the record is handled as on any port (LMQT, queries).
+            m.Hosts ??= new ExplicitHosts();
+            bool anyLeft = m.Hosts.Apply(host, type, sources, now, gmi, _options.FastLeaveHostLimit, _options.MaxSourcesPerMembership);
+            if (!anyLeft && type is RecordType.ChangeToInclude or RecordType.BlockOldSources)
+            {
+                RemoveMembership(key, m);
+                return;
+            }
+            fastLeave = false;
+        }
+
+        var before = (m.Mode, m.SourceCount);
         long lmqt = fastLeave ? now : now + _options.LmqtTicks;
         bool lower = lowerTimers || fastLeave;
         bool sourcesChanged = false;

@@ -23,6 +23,14 @@ internal sealed class PortMembership(int port)
     public long GroupExpiry;
     private SourceEntry[] _sources = [];
     public int SourceCount;
+    /// <summary>Older version host present timers (RFC 3376 §7.3.2, RFC 3810 §8.3.2): IGMPv1, and IGMPv2 or MLDv1.</summary>
+    public long V1HostUntil, V2HostUntil;
+    /// <summary>Hosts tracked one by one; only on fast-leave ports, created by the first IGMPv3/MLDv2 record there.</summary>
+    public ExplicitHosts? Hosts;
+
+    /// <summary>The group compatibility mode at <paramref name="now"/>: the oldest version whose host-present timer runs.</summary>
+    public ReportVersion CompatibilityAt(long now) =>
+        V1HostUntil > now ? ReportVersion.V1 : V2HostUntil > now ? ReportVersion.V2 : ReportVersion.V3;
 
     public Span<SourceEntry> Sources => _sources.AsSpan(0, SourceCount);
 

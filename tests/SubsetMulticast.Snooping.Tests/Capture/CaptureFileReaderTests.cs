@@ -9,7 +9,7 @@ namespace SubsetMulticast.Snooping.Tests.Capture;
 public sealed class CaptureFileReaderTests
 {
     /// <summary>Writes pcapng blocks in either byte order.</summary>
-    private sealed class NgWriter(bool bigEndian)
+    internal sealed class NgWriter(bool bigEndian)
     {
         private readonly MemoryStream _s = new();
 

@@ -42,57 +42,77 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
         """;
 
     [Fact]
-    public void Replay_OfBridgePortCapture_MatchesKernelMdb_AfterJoinsAndAfterLeavesAndTimeout()
+    public async Task TsmSnoopCli_OnBridgePortCapture_MatchesKernelMdb_AfterJoinsAndAfterLeavesAndTimeout()
     {
         Netns.RequireTools();
         string id = Random.Shared.Next(0x1000, 0xFFFF).ToString("x4", System.Globalization.CultureInfo.InvariantCulture);
-        string bns = $"tsm-snoop-{id}-br", br = $"br{id}";
+        string bns = $"tsm-snoop-{id}-br", br = $"br{id}", sw7 = $"tsm-snoop-{id}-sw7";
         string Port(int n) => $"s{id}p{n}";
         string Host(int n) => $"tsm-snoop-{id}-h{n}";
         var dir = Directory.CreateTempSubdirectory("tsm-snoop-");
         string pcap = Path.Combine(dir.FullName, "ports.pcapng"), helper = Path.Combine(dir.FullName, "join.py");
-        File.WriteAllText(helper, JoinHelper);
-        const int hosts = 6;
-        // Host versions: h1 IGMPv2, h2 IGMPv3, h3 IGMPv3 + MLDv2 on a fast-leave port, h4 MLDv1, h5 MLDv2, h6 IGMPv1 (no leave → timeout).
-        int[] igmp = [0, 2, 0, 0, 0, 0, 1];
-        int[] mld = [0, 0, 0, 0, 1, 0, 0];
+        await File.WriteAllTextAsync(helper, JoinHelper);
+        const int hosts = 6, ports = 7;
+        // Host versions: h1 IGMPv2, h2 IGMPv3, h3 IGMPv3 + MLDv2 on a fast-leave port, h4 MLDv1, h5 MLDv2,
+        // h6 IGMPv1 (no leave → timeout). h7 and h8 (IGMPv3 + MLDv2) share port 7 through a plain switch, and
+        // port 7 has fast leave: the kernel tracks hosts there (explicit host tracking), so one host leaving
+        // must not cut the other off.
+        int[] igmp = [0, 2, 0, 0, 0, 0, 1, 0, 0];
+        int[] mld = [0, 0, 0, 0, 1, 0, 0, 0, 0];
         using var env = new Netns();
         try
         {
             env.AddNamespace(bns);
-            NoDad(bns);
-            Netns.InNs(bns, "ip", "link", "add", br, "type", "bridge", "mcast_snooping", "1", "mcast_querier", "1",
+            await NoDad(bns);
+            await Netns.InNsAsync(bns, "ip", "link", "add", br, "type", "bridge", "mcast_snooping", "1", "mcast_querier", "1",
                 "mcast_igmp_version", "3", "mcast_mld_version", "2",
                 "mcast_membership_interval", $"{MembershipCs}", "mcast_query_interval", $"{QueryIntervalCs}",
                 "mcast_query_response_interval", $"{ResponseCs}", "mcast_last_member_interval", $"{LastMemberCs}",
                 "mcast_last_member_count", $"{LastMemberCount}",
                 // Set explicitly: the bridge derives it from the default query interval (31 s) at creation.
                 "mcast_startup_query_interval", "100", "mcast_startup_query_count", "2");
-            Netns.InNs(bns, "ip", "link", "set", br, "up");
-            for (int n = 1; n <= hosts; n++)
+            await Netns.InNsAsync(bns, "ip", "link", "set", br, "up");
+            for (int n = 1; n <= hosts + 2; n++)
             {
                 env.AddNamespace(Host(n));
-                NoDad(Host(n));
-                Netns.Run("ip", ["link", "add", Port(n), "netns", bns, "type", "veth", "peer", "name", "eth0", "netns", Host(n)]);
-                Netns.InNs(bns, "ip", "link", "set", Port(n), "master", br, "up");
-                Netns.InNs(Host(n), "ip", "addr", "add", $"10.77.0.{n}/24", "dev", "eth0");
-                Netns.InNs(Host(n), "sysctl", "-qw", $"net.ipv4.conf.eth0.force_igmp_version={igmp[n]}", $"net.ipv6.conf.eth0.force_mld_version={mld[n]}");
+                await NoDad(Host(n));
+                await Netns.InNsAsync(Host(n), "sysctl", "-qw", $"net.ipv4.conf.all.force_igmp_version={igmp[n]}", $"net.ipv6.conf.all.force_mld_version={mld[n]}");
             }
-            Netns.InNs(bns, "bridge", "link", "set", "dev", Port(3), "fastleave", "on");
+            for (int n = 1; n <= hosts; n++)
+            {
+                await Netns.RunAsync("ip", ["link", "add", Port(n), "netns", bns, "type", "veth", "peer", "name", "eth0", "netns", Host(n)]);
+                await Netns.InNsAsync(Host(n), "ip", "addr", "add", $"10.77.0.{n}/24", "dev", "eth0");
+            }
+            // Port 7: a switch without snooping (it floods reports and queries) with hosts 7 and 8 behind it.
+            env.AddNamespace(sw7);
+            await NoDad(sw7);
+            await Netns.RunAsync("ip", ["link", "add", Port(7), "netns", bns, "type", "veth", "peer", "name", "up0", "netns", sw7]);
+            await Netns.InNsAsync(sw7, "ip", "link", "add", "sw", "type", "bridge", "mcast_snooping", "0");
+            await Netns.InNsAsync(sw7, "ip", "link", "set", "up0", "master", "sw", "up");
+            foreach (int n in new[] { 7, 8 })
+            {
+                await Netns.RunAsync("ip", ["link", "add", $"d{n}", "netns", sw7, "type", "veth", "peer", "name", "eth0", "netns", Host(n)]);
+                await Netns.InNsAsync(sw7, "ip", "link", "set", $"d{n}", "master", "sw", "up");
+                await Netns.InNsAsync(Host(n), "ip", "addr", "add", $"10.77.0.{n}/24", "dev", "eth0");
+            }
+            await Netns.InNsAsync(sw7, "ip", "link", "set", "sw", "up");
+            for (int n = 1; n <= ports; n++) await Netns.InNsAsync(bns, "ip", "link", "set", Port(n), "master", br, "up");
+            await Netns.InNsAsync(bns, "bridge", "link", "set", "dev", Port(3), "fastleave", "on");
+            await Netns.InNsAsync(bns, "bridge", "link", "set", "dev", Port(7), "fastleave", "on");
 
             // Capture every port, inbound only, before any host is up, so every report is in the file.
             var dumpErr = new StringBuilder();
             var dumpArgs = new List<string> { "dumpcap", "-q" };
-            for (int n = 1; n <= hosts; n++) dumpArgs.AddRange(["-i", Port(n), "-f", "inbound"]);
+            for (int n = 1; n <= ports; n++) dumpArgs.AddRange(["-i", Port(n), "-f", "inbound"]);
             dumpArgs.AddRange(["-w", pcap]);
             var dumpcap = env.Start(bns, dumpErr, [.. dumpArgs]);
-            WaitUntil(() => { lock (dumpErr) return dumpErr.ToString().Contains("File:", StringComparison.Ordinal); }, 15, () => $"dumpcap did not start: {dumpErr}");
-            Thread.Sleep(300);
+            await WaitUntil(() => { lock (dumpErr) return dumpErr.ToString().Contains("File:", StringComparison.Ordinal); }, 15, () => $"dumpcap did not start: {dumpErr}");
+            await Task.Delay(300);
 
-            for (int n = 1; n <= hosts; n++)
+            for (int n = 1; n <= hosts + 2; n++)
             {
-                Netns.InNs(Host(n), "ip", "link", "set", "lo", "up");
-                Netns.InNs(Host(n), "ip", "link", "set", "eth0", "up");
+                await Netns.InNsAsync(Host(n), "ip", "link", "set", "lo", "up");
+                await Netns.InNsAsync(Host(n), "ip", "link", "set", "eth0", "up");
             }
             var joined = new List<(Process Process, StringBuilder Err, double Hold)>();
             void Join(int n, string group, double hold, string? source = null)
@@ -115,58 +135,96 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
             Join(5, "ff3e::8000:1", 60, "fd00::99");           // MLDv2 INCLUDE {S}, stays
             Join(5, "ff0e::5:5", 4);                           // MLDv2, leaves without fast leave
             Join(6, "239.3.3.3", 1.5);                         // IGMPv1: closes silently → membership timeout
+            Join(7, "239.7.7.7", 4);                           // two IGMPv3 hosts behind fast-leave port 7: one leaves,
+            Join(8, "239.7.7.7", 60);                          //   the port stays (host 8 still wants it)
+            Join(7, "ff0e::7:7", 4);                           // the same with MLDv2
+            Join(8, "ff0e::7:7", 60);
+            Join(7, "239.7.0.1", 4);                           // host 7 alone on a group of port 7: its leave is the last → at once
 
             // The moments follow the helpers, not a fixed clock, so a slow start on a loaded machine cannot
             // move a leave or an expiry across a snapshot.
-            WaitUntil(() => joined.All(j => { lock (j.Err) return j.Err.ToString().Contains("joined", StringComparison.Ordinal); }), 20,
+            await WaitUntil(() => joined.All(j => { lock (j.Err) return j.Err.ToString().Contains("joined", StringComparison.Ordinal); }), 20,
                 () => "the join helpers did not all join: " + string.Join(" | ", joined.Select(j => j.Err.ToString())));
             var allJoined = Stopwatch.StartNew();
             // Moment 1: everyone joined and reported (leaves come 4 s after each join; the IGMPv1 member lasts
             // GMI 5 s after its last report).
-            SleepFor(allJoined, 1.5);
-            var (at1, mdb1) = Mdb(bns, br);
+            await DelayUntil(allJoined, 1.5);
+            var (at1, mdb1) = await Mdb(bns, br);
             // Moment 2: the 4-s leavers have closed their sockets: fast leaves are done, the others wait out LMQT (2 s).
             var leavers = joined.Where(j => j.Hold == 4).Select(j => j.Process).ToList();
-            WaitUntil(() => leavers.All(p => p.HasExited), 20, () => "the leaving helpers did not exit");
+            await WaitUntil(() => leavers.All(p => p.HasExited), 20, () => "the leaving helpers did not exit");
             var allLeft = Stopwatch.StartNew();
-            SleepFor(allLeft, 0.5);
-            var (atMid, mdbMid) = Mdb(bns, br);
+            await DelayUntil(allLeft, 0.5);
+            var (atMid, mdbMid) = await Mdb(bns, br);
             // Moment 3: LMQT (2 s) after the last leave and GMI (5 s) after the IGMPv1 host went quiet, with margin.
-            SleepFor(allLeft, 3.5);
-            SleepFor(allJoined, 8.0);
-            var (at2, mdb2) = Mdb(bns, br);
-            Assert.True(Netns.Interrupt(dumpcap, 15), "dumpcap did not stop on SIGINT");
+            await DelayUntil(allLeft, 3.5);
+            await DelayUntil(allJoined, 8.0);
+            var (at2, mdb2) = await Mdb(bns, br);
+            Assert.True(await Netns.InterruptAsync(dumpcap, 15), "dumpcap did not stop on SIGINT");
 
-            var ports = Enumerable.Range(1, hosts).Select(Port).ToHashSet();
-            var options = new SnoopingOptions
+            // The real CLI process replays the capture and prints its state at the three moments (JSON Lines).
+            // Both forms a user would type: unix seconds (exact to 100 ns) and ISO 8601.
+            string Unix(DateTimeOffset t) => ((t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / (decimal)TimeSpan.TicksPerSecond)
+                .ToString("0.0000000", System.Globalization.CultureInfo.InvariantCulture);
+            string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+            var (code, stdout, stderr) = await TsmProcess.RunAsync("snoop", "--pcap", pcap, "--json",
+                "--gmi", $"{MembershipCs / 100.0}", "--lmqi", $"{LastMemberCs / 100.0}", "--lmqc", $"{LastMemberCount}",
+                "--query-interval", $"{QueryIntervalCs / 100.0}", "--query-response", $"{ResponseCs / 100.0}",
+                "--fast-leave", Port(3), "--fast-leave", Port(7),
+                "--at", $"{Unix(at1)},{Iso(atMid)}", "--at", Unix(at2));
+            Assert.True(code == 0, $"tsm snoop exited {code}: {stderr}");
+            var states = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.Equal(3, states.Length);
+
+            var portNames = Enumerable.Range(1, ports).Select(Port).ToHashSet();
+            var moments = new[] { (at1, mdb1, "after joins"), (atMid, mdbMid, "after fast leaves, within LMQT"), (at2, mdb2, "after leaves and timeout") };
+            for (int i = 0; i < moments.Length; i++)
+            {
+                var (at, mdb, label) = moments[i];
+                using var doc = JsonDocument.Parse(states[i]);
+                var root = doc.RootElement;
+                Assert.Equal(at, DateTimeOffset.Parse(root.GetProperty("time").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
+                var ours = root.GetProperty("groups").EnumerateArray()
+                    .Select(g => (g.GetProperty("port").GetString()!, g.GetProperty("group").GetString()!)).ToHashSet();
+                var kernel = mdb.Where(e => portNames.Contains(e.Port)).ToHashSet();
+                string dropped = root.GetProperty("dropped").ToString();
+                output.WriteLine($"{label} at {at:O}:\n kernel: {Show(kernel)}\n ours:   {Show(ours)}\n dropped: {dropped}");
+                Assert.True(kernel.SetEquals(ours), $"{label}: kernel {Show(kernel)} vs ours {Show(ours)}; only kernel: {Show(kernel.Except(ours))}; only ours: {Show(ours.Except(kernel))}");
+                Assert.Equal("{}", dropped);   // every frame real kernels sent is well-formed
+            }
+
+            // Between the moments too: one host of two leaving fast-leave port 7 never removed the port, not even
+            // until the other answered the bridge's group query (the kernel kept it: explicit host tracking).
+            var replay = new Snooper(new SnoopingOptions
             {
                 GroupMembershipInterval = TimeSpan.FromMilliseconds(MembershipCs * 10),
                 LastMemberQueryInterval = TimeSpan.FromMilliseconds(LastMemberCs * 10),
                 LastMemberQueryCount = LastMemberCount,
-                FastLeavePorts = new HashSet<string> { Port(3) },
-            };
-            foreach (var (at, mdb, label) in new[] { (at1, mdb1, "after joins"), (atMid, mdbMid, "after fast leaves, within LMQT"), (at2, mdb2, "after leaves and timeout") })
-            {
-                var snooper = SnoopSessions.ReplayFile(pcap, options, at);
-                var ours = snooper.Snapshot().Groups.Select(g => (g.Port, g.Group.ToString())).ToHashSet();
-                var kernel = mdb.Where(e => ports.Contains(e.Port)).ToHashSet();
-                output.WriteLine($"{label} at {at:O}:\n kernel: {Show(kernel)}\n ours:   {Show(ours)}\n dropped: {string.Join(',', snooper.Snapshot().Dropped)}");
-                Assert.True(kernel.SetEquals(ours), $"{label}: kernel {Show(kernel)} vs ours {Show(ours)}; only kernel: {Show(kernel.Except(ours))}; only ours: {Show(ours.Except(kernel))}");
-            }
+                FastLeavePorts = new HashSet<string> { Port(3), Port(7) },
+            }, TimeProvider.System);
+            var removed = new List<string>();
+            replay.Changed += c => { if (c.Kind == SnoopingChangeKind.MemberRemoved) removed.Add($"{c.Port}:{c.Group}"); };
+            SnoopSessions.Replay(replay, pcap, [CaptureMoment.At(at2)], null);
+            Assert.DoesNotContain($"{Port(7)}:239.7.7.7", removed);
+            Assert.DoesNotContain($"{Port(7)}:ff0e::7:7", removed);
+            Assert.Contains($"{Port(7)}:239.7.0.1", removed);
 
             // The scenario really exercised what it claims (otherwise equality could be vacuous).
-            Assert.Contains((Port(2), "239.1.1.1"), mdb1);
-            Assert.Contains((Port(3), "239.2.2.2"), mdb1);
-            Assert.Contains((Port(6), "239.3.3.3"), mdb1);
-            Assert.Contains((Port(4), "ff0e::1:1"), mdb1);
-            Assert.Contains((Port(5), "ff3e::8000:1"), mdb1);
-            Assert.Contains((Port(2), "232.1.1.1"), mdb1);
+            foreach (var joinedAll in new[] { (Port(2), "239.1.1.1"), (Port(3), "239.2.2.2"), (Port(6), "239.3.3.3"), (Port(4), "ff0e::1:1"),
+                         (Port(5), "ff3e::8000:1"), (Port(2), "232.1.1.1"), (Port(7), "239.7.7.7"), (Port(7), "ff0e::7:7"), (Port(7), "239.7.0.1") })
+                Assert.Contains(joinedAll, mdb1);
             Assert.DoesNotContain((Port(3), "239.2.2.2"), mdbMid);
+            Assert.DoesNotContain((Port(7), "239.7.0.1"), mdbMid);
             Assert.Contains((Port(2), "239.1.1.1"), mdbMid);
-            foreach (var gone in new[] { (Port(2), "239.1.1.1"), (Port(3), "239.2.2.2"), (Port(3), "ff0e::3:3"), (Port(6), "239.3.3.3"), (Port(4), "ff0e::1:1"), (Port(5), "ff0e::5:5") })
+            foreach (var gone in new[] { (Port(2), "239.1.1.1"), (Port(3), "239.2.2.2"), (Port(3), "ff0e::3:3"), (Port(6), "239.3.3.3"),
+                         (Port(4), "ff0e::1:1"), (Port(5), "ff0e::5:5"), (Port(7), "239.7.0.1") })
                 Assert.DoesNotContain(gone, mdb2);
-            foreach (var stays in new[] { (Port(1), "239.1.1.1"), (Port(3), "239.1.1.1"), (Port(5), "ff0e::1:1"), (Port(2), "232.1.1.1") })
+            foreach (var stays in new[] { (Port(1), "239.1.1.1"), (Port(3), "239.1.1.1"), (Port(5), "ff0e::1:1"), (Port(2), "232.1.1.1"),
+                         (Port(7), "239.7.7.7"), (Port(7), "ff0e::7:7") })
+            {
+                Assert.Contains(stays, mdbMid);
                 Assert.Contains(stays, mdb2);
+            }
         }
         finally
         {
@@ -175,15 +233,20 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
         }
     }
 
-    private static void NoDad(string ns) =>
-        Netns.InNs(ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0");
+    private static Task<string> NoDad(string ns) =>
+        Netns.InNsAsync(ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0");
 
     /// <summary>The kernel's (port, group) set now, and the moment it was taken (midpoint of the call).</summary>
-    internal static (DateTimeOffset At, HashSet<(string Port, string Group)> Set) Mdb(string ns, string br)
+    internal static async Task<(DateTimeOffset At, HashSet<(string Port, string Group)> Set)> Mdb(string ns, string br)
     {
         var before = DateTimeOffset.UtcNow;
-        string json = Netns.InNs(ns, "bridge", "-j", "mdb", "show", "dev", br);
+        string json = await Netns.InNsAsync(ns, "bridge", "-j", "mdb", "show", "dev", br);
         var after = DateTimeOffset.UtcNow;
+        return (before + (after - before) / 2, ParseMdb(json));
+    }
+
+    internal static HashSet<(string Port, string Group)> ParseMdb(string json)
+    {
         var set = new HashSet<(string, string)>();
         using var doc = JsonDocument.Parse(json);
         foreach (var top in doc.RootElement.EnumerateArray())
@@ -196,25 +259,25 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
                 set.Add((e.GetProperty("port").GetString()!, group));
             }
         }
-        return (before + (after - before) / 2, set);
+        return set;
     }
 
     private static string Show(IEnumerable<(string Port, string Group)> set) =>
         "{" + string.Join(" ", set.OrderBy(x => x.Port, StringComparer.Ordinal).ThenBy(x => x.Group, StringComparer.Ordinal).Select(x => $"{x.Port}:{x.Group}")) + "}";
 
-    private static void SleepFor(Stopwatch since, double seconds)
+    private static async Task DelayUntil(Stopwatch since, double seconds)
     {
         var left = TimeSpan.FromSeconds(seconds) - since.Elapsed;
-        if (left > TimeSpan.Zero) Thread.Sleep(left);
+        if (left > TimeSpan.Zero) await Task.Delay(left);
     }
 
-    private static void WaitUntil(Func<bool> condition, int seconds, Func<string> message)
+    private static async Task WaitUntil(Func<bool> condition, int seconds, Func<string> message)
     {
         var sw = Stopwatch.StartNew();
         while (!condition())
         {
             if (sw.Elapsed > TimeSpan.FromSeconds(seconds)) Assert.Fail(message());
-            Thread.Sleep(50);
+            await Task.Delay(50);
         }
     }
 }
@@ -222,5 +285,6 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
 internal static class KernelBridgeConformanceTestsHelper
 {
     public const string JoinHelper = KernelBridgeConformanceTests.JoinHelper;
-    public static HashSet<(string Port, string Group)> Mdb(string ns, string br) => KernelBridgeConformanceTests.Mdb(ns, br).Set;
+    public static HashSet<(string Port, string Group)> Mdb(string ns, string br) =>
+        KernelBridgeConformanceTests.ParseMdb(Netns.InNs(ns, "bridge", "-j", "mdb", "show", "dev", br));
 }

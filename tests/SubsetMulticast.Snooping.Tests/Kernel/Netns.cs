@@ -54,6 +54,41 @@ internal sealed class Netns : IDisposable
 
     public static string InNs(string ns, params string[] command) => Run("ip", ["netns", "exec", ns, .. command]);
 
+    /// <summary>Like <see cref="Run"/>, but waits without holding a thread.</summary>
+    public static async Task<string> RunAsync(string file, IReadOnlyList<string> args, int timeoutSeconds = 20, bool check = true)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in {timeoutSeconds} s");
+        }
+        if (check && p.ExitCode != 0)
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {p.ExitCode}: {await stderr}{await stdout}");
+        return await stdout;
+    }
+
+    public static Task<string> InNsAsync(string ns, params string[] command) => RunAsync("ip", ["netns", "exec", ns, .. command]);
+
+    /// <summary>SIGINT to one process we started, then wait (bounded, without holding a thread) for it to exit.</summary>
+    public static async Task<bool> InterruptAsync(Process p, int timeoutSeconds = 10)
+    {
+        if (p.HasExited) return true;
+        await RunAsync("kill", ["-INT", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], check: false);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
+        try { await p.WaitForExitAsync(cts.Token); return true; }
+        catch (OperationCanceledException) { return false; }
+    }
+
     /// <summary>Starts a background command inside <paramref name="ns"/> (ip netns exec execs it: same pid).</summary>
     public Process Start(string ns, StringBuilder? stderr, params string[] command)
     {
