@@ -1,132 +1,163 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using SubsetMulticast.Core.Addressing;
-using SubsetMulticast.Core.Southbound;
 using SubsetMulticast.OpenFlow.Connections;
-using SubsetMulticast.OpenFlow.Discovery;
 using SubsetMulticast.OpenFlow.Southbound;
 using Xunit.Abstractions;
 
 namespace SubsetMulticast.OpenFlow.Tests.Interop;
 
 /// <summary>
-/// Two leaves and a spine of real Open vSwitch bridges, six hosts in namespaces, every bridge on our
-/// controller: LLDP discovery finds the wiring, a 3-member rendezvous group is programmed on three
-/// switches in one transaction, a real UDP datagram reaches exactly the members, a refusal on one
-/// switch rolls the others back, and the transaction latency is measured.
+/// Issue 4, end to end on real peers: three Open vSwitch bridges (two leaves, one spine) wired with veth
+/// pairs, six hosts in namespaces, every bridge connected to the real controller process
+/// (<c>tsm serve --openflow</c>). The controller learns the topology from LLDP and the reference group from
+/// the hosts' kernel IGMP joins (punted packet-ins); a rendezvous group requested over REST gets a real UDP
+/// datagram to exactly its members; a switch refusing rolls the others back; DELETE removes the rules;
+/// after ovs-vswitchd restarts, reconciliation restores them. Then REST → last barrier latency is measured.
 /// </summary>
 [Trait("Category", "Interop")]
 public class OpenVswitchFabricTests(ITestOutputHelper output)
 {
     private const int UdpPort = 5008;
+    private const string Reference = "239.1.0.1";
 
     [Fact]
-    public async Task OpenVswitch_LeafSpineFabric_DiscoveryTransactionRollbackAndLatency()
+    public async Task TsmServe_OnThreeOvsBridges_LearnsJoinsServesRestDeliversAndReconciles()
     {
         await using var lab = new OvsLab();
-        await using var listener = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0), new OpenFlowOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
-        listener.Start();
-        using var sb = new OpenFlowSouthbound(listener);
-        await using var discovery = new FabricDiscovery(listener, new DiscoveryOptions { LldpInterval = TimeSpan.FromSeconds(1) });
-        var igmp = new System.Collections.Concurrent.ConcurrentBag<(string Switch, uint Port)>();
-        listener.PacketInReceived += (s, p) =>
-        {
-            // Ethernet type 0x0800, IPv4 protocol 2: a punted IGMP message (the snooper's input).
-            if (p.Data.Length > 23 && p.Data[12] == 0x08 && p.Data[13] == 0x00 && p.Data[23] == 2 && p.Match.InPort is { } port)
-                igmp.Add((s.SwitchId, port));
-        };
-
         lab.StartDatabase();
         lab.StartSwitchDaemon();
-        int cport = listener.LocalEndpoint.Port;
-        string leaf1 = lab.AddBridge("a", 0x11, cport), leaf2 = lab.AddBridge("b", 0x12, cport), spine = lab.AddBridge("c", 0x21, cport);
+        await using var tsm = await TsmServe.StartAsync("--lldp-interval", "1");
+        using var http = new HttpClient { BaseAddress = tsm.Api, Timeout = TimeSpan.FromSeconds(30) };
+
+        // The spine has the lowest datapath id, so it is the tree root (as a fabric is configured).
+        int cport = tsm.OpenFlow.Port;
+        string spine = lab.AddBridge("c", 0x10, cport), leaf1 = lab.AddBridge("a", 0x11, cport), leaf2 = lab.AddBridge("b", 0x12, cport);
         var hosts = new Dictionary<int, string>();
         for (int i = 1; i <= 3; i++) hosts[i] = lab.AddHost(leaf1, i, ofport: i);
         for (int i = 4; i <= 6; i++) hosts[i] = lab.AddHost(leaf2, i, ofport: i - 3);
         lab.Link(leaf1, 10, spine, 1, 1);
         lab.Link(leaf2, 10, spine, 2, 2);
-        string l1 = OpenFlowSession.FormatDatapathId(0x11), l2 = OpenFlowSession.FormatDatapathId(0x12), sp = OpenFlowSession.FormatDatapathId(0x21);
+        string sp = OpenFlowSession.FormatDatapathId(0x10), l1 = OpenFlowSession.FormatDatapathId(0x11), l2 = OpenFlowSession.FormatDatapathId(0x12);
 
-        await Until(() => new[] { l1, l2, sp }.All(id => listener.TryGetSwitch(id, out _)), "three handshakes", 20_000);
-        // Punt flows present on every bridge.
-        Assert.Contains("cookie=0x534e", lab.Ofctl($"dump-flows {spine}"));
-        Assert.Contains("dl_type=0x88cc", lab.Ofctl($"dump-flows {spine}"));
+        // Topology from the handshakes and LLDP.
+        var topology = await UntilAsync(() => GetJsonAsync(http, "api/v1/topology"),
+            t => t.GetProperty("switches").GetArrayLength() == 3 && t.GetProperty("links").GetArrayLength() == 2, "3 switches and 2 LLDP links", 30_000);
+        output.WriteLine($"topology: {topology}");
+        var links = topology.GetProperty("links").EnumerateArray().Select(l => l.ToString()).ToList();
+        Assert.Contains(links, l => l.Contains(l1, StringComparison.Ordinal) && l.Contains(sp, StringComparison.Ordinal));
+        Assert.Contains(links, l => l.Contains(l2, StringComparison.Ordinal) && l.Contains(sp, StringComparison.Ordinal));
+        Assert.Contains(topology.GetProperty("switches").EnumerateArray(), s => s.GetProperty("id").GetString() == sp && s.GetProperty("root").GetBoolean());
+        await UntilAsync(async () => await lab.OfctlAsync($"dump-flows {leaf2}"), f => f.Contains("cookie=0x534e", StringComparison.Ordinal), "punt flows on leaf 2");
 
-        // LLDP discovery: exactly the four directions of the two inter-switch links.
-        var expected = new[]
+        // Every host joins the reference group with the kernel's own IGMP (autojoin); the punted reports teach the controller.
+        foreach (var (i, ns) in hosts) await lab.InHostAsync(ns, $"ip addr add {Reference}/32 dev {lab.Tag}i{i} autojoin");
+        // Each leaf: its three hosts' ports and the uplink (the other leaf's reports come down it); the spine: both leaves.
+        var want = new Dictionary<string, uint[]> { [l1] = [1, 2, 3, 10], [l2] = [1, 2, 3, 10], [sp] = [1, 2] };
+        var refs = await UntilAsync(() => GetJsonAsync(http, "api/v1/reference-groups"),
+            r => MemberPorts(r, Reference).Count == 3 && want.All(w => MemberPorts(r, Reference).GetValueOrDefault(w.Key)?.SequenceEqual(w.Value) == true),
+            "the six joins learned on 3 switches", 20_000);
+        output.WriteLine($"reference group: {string.Join("; ", MemberPorts(refs, Reference).Select(kv => $"{kv.Key} [{string.Join(',', kv.Value)}]"))}");
+        var hostsView = await UntilAsync(() => GetJsonAsync(http, "api/v1/topology"),
+            t => Enumerable.Range(1, 6).All(i => t.GetProperty("hosts").EnumerateArray().Any(h => h.GetProperty("ip").GetString() == $"10.77.0.{i}")),
+            "six hosts located", 20_000);
+        output.WriteLine($"hosts: {hostsView.GetProperty("hosts")}");
+        foreach (var h in hostsView.GetProperty("hosts").EnumerateArray().Where(h => h.GetProperty("ip").GetString()!.StartsWith("10.77.0.", StringComparison.Ordinal)))
         {
-            new SwitchLink(l1, 10, sp, 1), new SwitchLink(sp, 1, l1, 10),
-            new SwitchLink(l2, 10, sp, 2), new SwitchLink(sp, 2, l2, 10),
-        };
-        await Until(() => expected.All(discovery.Links.Contains), "LLDP discovery of 4 link directions", 20_000);
-        foreach (var l in discovery.Links) output.WriteLine($"link {l}");
-        Assert.Equal(4, discovery.Links.Count);
+            // Edge ports only: never the spine, never an uplink, though every switch saw every join.
+            int i = int.Parse(h.GetProperty("ip").GetString()!["10.77.0.".Length..], CultureInfo.InvariantCulture);
+            Assert.Equal((i <= 3 ? l1 : l2, (uint)((i - 1) % 3 + 1)), (h.GetProperty("switch").GetString(), h.GetProperty("port").GetUInt32()));
+        }
 
-        // One transaction on three switches: members h2 (leaf1), h5 and h6 (leaf2); sender h1.
-        var group = IpAddress.Parse("239.77.1.1");
-        var vlan = new VlanId(0);
-        List<SwitchChange> Plan(IpAddress g, bool install) =>
-        [
-            new(l1, install ? null : new GroupRule(vlan, g, [2, 10]), install ? new GroupRule(vlan, g, [2, 10]) : null),
-            new(sp, install ? null : new GroupRule(vlan, g, [2]), install ? new GroupRule(vlan, g, [2]) : null),
-            new(l2, install ? null : new GroupRule(vlan, g, [2, 3]), install ? new GroupRule(vlan, g, [2, 3]) : null),
-        ];
-        var result = await sb.ApplyAsync(Plan(group, install: true), default);
-        Assert.True(result.Succeeded, string.Join("; ", result.Failures));
-        uint gid = sb.GroupIdFor(vlan, group);
+        // A rendezvous group for h2 (leaf 1), h5 and h6 (leaf 2); h1 sends.
+        using var created = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 0, reference = Reference, members = new[] { "10.77.0.2", "10.77.0.5", "10.77.0.6" }, ttlMs = 600_000 });
+        var createdBody = await created.Content.ReadAsStringAsync();
+        Assert.True(created.StatusCode == HttpStatusCode.Created, createdBody);
+        output.WriteLine($"created: {createdBody}");
+        var view = JsonDocument.Parse(createdBody).RootElement;
+        string group = view.GetProperty("group").GetString()!, id = view.GetProperty("id").GetString()!;
+        Assert.Empty(view.GetProperty("ignored").EnumerateArray());
+        using var southbound = new OpenFlowSouthbound(new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0)));
+        uint gid = southbound.GroupIdFor(default, IpAddress.Parse(group)); // the same FNV-1a id the controller's southbound picks
         foreach (var br in new[] { leaf1, spine, leaf2 })
         {
-            string g = lab.Ofctl($"dump-groups {br}");
+            string g = await lab.OfctlAsync($"dump-groups {br}");
             output.WriteLine($"{br}: {g.Trim()}");
             Assert.Contains($"group_id={gid},type=all", g);
         }
-        var got = lab.Deliver(hosts, sender: 1, listeners: [2, 3, 4, 5, 6], group.ToString(), UdpPort, "fabric");
+        var got = await lab.DeliverAsync(hosts, sender: 1, listeners: [2, 3, 4, 5, 6], group, UdpPort, "rest");
         output.WriteLine($"received by hosts [{string.Join(',', got)}]");
         Assert.Equal([2, 5, 6], got.Order());
-        // The receivers' kernel IGMP joins reached the controller as packet-ins from their access ports.
-        await Until(() => igmp.Contains((l1, 2u)) && igmp.Contains((l2, 2u)) && igmp.Contains((l2, 3u)), "IGMP packet-ins from h2, h5, h6", 10_000);
-        output.WriteLine($"IGMP packet-ins: {string.Join(' ', igmp.Distinct().Order())}");
 
-        // A refusal on the spine (the group id is already taken there) fails the transaction; the leaves are rolled back.
-        var other = IpAddress.Parse("239.77.1.2");
-        uint otherGid = sb.GroupIdFor(vlan, other);
-        lab.Ofctl($"add-group {spine} group_id={otherGid},type=all,bucket=output:1");
-        var refused = await sb.ApplyAsync(Plan(other, install: true), default);
-        output.WriteLine($"refused: {string.Join("; ", refused.Failures)}");
-        Assert.False(refused.Succeeded);
-        Assert.Equal(sp, Assert.Single(refused.Failures).SwitchId);
-        Assert.Contains("GROUP_MOD_FAILED/GROUP_EXISTS", refused.Failures[0].Reason);
-        Assert.DoesNotContain($"group_id={otherGid}", lab.Ofctl($"dump-groups {leaf1}"));
-        Assert.DoesNotContain($"group_id={otherGid}", lab.Ofctl($"dump-groups {leaf2}"));
-        Assert.DoesNotContain("239.77.1.2", lab.Ofctl($"dump-flows {leaf1}"));
-        lab.Ofctl($"del-groups {spine} group_id={otherGid}");
+        // ovs-vswitchd restarts: the bridges come back empty, reconnect, and reconciliation restores the rules.
+        await lab.RestartSwitchDaemonAsync();
+        foreach (var br in new[] { leaf1, spine, leaf2 })
+            await UntilAsync(async () => await lab.OfctlAsync($"dump-groups {br}"), g => g.Contains($"group_id={gid}", StringComparison.Ordinal), $"reconciled group on {br}", 30_000);
+        await UntilAsync(async () => await lab.OfctlAsync($"dump-flows {leaf1}"), f => f.Contains("cookie=0x534e", StringComparison.Ordinal), "punt flows again");
+        got = await lab.DeliverAsync(hosts, sender: 1, listeners: [2, 3, 4, 5, 6], group, UdpPort, "reconciled");
+        output.WriteLine($"after restart, received by hosts [{string.Join(',', got)}]");
+        Assert.Equal([2, 5, 6], got.Order());
 
-        // Latency: ApplyAsync → last barrier reply, 3-member group on the three bridges; then release.
-        int n = int.TryParse(Environment.GetEnvironmentVariable("OF_BENCH_GROUPS"), out var v) ? v : 200;
-        var install = new List<double>(n);
-        var release = new List<double>(n);
-        var total = Stopwatch.StartNew();
-        for (int i = 0; i < n && total.Elapsed < TimeSpan.FromSeconds(120); i++)
-        {
-            var g = IpAddress.FromV4(0xEF4E0000u + (uint)i);
-            var sw = Stopwatch.StartNew();
-            Assert.True((await sb.ApplyAsync(Plan(g, install: true), default)).Succeeded);
-            install.Add(sw.Elapsed.TotalMilliseconds);
-            sw.Restart();
-            Assert.True((await sb.ApplyAsync(Plan(g, install: false), default)).Succeeded);
-            release.Add(sw.Elapsed.TotalMilliseconds);
-        }
-        double cycles = install.Count / total.Elapsed.TotalSeconds;
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"BENCH {DateTime.UtcNow:yyyy-MM-dd} {Environment.MachineName} {Environment.ProcessorCount} cores: {install.Count} groups x 3 OVS bridges; install median {Pct(install, 50):0.00} ms p99 {Pct(install, 99):0.00} ms; release median {Pct(release, 50):0.00} ms p99 {Pct(release, 99):0.00} ms; {cycles:0.0} create+release cycles/s"));
-        Assert.True(install.Count >= Math.Min(n, 20));
+        // A switch that refuses fails the request (502) and the others are rolled back.
+        const string Refused = "239.255.77.77";
+        uint refusedGid = southbound.GroupIdFor(default, IpAddress.Parse(Refused));
+        await lab.OfctlAsync($"add-group {spine} group_id={refusedGid},type=all,bucket=output:1");
+        using var refused = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 0, reference = Reference, group = Refused, members = new[] { "10.77.0.2", "10.77.0.5" }, ttlMs = 60_000 });
+        output.WriteLine($"refused: {(int)refused.StatusCode} {await refused.Content.ReadAsStringAsync()}");
+        Assert.Equal(HttpStatusCode.BadGateway, refused.StatusCode);
+        Assert.DoesNotContain($"group_id={refusedGid}", await lab.OfctlAsync($"dump-groups {leaf1}"));
+        Assert.DoesNotContain($"group_id={refusedGid}", await lab.OfctlAsync($"dump-groups {leaf2}"));
+        Assert.DoesNotContain(Refused, await lab.OfctlAsync($"dump-flows {leaf1}"));
+        await lab.OfctlAsync($"del-groups {spine} group_id={refusedGid}");
 
-        // Release the first group: nobody receives.
-        Assert.True((await sb.ApplyAsync(Plan(group, install: false), default)).Succeeded);
-        Assert.DoesNotContain($"group_id={gid}", lab.Ofctl($"dump-groups {spine}"));
-        Assert.Empty(lab.Deliver(hosts, sender: 1, listeners: [2, 5, 6], group.ToString(), UdpPort, "released"));
+        // DELETE removes the rules everywhere; nobody receives.
+        using var deleted = await http.DeleteAsync($"api/v1/groups/{Uri.EscapeDataString(id)}");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        foreach (var br in new[] { leaf1, spine, leaf2 })
+            Assert.DoesNotContain($"group_id={gid}", await lab.OfctlAsync($"dump-groups {br}"));
+        Assert.Empty(await lab.DeliverAsync(hosts, sender: 1, listeners: [2, 5, 6], group, UdpPort, "deleted"));
+
+        await MeasureAsync(http);
+        Assert.False(tsm.HasExited);
     }
+
+    /// <summary>REST POST → 201 (the controller answers after the last barrier reply) and DELETE → 204, for 3-member groups on the three bridges.</summary>
+    private async Task MeasureAsync(HttpClient http)
+    {
+        int n = int.TryParse(Environment.GetEnvironmentVariable("OF_BENCH_GROUPS"), out var v) ? v : 100;
+        var post = new List<double>(n);
+        var setup = new List<double>(n);
+        var delete = new List<double>(n);
+        var total = Stopwatch.StartNew();
+        for (int i = 0; i < n && total.Elapsed < TimeSpan.FromSeconds(180); i++)
+        {
+            var sw = Stopwatch.StartNew();
+            using var created = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 0, reference = Reference, members = new[] { "10.77.0.2", "10.77.0.5", "10.77.0.6" }, ttlMs = 60_000 });
+            post.Add(sw.Elapsed.TotalMilliseconds);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
+            setup.Add(body.GetProperty("setupMicros").GetDouble() / 1000);
+            sw.Restart();
+            using var deleted = await http.DeleteAsync($"api/v1/groups/{Uri.EscapeDataString(body.GetProperty("id").GetString()!)}");
+            delete.Add(sw.Elapsed.TotalMilliseconds);
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+        double cycles = post.Count / total.Elapsed.TotalSeconds;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"BENCH {DateTime.UtcNow:yyyy-MM-dd} {Environment.MachineName} {Environment.ProcessorCount} cores: {post.Count} REST groups x 3 OVS bridges via tsm serve --openflow; POST→201 median {Pct(post, 50):0.00} ms p99 {Pct(post, 99):0.00} ms; controller setup (parse→last barrier) median {Pct(setup, 50):0.00} ms p99 {Pct(setup, 99):0.00} ms; DELETE→204 median {Pct(delete, 50):0.00} ms p99 {Pct(delete, 99):0.00} ms; {cycles:0.0} create+release cycles/s"));
+        Assert.True(post.Count >= Math.Min(n, 20));
+    }
+
+    private static Dictionary<string, uint[]> MemberPorts(JsonElement referenceGroups, string group) =>
+        referenceGroups.EnumerateArray().Where(g => g.GetProperty("group").GetString() == group)
+            .SelectMany(g => g.GetProperty("switches").EnumerateArray())
+            .ToDictionary(s => s.GetProperty("id").GetString()!, s => s.GetProperty("memberPorts").EnumerateArray().Select(p => p.GetUInt32()).Order().ToArray());
+
+    private static async Task<JsonElement> GetJsonAsync(HttpClient http, string path) =>
+        JsonDocument.Parse(await http.GetStringAsync(path)).RootElement;
 
     private static double Pct(List<double> xs, int p)
     {
@@ -134,13 +165,16 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
         return s[Math.Min(s.Count - 1, (int)Math.Ceiling(p / 100.0 * s.Count) - 1)];
     }
 
-    private static async Task Until(Func<bool> condition, string what, int timeoutMs)
+    private static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, int timeoutMs = 10_000)
     {
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        for (int i = 0; i < 100_000 && !condition(); i++)
+        for (int i = 0; i < 100_000; i++)
         {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeoutMs} ms waiting for {what}");
-            await Task.Delay(20);
+            var value = await read();
+            if (done(value)) return value;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeoutMs} ms waiting for {what}; last: {value}");
+            await Task.Delay(100);
         }
+        throw new Xunit.Sdk.XunitException($"gave up waiting for {what}");
     }
 }

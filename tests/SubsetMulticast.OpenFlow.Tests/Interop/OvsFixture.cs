@@ -59,6 +59,63 @@ internal sealed class OvsLab : IAsyncDisposable
         for (int i = 0; i < 100 && Exists(pid); i++) Thread.Sleep(50);
     }
 
+    /// <summary>Kills our ovs-vswitchd by its pid, awaits its exit, and starts a new one on the same database.</summary>
+    public async Task RestartSwitchDaemonAsync()
+    {
+        int pid = _vswitchdPid;
+        _vswitchdPid = 0;
+        Shell.KillPid(pid, waitMs: 0);
+        for (int i = 0; i < 200 && Exists(pid); i++) await Task.Delay(50);
+        File.Delete(Path.Combine(Dir, "vswitchd.pid"));
+        await Shell.CheckAsync(_vswitchd, $"{Db} --pidfile={Dir}/vswitchd.pid --detach --log-file={Dir}/vswitchd.log", Env);
+        var path = Path.Combine(Dir, "vswitchd.pid");
+        for (int i = 0; i < 200 && !File.Exists(path); i++) await Task.Delay(50);
+        _vswitchdPid = int.Parse((await File.ReadAllTextAsync(path)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public Task<string> OfctlAsync(string args) => Shell.CheckAsync(_ofctl, $"-O OpenFlow13 {args}", Env);
+
+    /// <summary>Runs a command inside a host's namespace.</summary>
+    public Task<string> InHostAsync(string ns, string command) => Shell.CheckAsync("ip", $"netns exec {ns} {command}");
+
+    /// <summary>
+    /// Sends datagrams from host <paramref name="sender"/> to the group while every host in
+    /// <paramref name="listeners"/> listens (each joins it); returns the hosts that received one. Awaits, never blocks.
+    /// </summary>
+    public async Task<List<int>> DeliverAsync(IReadOnlyDictionary<int, string> hostNs, int sender, IEnumerable<int> listeners, string group, int port, string tag)
+    {
+        var receivers = listeners.ToDictionary(i => i, i => StartReceiver(hostNs[i], i, group, port, seconds: 2.5));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        foreach (var (i, p) in receivers)
+        {
+            var line = await p.StandardOutput.ReadLineAsync(cts.Token);
+            if (line != "ready") throw new Xunit.Sdk.XunitException($"receiver {i} did not become ready: {await p.StandardError.ReadToEndAsync(cts.Token)}");
+        }
+        await SendAsync(hostNs[sender], sender, group, port, $"dgram-{tag}");
+        var got = new List<int>();
+        foreach (var (i, p) in receivers)
+        {
+            await p.WaitForExitAsync(cts.Token);
+            if ((await p.StandardOutput.ReadToEndAsync(cts.Token)).Contains($"got dgram-{tag} 10.77.0.{sender}", StringComparison.Ordinal)) got.Add(i);
+        }
+        return got;
+    }
+
+    private async Task SendAsync(string ns, int index, string group, int port, string payload, int count = 3)
+    {
+        string script = $"""
+            import socket,time
+            s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+            s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_IF,socket.inet_aton('10.77.0.{index}'))
+            s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_TTL,1)
+            for i in range({count}):
+                s.sendto(b'{payload}',('{group}',{port})); time.sleep(0.1)
+            """;
+        var path = Path.Combine(Dir, $"send{index}.py");
+        await File.WriteAllTextAsync(path, script);
+        await Shell.CheckAsync("ip", $"netns exec {ns} python3 {path}");
+    }
+
     private static bool Exists(int pid)
     {
         try { using var p = Process.GetProcessById(pid); return !p.HasExited; }

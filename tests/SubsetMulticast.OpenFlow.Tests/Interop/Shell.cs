@@ -21,6 +21,25 @@ internal static class Shell
         return (p.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>Like <see cref="Check"/>, awaiting the process instead of blocking a thread on it.</summary>
+    public static async Task<string> CheckAsync(string file, string args, IDictionary<string, string>? env = null, int timeoutMs = 20_000)
+    {
+        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeoutMs);
+        try { await p.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException)
+        {
+            try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            throw new TimeoutException($"{file} {args} did not finish within {timeoutMs} ms");
+        }
+        if (p.ExitCode != 0) throw new InvalidOperationException($"`{file} {args}` exited {p.ExitCode}: {(await stderr).Trim()} {(await stdout).Trim()}");
+        return await stdout;
+    }
+
     public static string Check(string file, string args, IDictionary<string, string>? env = null, int timeoutMs = 20_000)
     {
         var (code, output, err) = Run(file, args, env, timeoutMs);

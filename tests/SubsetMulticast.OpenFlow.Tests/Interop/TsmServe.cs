@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using System.Net;
+
+namespace SubsetMulticast.OpenFlow.Tests.Interop;
+
+/// <summary>
+/// The real controller: <c>tsm serve --openflow</c> as a child process (our own, stopped by its handle). It
+/// prints the address its REST API and its OpenFlow listener are bound to; both are read from its output.
+/// </summary>
+internal sealed class TsmServe : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private TsmServe(Process process, Uri api, IPEndPoint openFlow)
+    {
+        _process = process;
+        Api = api;
+        OpenFlow = openFlow;
+    }
+
+    public Uri Api { get; }
+    public IPEndPoint OpenFlow { get; }
+    public bool HasExited => _process.HasExited;
+
+    public static async Task<TsmServe> StartAsync(params string[] extra)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(typeof(SubsetMulticast.Cli.Program).Assembly.Location);
+        foreach (var a in (string[])["serve", "--openflow", "127.0.0.1:0", "--api", "http://127.0.0.1:0", "--quiet", .. extra]) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start tsm");
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            string? api = null, of = null;
+            for (int i = 0; i < 20 && (api is null || of is null); i++)
+            {
+                var line = await p.StandardOutput.ReadLineAsync(cts.Token)
+                    ?? throw new Xunit.Sdk.XunitException($"tsm serve exited: {await p.StandardError.ReadToEndAsync(cts.Token)}");
+                var t = line.Trim();
+                if (t.StartsWith("api ", StringComparison.Ordinal)) api = t[3..].Trim().Replace("api/v1/groups", "", StringComparison.Ordinal);
+                if (t.StartsWith("openflow ", StringComparison.Ordinal)) of = t[8..].Trim();
+            }
+            if (api is null || of is null) throw new Xunit.Sdk.XunitException("tsm serve printed no api/openflow address");
+            // Drain the rest so the child never blocks on a full pipe.
+            _ = p.StandardOutput.ReadToEndAsync();
+            _ = p.StandardError.ReadToEndAsync();
+            return new TsmServe(p, new Uri(api), IPEndPoint.Parse(of));
+        }
+        catch
+        {
+            p.Kill(entireProcessTree: true);
+            p.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try { await _process.WaitForExitAsync(cts.Token); } catch (OperationCanceledException) { }
+        _process.Dispose();
+    }
+}
