@@ -10,7 +10,8 @@ namespace SubsetMulticast.Benchmarks.Snooping;
 /// <summary>
 /// Frames parsed and applied per second by <see cref="Snooper.Process(PortId, ReadOnlySpan{byte}, long)"/> in steady
 /// state: 1,024 existing groups on 8 ports, refreshed by a mix of IGMPv2 reports, IGMPv3 reports (an EXCLUDE record and
-/// an INCLUDE record with 2 sources) and MLDv2 reports, each frame one operation.
+/// an INCLUDE record with 2 sources) and MLDv2 reports, each frame one operation. With <see cref="FastLeave"/> every
+/// port has fast leave, so the IGMPv3/MLDv2 records also refresh their host's explicit tracking entry.
 /// </summary>
 [MemoryDiagnoser]
 public class SnoopingBenchmarks
@@ -21,10 +22,14 @@ public class SnoopingBenchmarks
     private Snooper _snooper = null!;
     private long _now;
 
+    [Params(false, true)]
+    public bool FastLeave { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
-        _snooper = new Snooper(new SnoopingOptions());
+        var fastLeave = FastLeave ? Enumerable.Range(1, 8).Select(i => $"p{i}").ToHashSet() : [];
+        _snooper = new Snooper(new SnoopingOptions { FastLeavePorts = fastLeave });
         var ports = Enumerable.Range(1, 8).Select(i => _snooper.AddPort($"p{i}")).ToArray();
         _frames = new byte[Frames][];
         _ports = new PortId[Frames];
