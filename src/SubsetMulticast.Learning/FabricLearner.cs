@@ -171,6 +171,8 @@ public sealed class FabricLearner
         lock (_gate)
         {
             if (_directedLinks.TryGetValue(from, out var existing) && existing == to) return;
+            // Bounded: a flood of bogus LLDP cannot grow the link table past what the switch limit allows.
+            if (!_directedLinks.ContainsKey(from) && _directedLinks.Count >= _options.MaxSwitches * 64) return;
             // Newest wins: any other link using either end goes.
             foreach (var (f, t) in _directedLinks.ToList())
             {
@@ -178,7 +180,6 @@ public sealed class FabricLearner
                 if (!same && (f == from || t == from || f == to || t == to)) _directedLinks.Remove(f);
             }
             _directedLinks[from] = to;
-            if (_directedLinks.Count > _options.MaxSwitches * 64) return; // bounded; a flood of bogus links stops here
             RebuildLocked();
         }
     }
