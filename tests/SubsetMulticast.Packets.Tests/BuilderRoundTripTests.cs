@@ -84,8 +84,9 @@ public sealed class BuilderRoundTripTests
         if (eth.EtherType == EtherTypes.Arp)
         {
             Assert.True(ArpPacket.TryRead(eth.Payload, out var arp));
-            Assert.True(arp.IsGratuitous);
-            return ArpPacket.WriteGratuitousFrame(dst, arp.SenderMac, arp.SenderIp, eth.Vlan);
+            return arp.IsGratuitous
+                ? ArpPacket.WriteGratuitousFrame(dst, arp.SenderMac, arp.SenderIp, eth.Vlan)
+                : ArpPacket.WriteFrame(dst, eth.Destination, eth.Vlan, arp.Operation, arp.SenderMac, arp.SenderIp, arp.TargetMac, arp.TargetIp);
         }
         Assert.True(IpPacket.TryRead(eth.Payload, eth.EtherType, out var ip));
         var mac = eth.Source;
@@ -120,6 +121,9 @@ public sealed class BuilderRoundTripTests
                         Assert.True(NeighborMessage.TryReadPacket(ip, out var nd));
                         if (nd.Type == NeighborDiscoveryType.NeighborSolicitation)
                             return NeighborDiscovery.WriteSolicitationFrame(dst, mac, vlan, ip.Source, nd.Target);
+                        if (nd.IsSolicited)
+                            return NeighborDiscovery.WriteAdvertisementFrame(dst, mac, eth.Destination, vlan, ip.Source, ip.Destination, nd.Target,
+                                nd.IsRouter, nd.IsSolicited, nd.IsOverride);
                         Assert.Equal(mac, nd.TargetLinkLayerAddress);
                         return NeighborDiscovery.WriteUnsolicitedAdvertisementFrame(dst, mac, nd.Target, vlan);
                     }

@@ -223,15 +223,27 @@ public sealed class SnooperMembershipTests
     }
 
     [Fact]
-    public void GlobalLimit_RefusesNewGroups()
+    public void GlobalLimit_RefusesNewGroups_CountsAndLogsBounded_AndSnoopingStaysOn()
     {
+        var logs = new List<string>();
         var h = new SnooperHarness(new SnoopingOptions { MaxGroups = 2 });
-        for (int i = 1; i <= 5; i++) h.Feed(1, V2Report($"239.0.0.{i}"), 0);
+        h.Snooper.Log = logs.Add;
+        for (int i = 1; i <= 5000; i++) h.Feed(1, V2Report($"239.0.{i / 256}.{i % 256}"), 0);
         var s = h.Snooper.Snapshot();
         Assert.Equal(2, s.Groups.Count);
-        Assert.Equal(3, s.Refused["globalGroupLimit"]);
+        Assert.Equal(4998, s.Refused["globalGroupLimit"]);
+        Assert.Equal(4998, h.Changes.Count(c => c.Kind == SnoopingChangeKind.GroupRefused && c.Detail == "global group limit"));
+        // A flood cannot flood the log: the first refusal and every 1000th.
+        Assert.Equal(5, logs.Count);
+        Assert.All(logs, l => Assert.Contains("snooping stays on", l, StringComparison.Ordinal));
+        // Snooping stays on: joins to existing groups, leaves and timers work, and a freed slot is taken again.
         h.Feed(2, V2Report("239.0.0.1", mac: RouterMac), 0);   // joining an existing group is not a new group
         Assert.Equal(["p1", "p2"], h.Members("239.0.0.1"));
+        h.Feed(1, V2Leave("239.0.0.2"), 1);
+        h.Advance(3.1);
+        Assert.Empty(h.Members("239.0.0.2"));
+        h.Feed(3, V2Report("239.0.0.9"), 4);
+        Assert.Equal(["p3"], h.Members("239.0.0.9"));
     }
 
     [Fact]
