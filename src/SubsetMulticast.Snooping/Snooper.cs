@@ -291,8 +291,8 @@ public sealed class Snooper : ISnoopingSink
         // present we wait for its specific queries instead (and lower on those, see Query).
         bool ownActive = _querier?.IsActive(vlan, v6, _now) == true;
         bool lower = ownActive || !_routers.TryGetQuerier(vlan, v6, _now, out _);
-        _members.Apply(vlan, group, port, type, sources, _now, lower, _fastLeave[port], version, host);
-        if (ownActive && type is RecordType.ChangeToInclude or RecordType.BlockOldSources or RecordType.ChangeToExclude)
+        bool applied = _members.Apply(vlan, group, port, type, sources, _now, lower, _fastLeave[port], version, host);
+        if (applied && ownActive && type is RecordType.ChangeToInclude or RecordType.BlockOldSources or RecordType.ChangeToExclude)
             _querier!.OnLeave(vlan, group, _now);
     }
 

@@ -30,7 +30,8 @@ internal sealed class MembershipTable
     /// Applies one group record from <paramref name="port"/>. <paramref name="lowerTimers"/>: a querier (ours,
     /// or one assumed because none is seen) will send the Q(G)/Q(G,A) the tables call for, so timers drop to LMQT.
     /// </summary>
-    public void Apply(VlanId vlan, IpAddress group, int port, RecordType type, ReadOnlySpan<IpAddress> sources,
+    /// <returns>False when compatibility mode ignored the record.</returns>
+    public bool Apply(VlanId vlan, IpAddress group, int port, RecordType type, ReadOnlySpan<IpAddress> sources,
         long now, bool lowerTimers, bool fastLeave, ReportVersion version, IpAddress host)
     {
         var key = new GroupKey(vlan, group);
@@ -40,10 +41,10 @@ internal sealed class MembershipTable
         {
             // RFC 3376 §7.3.2 / RFC 3810 §8.3.2: with an older host present, ignore or translate newer records.
             var compat = m.CompatibilityAt(now);
-            if (compat == ReportVersion.V1 && type == RecordType.ChangeToInclude && version >= ReportVersion.V2) return; // v2 leave, v3 TO_IN
+            if (compat == ReportVersion.V1 && type == RecordType.ChangeToInclude && version >= ReportVersion.V2) return false; // v2 leave, v3 TO_IN
             if (compat < ReportVersion.V3 && version == ReportVersion.V3)
             {
-                if (type == RecordType.BlockOldSources) return;
+                if (type == RecordType.BlockOldSources) return false;
                 if (type == RecordType.ChangeToExclude) sources = [];
             }
         }
@@ -52,16 +53,16 @@ internal sealed class MembershipTable
             // Only records that ask for traffic create state: IS_IN/ALLOW/TO_IN with sources, IS_EX/TO_EX.
             bool wantsTraffic = type is RecordType.ModeIsExclude or RecordType.ChangeToExclude || !sources.IsEmpty
                 && type is not RecordType.BlockOldSources;
-            if (!wantsTraffic) return;
+            if (!wantsTraffic) return true;
             if (Unsafe_IsNull(ref entry) && _groups.Count >= _options.MaxGroups)
             {
                 _sink.Refused(vlan, group, port, LimitKind.Global);
-                return;
+                return true;
             }
             if (GroupsOnPort(port) >= _options.MaxGroupsPerPort)
             {
                 _sink.Refused(vlan, group, port, LimitKind.PerPort);
-                return;
+                return true;
             }
             if (Unsafe_IsNull(ref entry))
             {
@@ -88,7 +89,7 @@ internal sealed class MembershipTable
             if (!anyLeft && type is RecordType.ChangeToInclude or RecordType.BlockOldSources)
             {
                 RemoveMembership(key, m);
-                return;
+                return true;
             }
             fastLeave = false;
         }
@@ -154,6 +155,7 @@ internal sealed class MembershipTable
             if (sourcesChanged || before != (m.Mode, m.SourceCount)) _sink.Changed(SnoopingChangeKind.MemberFilterChanged, vlan, group, port);
             NoteExpiry(m);
         }
+        return true;
     }
 
     /// <summary>

@@ -102,4 +102,35 @@ public sealed class CompatibilityModeTests
         Assert.Empty(h.Membership("239.1.1.1", "p1")!.Sources);
         Assert.Equal([Ip("10.9.9.1")], h.Membership("239.1.1.1", "p2")!.Sources);
     }
+
+    private static byte[] MulticastMacBytes(string group)
+    {
+        var b = new byte[6];
+        Core.Addressing.MulticastMac.For(Ip(group)).WriteTo(b);
+        return b;
+    }
+
+    [Fact]
+    public void IgnoredLeave_DoesNotMakeOurQuerierSendGroupSpecificQueries()
+    {
+        var h = new SnooperHarness(new SnoopingOptions
+        {
+            QueryInterval = TimeSpan.FromSeconds(10),
+            QueryResponseInterval = TimeSpan.FromSeconds(1),
+            Querier = new QuerierOptions { IPv4Source = Ip("10.0.0.5") },
+        });
+        h.Feed(1, V1Report("239.1.1.1"), 0);
+        h.Feed(2, V2Report("239.1.1.2"), 0);
+        h.Sent.Clear();
+        // Group-specific queries go to the group's own MAC (general ones to 01:00:5e:00:00:01).
+        int QueriesTo(string group) => h.Sent.Count(f => f.AsSpan(0, 6).SequenceEqual(MulticastMacBytes(group)));
+        h.Feed(1, V2Leave("239.1.1.1"), 1);   // IGMPv1 host present: ignored
+        h.Advance(4.5);
+        Assert.Equal(0, QueriesTo("239.1.1.1"));
+        h.Feed(2, V2Leave("239.1.1.2"), 5);   // IGMPv2 mode: handled, Q(G) goes out
+        h.Advance(8);
+        Assert.True(QueriesTo("239.1.1.2") > 0);
+        Assert.Equal(["p1"], h.Members("239.1.1.1"));
+        Assert.Empty(h.Members("239.1.1.2"));
+    }
 }
