@@ -47,8 +47,9 @@ public sealed class OpenFlowControllerService : IAsyncDisposable
     private int _disposed;
 
     private OpenFlowControllerService(OpenFlowListener listener, OpenFlowSouthbound southbound, FabricDiscovery discovery,
-        FabricLearner learner, OpenFlowFabricFeed feed, ILoggerFactory? ownedLoggers)
+        FabricLearner learner, OpenFlowFabricFeed feed, UnregisteredGroupFlows unregistered, ILoggerFactory? ownedLoggers)
     {
+        UnregisteredFlows = unregistered;
         Listener = listener;
         Southbound = southbound;
         Discovery = discovery;
@@ -66,6 +67,9 @@ public sealed class OpenFlowControllerService : IAsyncDisposable
     public FabricDiscovery Discovery { get; }
     public FabricLearner Learner { get; }
     public OpenFlowFabricFeed Feed { get; }
+
+    /// <summary>The per-switch "transactional block without a rule → router ports" flows.</summary>
+    public UnregisteredGroupFlows UnregisteredFlows { get; }
 
     /// <summary>The learned reference groups; <see cref="ReferenceGroupTable.Topology"/> is the live topology.</summary>
     public ReferenceGroupTable References => Learner.References;
@@ -89,7 +93,11 @@ public sealed class OpenFlowControllerService : IAsyncDisposable
         var discovery = new FabricDiscovery(listener, settings.Discovery, time);
         var learner = new FabricLearner(settings.Learner, time);
         var feed = new OpenFlowFabricFeed(listener, discovery, learner);
-        var service = new OpenFlowControllerService(listener, southbound, discovery, learner, feed, owned);
+        var unregistered = new UnregisteredGroupFlows(listener, learner.References, settings.Controller.Lifecycle.Vlans,
+            priority: (ushort)Math.Max(1, settings.Southbound.Priority / 2), tableId: settings.Southbound.TableId,
+            logger: loggers.CreateLogger("SubsetMulticast.OpenFlow.Unregistered"));
+        learner.TopologyChanged += _ => Task.Run(unregistered.SyncSafeAsync); // off the learner's thread: it may hold its lock
+        var service = new OpenFlowControllerService(listener, southbound, discovery, learner, feed, unregistered, owned);
         try
         {
             service.Controller = await TsmControllerHost.StartAsync(settings.Controller, learner.Hosts, learner.References,
@@ -113,6 +121,7 @@ public sealed class OpenFlowControllerService : IAsyncDisposable
             {
                 await Task.Delay(interval, time, ct).ConfigureAwait(false);
                 Learner.Tick();
+                await UnregisteredFlows.SyncAsync(ct).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) { }
@@ -125,6 +134,7 @@ public sealed class OpenFlowControllerService : IAsyncDisposable
         await _ticker.ConfigureAwait(false);
         if (Controller is not null) await Controller.DisposeAsync().ConfigureAwait(false);
         Feed.Dispose();
+        UnregisteredFlows.Dispose();
         await Discovery.DisposeAsync().ConfigureAwait(false);
         Southbound.Dispose();
         await Listener.DisposeAsync().ConfigureAwait(false);

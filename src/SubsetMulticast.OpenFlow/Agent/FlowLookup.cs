@@ -84,11 +84,13 @@ internal sealed class CompiledFlowTable
         private readonly bool _hasInPort = m.InPort.HasValue, _hasEthDst = m.EthDst.HasValue, _hasEthType = m.EthType.HasValue,
             _hasVlan = m.VlanVid.HasValue, _hasProto = m.IpProto.HasValue, _hasV4 = m.Ipv4Dst.HasValue, _hasV6 = m.Ipv6Dst.HasValue,
             _hasUdp = m.UdpDst.HasValue, _hasIcmp6 = m.Icmpv6Type.HasValue;
-        private readonly uint _inPort = m.InPort ?? 0, _v4 = m.Ipv4Dst ?? 0;
+        // An exact match is a prefix match with an all-ones mask.
+        private readonly uint _inPort = m.InPort ?? 0, _v4Mask = m.Ipv4DstMask ?? uint.MaxValue, _v4 = (m.Ipv4Dst ?? 0) & (m.Ipv4DstMask ?? uint.MaxValue);
+        private readonly ulong _v6MaskHigh = m.Ipv6DstMask?.High ?? ulong.MaxValue, _v6MaskLow = m.Ipv6DstMask?.Low ?? ulong.MaxValue;
         private readonly MacAddress _ethDst = m.EthDst ?? default;
         private readonly ushort _ethType = m.EthType ?? 0, _vlan = m.VlanVid ?? 0, _udp = m.UdpDst ?? 0;
         private readonly byte _proto = m.IpProto ?? 0, _icmp6 = m.Icmpv6Type ?? 0;
-        private readonly IpAddress _v6 = m.Ipv6Dst ?? default;
+        private readonly IpAddress _v6 = m.Ipv6Dst is { } v6 ? IpAddress.FromV6(v6.High & (m.Ipv6DstMask?.High ?? ulong.MaxValue), v6.Low & (m.Ipv6DstMask?.Low ?? ulong.MaxValue)) : default;
 
         public ushort Priority { get; } = priority;
         public ulong Cookie { get; } = cookie;
@@ -99,8 +101,8 @@ internal sealed class CompiledFlowTable
 
         public bool Matches(in PacketFields p) =>
             (!_hasInPort || _inPort == p.InPort) && (!_hasEthType || _ethType == p.EthType) &&
-            (!_hasVlan || _vlan == p.VlanVid) && (!_hasV4 || (_v4 == p.Ipv4Dst && p.EthType == 0x0800)) &&
-            (!_hasV6 || (_v6 == p.Ipv6Dst && p.EthType == 0x86DD)) && (!_hasProto || _proto == p.IpProto) &&
+            (!_hasVlan || _vlan == p.VlanVid) && (!_hasV4 || (_v4 == (p.Ipv4Dst & _v4Mask) && p.EthType == 0x0800)) &&
+            (!_hasV6 || (_v6.High == (p.Ipv6Dst.High & _v6MaskHigh) && _v6.Low == (p.Ipv6Dst.Low & _v6MaskLow) && p.EthType == 0x86DD)) && (!_hasProto || _proto == p.IpProto) &&
             (!_hasUdp || (_udp == p.UdpDst && p.IpProto == 17)) && (!_hasEthDst || _ethDst == p.EthDst) &&
             (!_hasIcmp6 || (_icmp6 == p.Icmpv6Type && p.IpProto == 58));
     }

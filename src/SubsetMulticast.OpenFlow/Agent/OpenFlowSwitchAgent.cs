@@ -176,8 +176,9 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
 
     private static bool Matches(OfpMatch m, uint inPort, OfpMatch p) =>
         (m.InPort is null || m.InPort == inPort) && (m.EthType is null || m.EthType == p.EthType) &&
-        (m.VlanVid is null || m.VlanVid == p.VlanVid) && (m.Ipv4Dst is null || m.Ipv4Dst == p.Ipv4Dst) &&
-        (m.Ipv6Dst is null || m.Ipv6Dst == p.Ipv6Dst) && (m.IpProto is null || m.IpProto == p.IpProto) &&
+        (m.VlanVid is null || m.VlanVid == p.VlanVid) && (m.Ipv4Dst is not { } v4 || (p.Ipv4Dst is { } q4 && (v4 & (m.Ipv4DstMask ?? uint.MaxValue)) == (q4 & (m.Ipv4DstMask ?? uint.MaxValue)))) &&
+        (m.Ipv6Dst is not { } v6 || (p.Ipv6Dst is { } q6 && (v6.High & (m.Ipv6DstMask?.High ?? ulong.MaxValue)) == (q6.High & (m.Ipv6DstMask?.High ?? ulong.MaxValue))
+            && (v6.Low & (m.Ipv6DstMask?.Low ?? ulong.MaxValue)) == (q6.Low & (m.Ipv6DstMask?.Low ?? ulong.MaxValue)))) && (m.IpProto is null || m.IpProto == p.IpProto) &&
         (m.UdpDst is null || m.UdpDst == p.UdpDst) && (m.EthDst is null || m.EthDst == p.EthDst) &&
         (m.Icmpv6Type is null || m.Icmpv6Type == p.Icmpv6Type) && m.Extra.Length == 0;
 

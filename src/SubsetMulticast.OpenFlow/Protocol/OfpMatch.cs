@@ -87,7 +87,7 @@ public ref struct OxmEnumerator
 
 /// <summary>
 /// An OXM match (spec §7.2.3.1: type=OFPMT_OXM, length without padding, TLVs, zero pad to 8).
-/// The fields this controller uses are typed; anything else (masked fields, other fields,
+/// The fields this controller uses are typed (ipv4_dst and ipv6_dst also with a mask); anything else (other masked fields, other fields,
 /// experimenter classes) is kept verbatim in <see cref="Extra"/> so that decode → encode is exact.
 /// </summary>
 public sealed record OfpMatch
@@ -99,7 +99,11 @@ public sealed record OfpMatch
     public ushort? VlanVid { get; init; }
     public byte? IpProto { get; init; }
     public uint? Ipv4Dst { get; init; }
+    /// <summary>With <see cref="Ipv4Dst"/>: a prefix match (OXM_OF_IPV4_DST_W); null for an exact match.</summary>
+    public uint? Ipv4DstMask { get; init; }
     public IpAddress? Ipv6Dst { get; init; }
+    /// <summary>With <see cref="Ipv6Dst"/>: a prefix match (OXM_OF_IPV6_DST_W); null for an exact match.</summary>
+    public IpAddress? Ipv6DstMask { get; init; }
     public ushort? UdpDst { get; init; }
     public byte? Icmpv6Type { get; init; }
     public byte[] Extra { get; init; } = [];
@@ -108,7 +112,7 @@ public sealed record OfpMatch
 
     public int OxmLength =>
         (InPort is null ? 0 : 8) + (EthDst is null ? 0 : 10) + (EthType is null ? 0 : 6) + (VlanVid is null ? 0 : 6) +
-        (IpProto is null ? 0 : 5) + (Ipv4Dst is null ? 0 : 8) + (Ipv6Dst is null ? 0 : 20) + (UdpDst is null ? 0 : 6) + (Icmpv6Type is null ? 0 : 5) + Extra.Length;
+        (IpProto is null ? 0 : 5) + (Ipv4Dst is null ? 0 : Ipv4DstMask is null ? 8 : 12) + (Ipv6Dst is null ? 0 : Ipv6DstMask is null ? 20 : 36) + (UdpDst is null ? 0 : 6) + (Icmpv6Type is null ? 0 : 5) + Extra.Length;
 
     /// <summary>Bytes on the wire including the 4-byte match header and the padding.</summary>
     public int EncodedLength => SpanWriter.Pad8(4 + OxmLength);
@@ -123,8 +127,18 @@ public sealed record OfpMatch
         if (EthType is { } et) { w.U32(Oxm.Header(OxmField.EthType, 2)); w.U16(et); }
         if (VlanVid is { } vid) { w.U32(Oxm.Header(OxmField.VlanVid, 2)); w.U16(vid); }
         if (IpProto is { } proto) { w.U32(Oxm.Header(OxmField.IpProto, 1)); w.U8(proto); }
-        if (Ipv4Dst is { } v4) { w.U32(Oxm.Header(OxmField.Ipv4Dst, 4)); w.U32(v4); }
-        if (Ipv6Dst is { } v6) { w.U32(Oxm.Header(OxmField.Ipv6Dst, 16)); w.U64(v6.High); w.U64(v6.Low); }
+        if (Ipv4Dst is { } v4)
+        {
+            w.U32(Oxm.Header(OxmField.Ipv4Dst, 4, Ipv4DstMask.HasValue));
+            w.U32(v4);
+            if (Ipv4DstMask is { } m4) w.U32(m4);
+        }
+        if (Ipv6Dst is { } v6)
+        {
+            w.U32(Oxm.Header(OxmField.Ipv6Dst, 16, Ipv6DstMask.HasValue));
+            w.U64(v6.High); w.U64(v6.Low);
+            if (Ipv6DstMask is { } m6) { w.U64(m6.High); w.U64(m6.Low); }
+        }
         if (UdpDst is { } udp) { w.U32(Oxm.Header(OxmField.UdpDst, 2)); w.U16(udp); }
         if (Icmpv6Type is { } icmp6) { w.U32(Oxm.Header(OxmField.Icmpv6Type, 1)); w.U8(icmp6); }
         w.Bytes(Extra);
@@ -176,6 +190,18 @@ public sealed record OfpMatch
                     case OxmField.Icmpv6Type when m.Icmpv6Type is null: m = m with { Icmpv6Type = v[0] }; continue;
                 }
             }
+            if (e.IsBasic && e.HasMask)
+            {
+                switch ((OxmField)e.Field)
+                {
+                    case OxmField.Ipv4Dst when m.Ipv4Dst is null:
+                        m = m with { Ipv4Dst = BinaryPrimitives.ReadUInt32BigEndian(e.Value), Ipv4DstMask = BinaryPrimitives.ReadUInt32BigEndian(e.Mask) };
+                        continue;
+                    case OxmField.Ipv6Dst when m.Ipv6Dst is null:
+                        m = m with { Ipv6Dst = IpAddress.FromV6(e.Value), Ipv6DstMask = IpAddress.FromV6(e.Mask) };
+                        continue;
+                }
+            }
             extra ??= new byte[oxms.Length];
             e.Raw.CopyTo(extra.AsSpan(extraLen));
             extraLen += e.Raw.Length;
@@ -186,7 +212,8 @@ public sealed record OfpMatch
     /// <summary>Same typed fields and same extra bytes (field order on the wire does not matter for typed fields).</summary>
     public bool SameAs(OfpMatch other) =>
         InPort == other.InPort && EthDst == other.EthDst && EthType == other.EthType && VlanVid == other.VlanVid &&
-        IpProto == other.IpProto && Ipv4Dst == other.Ipv4Dst && Ipv6Dst == other.Ipv6Dst && UdpDst == other.UdpDst &&
+        IpProto == other.IpProto && Ipv4Dst == other.Ipv4Dst && Ipv4DstMask == other.Ipv4DstMask &&
+        Ipv6Dst == other.Ipv6Dst && Ipv6DstMask == other.Ipv6DstMask && UdpDst == other.UdpDst &&
         Icmpv6Type == other.Icmpv6Type &&
         Extra.AsSpan().SequenceEqual(other.Extra);
 
@@ -198,8 +225,8 @@ public sealed record OfpMatch
         if (EthType is { } t) parts.Add($"eth_type=0x{t:x4}");
         if (VlanVid is { } v) parts.Add($"vlan_vid=0x{v:x4}");
         if (IpProto is { } ip) parts.Add($"ip_proto={ip}");
-        if (Ipv4Dst is { } a) parts.Add($"ipv4_dst={IpAddress.FromV4(a)}");
-        if (Ipv6Dst is { } b) parts.Add($"ipv6_dst={b}");
+        if (Ipv4Dst is { } a) parts.Add(Ipv4DstMask is { } am ? $"ipv4_dst={IpAddress.FromV4(a)}/{IpAddress.FromV4(am)}" : $"ipv4_dst={IpAddress.FromV4(a)}");
+        if (Ipv6Dst is { } b) parts.Add(Ipv6DstMask is { } bm ? $"ipv6_dst={b}/{bm}" : $"ipv6_dst={b}");
         if (UdpDst is { } u) parts.Add($"udp_dst={u}");
         if (Icmpv6Type is { } i6) parts.Add($"icmpv6_type={i6}");
         if (Extra.Length > 0) parts.Add($"+{Extra.Length}B");

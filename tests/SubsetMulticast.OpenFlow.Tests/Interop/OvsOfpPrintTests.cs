@@ -47,6 +47,9 @@ public class OvsOfpPrintTests(ITestOutputHelper output)
         string flow6 = Shell.Check(ofctl, $"ofp-print {Convert.ToHexString(sb.InstallMessages(rule6, GroupModCommand.Add).ElementAt(1).ToArray())}");
         Assert.Contains("dl_vlan=42", flow6);
         Assert.Contains("ipv6_dst=ff0e::77", flow6);
+        // Prefix matches, as Open vSwitch reads them.
+        Assert.Contains("ip,nw_dst=239.255.0.0/16", Shell.Check(ofctl, $"ofp-print {Convert.ToHexString(Samples.All().OfType<FlowMod>().Single(f => f.Match == Samples.BlockV4).ToArray())}"));
+        Assert.Contains("ipv6_dst=ff15::7:0/112", Shell.Check(ofctl, $"ofp-print {Convert.ToHexString(Samples.All().OfType<FlowMod>().Single(f => f.Match == Samples.BlockV6).ToArray())}"));
         string group = Shell.Check(ofctl, $"ofp-print {Convert.ToHexString(sb.InstallMessages(rule4, GroupModCommand.Add).First().ToArray())}");
         Assert.Contains($"ADD group_id={gid},type=all,bucket=actions=output:1,bucket=actions=output:2,bucket=actions=output:3", group);
     }

@@ -16,6 +16,13 @@ public static class Samples
         Ipv6Dst = IpAddress.Parse("ff0e::1:2"), UdpDst = 9000,
     };
 
+    /// <summary>Prefix matches: the controller's "transactional block without a rule → router ports" flows.</summary>
+    public static readonly OfpMatch BlockV4 = new() { EthType = 0x0800, Ipv4Dst = 0xEFFF0000, Ipv4DstMask = 0xFFFF0000 };
+    public static readonly OfpMatch BlockV6 = new()
+    {
+        VlanVid = 0x1000 | 7, EthType = 0x86DD, Ipv6Dst = IpAddress.Parse("ff15::7:0"), Ipv6DstMask = IpAddress.Parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:0"),
+    };
+
     public static IEnumerable<OfpMessage> All()
     {
         yield return new HelloMessage(HelloMessage.Bitmap13) { Xid = 1 };
@@ -44,6 +51,8 @@ public static class Samples
         yield return new GroupDescRequest { Xid = 12 };
         yield return new GroupDescReply([new GroupDescEntry(GroupType.All, 16, [new OfpBucket([new OutputAction(1)])])]) { Xid = 12 };
         yield return new GroupStatsRequest() { Xid = 13 };
+        yield return new FlowMod(FlowModCommand.Add, BlockV4, [new ApplyActions([new OutputAction(1)])]) { Xid = 14, Cookie = 0x5355_0000_0000_0000, Priority = 500 };
+        yield return new FlowMod(FlowModCommand.Add, BlockV6, []) { Xid = 15, Cookie = 0x5355_0000_0000_0001, Priority = 500 };
         yield return new GroupStatsReply([new GroupStatsEntry(16, 1, 10, 1000, [(4, 400), (6, 600)]) { DurationSec = 9 }]) { Xid = 13 };
     }
 }

@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SubsetMulticast.Core.Addressing;
+using SubsetMulticast.Core.Lifecycle;
+using SubsetMulticast.Core.ReferenceGroups;
+using SubsetMulticast.OpenFlow.Connections;
+using SubsetMulticast.OpenFlow.Protocol;
+
+namespace SubsetMulticast.Controller.OpenFlowFabric;
+
+/// <summary>
+/// Gives every OpenFlow switch, for each transactional block, a low-priority flow that sends block addresses
+/// with no rule of their own to the switch's router ports — what an RFC 4541 snooping switch does with
+/// unregistered multicast (§2.1.2), and what the planner assumes when it leaves a switch without a rule
+/// (its portset would equal its router ports). Open vSwitch's NORMAL without snooping floods unregistered
+/// multicast instead, so without these flows a sender's own leaf would flood a group to its non-members.
+/// At the tree root (no router port) the flow drops. Resynchronised on connect, on topology changes and
+/// on every <see cref="SyncAsync"/> (the service's tick, which picks up router ports learned from queries);
+/// only switches whose flows would change are written.
+/// </summary>
+public sealed partial class UnregisteredGroupFlows : IDisposable
+{
+    /// <summary>"SU": the cookie space of these flows; the southbound's reconciliation does not touch it.</summary>
+    public const ushort CookiePrefix = 0x5355;
+
+    private readonly OpenFlowListener _listener;
+    private readonly ReferenceGroupTable _references;
+    private readonly IReadOnlyList<(VlanId Vlan, AddressBlock Block)> _blocks;
+    private readonly ushort _priority;
+    private readonly byte _tableId;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _sync = new(1, 1);
+    private readonly ConcurrentDictionary<string, string> _installed = new(StringComparer.Ordinal);
+    private int _disposed;
+
+    /// <param name="priority">Above the table-miss (0), below the group rules (the southbound's priority).</param>
+    public UnregisteredGroupFlows(OpenFlowListener listener, ReferenceGroupTable references, IEnumerable<VlanBlocks> vlans,
+        ushort priority = 500, byte tableId = 0, ILogger? logger = null)
+    {
+        _listener = listener;
+        _references = references;
+        _blocks = [.. vlans.SelectMany(v => new[] { v.V4, v.V6 }.OfType<AddressBlock>().Select(b => (v.Vlan, b)))];
+        _priority = priority;
+        _tableId = tableId;
+        _logger = logger ?? NullLogger.Instance;
+        listener.SwitchConnected += OnConnected;
+    }
+
+    /// <summary>Switches written since start (each write replaces that switch's flows); for tests and logs.</summary>
+    public long Writes => Interlocked.Read(ref _writes);
+    private long _writes;
+
+    public ulong CookieBase => (ulong)CookiePrefix << 48;
+
+    /// <summary>The flows <paramref name="switchIndex"/> should hold now: one per (VLAN, block prefix).</summary>
+    public IReadOnlyList<FlowMod> FlowsFor(int switchIndex) => FlowsFor(switchIndex, out _);
+
+    private List<FlowMod> FlowsFor(int switchIndex, out string signature)
+    {
+        var flows = new List<FlowMod>();
+        var sig = new System.Text.StringBuilder();
+        uint n = 0;
+        foreach (var (vlan, block) in _blocks)
+        {
+            var router = _references.RouterPorts(vlan, switchIndex).ToArray();
+            OfpInstruction[] instructions = router.Length == 0 ? [] : [new ApplyActions([.. router.Select(p => (OfpAction)new OutputAction(p))])];
+            sig.Append(vlan.Value).Append(':').AppendJoin(',', router).Append(';');
+            foreach (var (first, bits) in Prefixes(block))
+            {
+                var match = new OfpMatch
+                {
+                    VlanVid = vlan.Value == 0 ? null : (ushort)(Ofp.VidPresent | vlan.Value),
+                    EthType = first.IsV4 ? (ushort)0x0800 : (ushort)0x86DD,
+                    Ipv4Dst = first.IsV4 ? first.V4 : null,
+                    Ipv4DstMask = first.IsV4 ? ~0u << bits : null,
+                    Ipv6Dst = first.IsV4 ? null : first,
+                    Ipv6DstMask = first.IsV4 ? null : IpAddress.FromV6(ulong.MaxValue, ~0UL << bits),
+                };
+                flows.Add(new FlowMod(FlowModCommand.Add, match, instructions)
+                { Cookie = CookieBase | n++, TableId = _tableId, Priority = _priority });
+            }
+        }
+        signature = sig.ToString();
+        return flows;
+    }
+
+    /// <summary>Brings every ready switch's flows to what they should be; writes only those that differ.</summary>
+    public async Task SyncAsync(CancellationToken ct = default)
+    {
+        if (Volatile.Read(ref _disposed) != 0) return;
+        await _sync.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var topology = _references.Topology;
+            var writes = new List<Task>();
+            foreach (var (id, session) in _listener.Switches)
+            {
+                if (!session.IsReady || !topology.TryGetIndex(id, out int index)) continue;
+                var flows = FlowsFor(index, out var signature);
+                if (_installed.TryGetValue(id, out var had) && had == signature) continue;
+                writes.Add(WriteAsync(session, id, flows, signature, ct));
+            }
+            await Task.WhenAll(writes).ConfigureAwait(false);
+        }
+        finally { _sync.Release(); }
+    }
+
+    private async Task WriteAsync(OpenFlowSession session, string id, IReadOnlyList<FlowMod> flows, string signature, CancellationToken ct)
+    {
+        try
+        {
+            var errors = await session.ApplyWithBarrierAsync(flows, ct).ConfigureAwait(false);
+            if (errors.Count > 0)
+            {
+                _installed.TryRemove(id, out _);
+                Log.Refused(_logger, id, errors[0].Name);
+                return;
+            }
+            _installed[id] = signature;
+            Interlocked.Increment(ref _writes);
+        }
+        catch (Exception e) when (e is OpenFlowSessionException or TimeoutException or OperationCanceledException)
+        {
+            _installed.TryRemove(id, out _); // the next sync tries again
+        }
+    }
+
+    private void OnConnected(OpenFlowSession session)
+    {
+        // A (re)connected switch may have lost its tables (ovs-vswitchd restart): write it again.
+        _installed.TryRemove(session.SwitchId, out _);
+        _ = Task.Run(SyncSafeAsync);
+    }
+
+    internal async Task SyncSafeAsync()
+    {
+        try { await SyncAsync().ConfigureAwait(false); }
+        catch (ObjectDisposedException) { }
+    }
+
+    /// <summary>The aligned prefixes covering a block (one, for blocks parsed from CIDR).</summary>
+    internal static IEnumerable<(IpAddress First, int HostBits)> Prefixes(AddressBlock block)
+    {
+        ulong start = block.First.IsV4 ? block.First.V4 : block.First.Low, remaining = (ulong)block.Size;
+        while (remaining > 0)
+        {
+            int bits = start == 0 ? 63 : System.Numerics.BitOperations.TrailingZeroCount(start);
+            while (bits > 0 && (1UL << bits) > remaining) bits--;
+            var first = block.First.IsV4 ? IpAddress.FromV4((uint)start) : IpAddress.FromV6(block.First.High, start);
+            yield return (first, bits);
+            start += 1UL << bits;
+            remaining -= 1UL << bits;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _listener.SwitchConnected -= OnConnected;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Switch {Switch} refused the unregistered-group flows: {Error}")]
+        public static partial void Refused(ILogger logger, string @switch, string error);
+    }
+}
