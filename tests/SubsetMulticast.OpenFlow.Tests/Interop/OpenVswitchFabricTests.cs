@@ -92,6 +92,19 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
         output.WriteLine($"received by hosts [{string.Join(',', got)}]");
         Assert.Equal([2, 5, 6], got.Order());
 
+        // Members on leaf 2 only, h1 sends: leaf 1 would only send up its root port, so it gets no group rule
+        // and its unregistered-group flow carries the datagram up instead of NORMAL flooding it to h2 and h3.
+        using var far = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 0, reference = Reference, members = new[] { "10.77.0.5", "10.77.0.6" }, ttlMs = 600_000 });
+        var farView = JsonDocument.Parse(await far.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(HttpStatusCode.Created, far.StatusCode);
+        Assert.DoesNotContain(farView.GetProperty("switches").EnumerateArray(), s => s.GetProperty("id").GetString() == l1);
+        Assert.Contains("nw_dst=239.255.0.0/16", await lab.OfctlAsync($"dump-flows {leaf1}"));
+        var farGot = await lab.DeliverAsync(hosts, sender: 1, listeners: [2, 3, 4, 5, 6], farView.GetProperty("group").GetString()!, UdpPort, "far");
+        output.WriteLine($"leaf-2-only group from h1: received by hosts [{string.Join(',', farGot)}]");
+        Assert.Equal([5, 6], farGot.Order());
+        using (var farDeleted = await http.DeleteAsync($"api/v1/groups/{Uri.EscapeDataString(farView.GetProperty("id").GetString()!)}"))
+            Assert.Equal(HttpStatusCode.NoContent, farDeleted.StatusCode);
+
         // ovs-vswitchd restarts: the bridges come back empty, reconnect, and reconciliation restores the rules.
         await lab.RestartSwitchDaemonAsync();
         foreach (var br in new[] { leaf1, spine, leaf2 })
