@@ -182,6 +182,38 @@ public sealed class OpenFlowFabricTests
         Assert.Equal(1, flooded.MaxCopiesPerLinkPerFrame);
     }
 
+    [Fact]
+    public async Task DataPlane_DatagramThroughGroupFlows_AllocatesNothingPerFrame()
+    {
+        var spec = FabricSpec.LeafSpine(2, 4, 2, vlan: 0, ipv6: false);
+        await using var rig = await Rig.StartAsync(spec);
+        await rig.ConnectedAndDiscoveredAsync();
+        var f = rig.Fabric.Fabric;
+        var group = IpAddress.Parse("239.255.0.9");
+        var leaf1 = f.Switch("leaf1");
+        var spine1 = f.Switch("spine1");
+        var leaf4 = f.Switch("leaf4");
+        // h1-1 → leaf1 → spine1 → leaf4 → h4-2, by hand-written rules.
+        var changes = new[]
+        {
+            new SubsetMulticast.Core.Southbound.SwitchChange(OpenFlowFabric.SwitchIdOf(leaf1), null, new SubsetMulticast.Core.Southbound.GroupRule(0, group, [f.Topology.Tree.RootPort(leaf1.Index)])),
+            new SubsetMulticast.Core.Southbound.SwitchChange(OpenFlowFabric.SwitchIdOf(spine1), null, new SubsetMulticast.Core.Southbound.GroupRule(0, group, [4])),
+            new SubsetMulticast.Core.Southbound.SwitchChange(OpenFlowFabric.SwitchIdOf(leaf4), null, new SubsetMulticast.Core.Southbound.GroupRule(0, group, [2])),
+        };
+        Assert.True((await rig.Southbound.ApplyAsync(changes, default)).Succeeded);
+        var sender = f.Host("h1-1");
+        var report = f.SendUdp(sender, group, "warm-up"u8);
+        Assert.Equal([f.Host("h4-2").Index], report.HostsReached());
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) f.SendUdp(sender, group, "chunk"u8, report);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+        Assert.Equal(1001, report.FramesPerHost[f.Host("h4-2").Index]);
+        Assert.Equal(1001, report.FramesSent);
+    }
+
     /// <summary>Every (switch, port-toward-a-host) pair: the member ports snooping ends with when every host joined.</summary>
     private static int MemberPortCount(EmulatedFabric f) =>
         f.Switches.Sum(s => f.Hosts.Select(h => f.Topology.Tree.PortToward(s.Index, new PortRef(h.Switch, h.Port))).Distinct().Count());
