@@ -147,7 +147,8 @@ public sealed class OpenFlowScaleScenarioTests(ITestOutputHelper output)
     /// <summary>
     /// A member-less leaf's portset is just its uplink, which the planner skips as "what the switch does for
     /// unregistered multicast" (router port = root port by default). Open vSwitch's NORMAL without snooping
-    /// floods unregistered multicast, so that leaf needs a rule too, or its other hosts get the datagram.
+    /// would flood it to the leaf's other hosts; the controller's unregistered-group flows must send it to the
+    /// router port only.
     /// </summary>
     [Fact]
     public async Task SenderOnLeafWithoutMembers_DatagramReachesOnlyTheMembers()
