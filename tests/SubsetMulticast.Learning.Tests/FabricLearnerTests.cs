@@ -101,6 +101,39 @@ public sealed class FabricLearnerTests
     }
 
     [Fact]
+    public void WideFabricWithoutSnooping_EveryHostStaysOnItsEdge_ThoughEverySwitchSeesIt()
+    {
+        // 2 spines, 30 leaves: each ARP is punted by 32 switches, 31 of them on inter-switch ports. Those
+        // sightings must not push the edge one out (the 100-switch emulator scenario lost 350 of 384 hosts).
+        var lab = LearnerLab.LeafSpine(spines: 2, leaves: 30, hostsPerLeaf: 2);
+        foreach (var h in lab.Hosts) lab.Emit(h, LearnerLab.Arp(h));
+        foreach (var h in lab.Hosts)
+        {
+            Assert.True(lab.Learner.Hosts.TryResolve(default, h.V4, out var at), $"{h.V4} not located");
+            Assert.Equal(lab.Ref(h.Switch, h.Port), at.Port);
+        }
+    }
+
+    [Fact]
+    public void ManySightingsBeforeTheLinksAreKnown_TheEdgeOneSurvives()
+    {
+        var lab = LearnerLab.LeafSpine(spines: 1, leaves: 20, hostsPerLeaf: 1, announce: false);
+        foreach (var sw in lab.Ports.Keys) lab.SwitchUp(sw);
+        var h1 = lab.Hosts[0];
+        var arp = LearnerLab.Arp(h1);
+        lab.Learner.FrameIn(h1.Switch, h1.Port, arp); // the edge switch punts first
+        lab.Learner.FrameIn("s1", 1, arp);
+        foreach (var leaf in lab.Ports.Keys.Where(k => k[0] == 'l' && k != h1.Switch))
+        {
+            lab.Clock.Advance(TimeSpan.FromMilliseconds(1));
+            lab.Learner.FrameIn(leaf, 101, arp);
+        }
+        foreach (var (a, b) in lab.Links) lab.LinkBoth(a, b);
+        Assert.True(lab.Learner.Hosts.TryResolve(default, h1.V4, out var at));
+        Assert.Equal(lab.Ref(h1.Switch, h1.Port), at.Port);
+    }
+
+    [Fact]
     public void LinkLostBriefly_HostStaysOnItsEdgePort()
     {
         var lab = LearnerLab.LeafSpine(spines: 1, leaves: 2, hostsPerLeaf: 2);

@@ -32,8 +32,7 @@ internal sealed class HostLocator(HostTable table, int maxHosts)
         {
             var h = GetOrAdd(vlan, mac);
             if (h is null) return;
-            h.Note(port, seen, MaxSightings);
-            Publish(vlan, mac, h);
+            if (Note(h, port, seen)) Publish(vlan, mac, h);
         }
     }
 
@@ -44,7 +43,7 @@ internal sealed class HostLocator(HostTable table, int maxHosts)
         {
             var h = GetOrAdd(vlan, mac);
             if (h is null) return;
-            h.Note(port, seen, MaxSightings);
+            Note(h, port, seen);
             if (_owners.TryGetValue((vlan, ip), out var previous) && previous != mac && _hosts.TryGetValue((vlan, previous), out var old))
                 old.Addresses.Remove(ip);
             _owners[(vlan, ip)] = mac;
@@ -68,7 +67,10 @@ internal sealed class HostLocator(HostTable table, int maxHosts)
             _everLinked.UnionWith(linkPorts);
             foreach (var ((vlan, mac), h) in _hosts)
             {
-                bool touched = false;
+                // A sighting on an inter-switch port says only that the frame passed there; dropping it keeps
+                // room for the edge sightings (a fabric without snooping shows every host on every uplink).
+                int dropped = h.Sightings.RemoveAll(x => linkPorts.Contains(x.Port) && x.Port != h.Published);
+                bool touched = dropped > 0;
                 foreach (var (p, _) in h.Sightings)
                     if (before.Contains(p) != linkPorts.Contains(p)) { touched = true; break; }
                 if (touched) Publish(vlan, mac, h);
@@ -84,6 +86,42 @@ internal sealed class HostLocator(HostTable table, int maxHosts)
             port = default;
             return false;
         }
+    }
+
+    /// <summary>
+    /// Records a sighting; false when it was ignored. Sightings on known inter-switch ports are not kept. When a
+    /// host has <see cref="MaxSightings"/> already, one on a port that was ever a link end gives way first;
+    /// else a sighting on such a port is not recorded; else the newest unpublished one gives way. Never the
+    /// oldest: a host's own edge switch sees its frames first, so before the links are known its sighting is
+    /// the oldest, and after they are known it is the one that matters.
+    /// </summary>
+    private bool Note(Host h, PortRef port, long seen)
+    {
+        var list = h.Sightings;
+        for (int i = 0; i < list.Count; i++)
+        {
+            if (list[i].Port != port) continue;
+            list[i] = (port, Math.Max(seen, list[i].Seen));
+            return true;
+        }
+        if (_linkPorts.Contains(port)) return false;
+        if (list.Count >= MaxSightings)
+        {
+            int victim = -1;
+            for (int i = 0; i < list.Count; i++)
+                if (_everLinked.Contains(list[i].Port) && list[i].Port != h.Published && (victim < 0 || list[i].Seen < list[victim].Seen)) victim = i;
+            if (victim < 0)
+            {
+                if (_everLinked.Contains(port)) return false;
+                // Keep the earliest sightings (the edge switch's is among them) and make room with the newest.
+                for (int i = 0; i < list.Count; i++)
+                    if (list[i].Port != h.Published && (victim < 0 || list[i].Seen > list[victim].Seen)) victim = i;
+                if (victim < 0) victim = 0;
+            }
+            list.RemoveAt(victim);
+        }
+        list.Add((port, seen));
+        return true;
     }
 
     private Host? GetOrAdd(VlanId vlan, MacAddress mac)
@@ -129,22 +167,5 @@ internal sealed class HostLocator(HostTable table, int maxHosts)
         public readonly List<(PortRef Port, long Seen)> Sightings = new(2);
         public readonly List<IpAddress> Addresses = new(1);
         public PortRef? Published;
-
-        public void Note(PortRef port, long seen, int max)
-        {
-            for (int i = 0; i < Sightings.Count; i++)
-            {
-                if (Sightings[i].Port != port) continue;
-                Sightings[i] = (port, Math.Max(seen, Sightings[i].Seen));
-                return;
-            }
-            if (Sightings.Count >= max)
-            {
-                int oldest = 0;
-                for (int i = 1; i < Sightings.Count; i++) if (Sightings[i].Seen < Sightings[oldest].Seen) oldest = i;
-                Sightings.RemoveAt(oldest);
-            }
-            Sightings.Add((port, seen));
-        }
     }
 }
