@@ -41,10 +41,13 @@ public static class Program
     public const string Usage = """
         tsm — transactional subset multicast controller
 
-          tsm demo  [--fabric leaf-spine:2:4:8] [--negotiating 12] [--targets 3] [--json]
-          tsm serve [--fabric SPEC] [--api http://127.0.0.1:8080] [--push-udp 127.0.0.1:9470]
-          tsm snoop --pcap FILE [--json] | --iface IF [--iface IF2 ...]
-          tsm emulate --fabric SPEC --controller HOST:PORT [--join GROUP] [--vlan N]
+          tsm demo  [--fabric leaf-spine:2:4:8] [--negotiating 12] [--targets 3] [--mode computed|pushed] [--json]
+          tsm serve [--fabric SPEC] [--api http://127.0.0.1:8080] [--push-udp 127.0.0.1:9470] [--mode computed|pushed]
+          tsm serve --openflow 0.0.0.0:6653 [--api URL] [--vlan 0] [--block 239.255.0.0/16]   (real switches)
+          tsm emulate --fabric SPEC --controller HOST:PORT [--join GROUP] [--vlan N]         (emulated OpenFlow switches)
+          tsm snoop --pcap FILE [--at TIME ...] [--json] | --iface IF [--iface IF2 ...]
+
+        A bad command line is refused with what is wrong and exit code 2.
         """;
 }
 
