@@ -32,9 +32,6 @@ public class OpenFlowCycleBenchmarks
     private CreateGroupRequest _request = null!;
     private object _body = null!;
 
-    /// <summary>Host locations the learner had not learned and the harness filled in from the emulator (see results).</summary>
-    public static int SeededHosts { get; private set; }
-
     // BenchmarkDotNet's in-process toolchain does not await an async setup; it calls this on its own main
     // thread (not a pool thread), which waits once for the fabric to come up.
     [GlobalSetup]
@@ -68,7 +65,7 @@ public class OpenFlowCycleBenchmarks
         foreach (var h in fabric.Hosts) fabric.Join(h, Reference);
         await _switches.WaitForPacketInsSentAsync(wait);
         await EmulatedOpenFlowFabric.WaitUntilAsync(() => _service.References.TryGet(0, Reference, out var g) && g.SwitchCount == 100, wait, "reference group on 100 switches");
-        SeedUnlearnedHosts(fabric);
+        await EmulatedOpenFlowFabric.WaitUntilAsync(() => _service.Hosts.Count == fabric.Hosts.Count, wait, "every host located by the learner");
 
         var members = new[] { fabric.Host("h7-2"), fabric.Host("h40-1"), fabric.Host("h95-4") };
         _request = new CreateGroupRequest(0, Reference, [.. members.Select(m => m.Ipv4)], TimeSpan.FromSeconds(60));
@@ -76,26 +73,8 @@ public class OpenFlowCycleBenchmarks
         _http = new HttpClient { BaseAddress = _service.Controller.ApiUrl, Timeout = TimeSpan.FromSeconds(30) };
         var first = await _service.Controller.Groups.CreateAsync(_request, default);
         if (!first.Succeeded) throw new InvalidOperationException(first.Problem!.Detail);
-        Console.WriteLine($"// group on {first.Value!.Group.Switches.Count} of 100 switches; {SeededHosts} host locations seeded");
+        Console.WriteLine($"// group on {first.Value!.Group.Switches.Count} of 100 switches; {_service.Hosts.Count} hosts learned");
         await _service.Controller.Groups.ReleaseAsync(first.Value.Group.Id, default);
-    }
-
-    /// <summary>
-    /// The learner keeps 8 sightings per host, and a host's flooded ARP is seen by all 100 switches, so on this
-    /// fabric it can lose the edge sighting (a learner issue, reported). Locations it lacks are filled in from the
-    /// emulator, by the learner's switch indices, so that the cycle — not learning — is measured.
-    /// </summary>
-    private void SeedUnlearnedHosts(EmulatedFabric fabric)
-    {
-        SeededHosts = 0;
-        var topology = _service.Learner.Topology;
-        foreach (var h in fabric.Hosts)
-        {
-            if (_service.Hosts.TryResolve(h.Vlan, h.Ipv4, out _)) continue;
-            if (!topology.TryGetIndex(EmulatedOpenFlowFabric.SwitchIdOf(fabric.Switches[h.Switch]), out int index)) continue;
-            _service.Hosts.Learn(new HostLocation(h.Ipv4, h.Mac, h.Vlan, new PortRef(index, h.Port)));
-            SeededHosts++;
-        }
     }
 
     private async Task CleanupAsync()
