@@ -103,14 +103,7 @@ internal sealed class OvsLab : IAsyncDisposable
 
     private async Task SendAsync(string ns, int index, string group, int port, string payload, int count = 3)
     {
-        string script = $"""
-            import socket,time
-            s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
-            s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_IF,socket.inet_aton('10.77.0.{index}'))
-            s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_TTL,1)
-            for i in range({count}):
-                s.sendto(b'{payload}',('{group}',{port})); time.sleep(0.1)
-            """;
+        string script = SendScript(index, group, port, payload, count);
         var path = Path.Combine(Dir, $"send{index}.py");
         await File.WriteAllTextAsync(path, script);
         await Shell.CheckAsync("ip", $"netns exec {ns} python3 {path}");
@@ -223,16 +216,19 @@ internal sealed class OvsLab : IAsyncDisposable
         return p;
     }
 
+    /// <summary>A python sender: <paramref name="count"/> datagrams from host <paramref name="index"/>'s address, TTL 1.</summary>
+    private static string SendScript(int index, string group, int port, string payload, int count) => $"""
+        import socket,time
+        s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_IF,socket.inet_aton('10.77.0.{index}'))
+        s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_TTL,1)
+        for i in range({count}):
+            s.sendto(b'{payload}',('{group}',{port})); time.sleep(0.1)
+        """;
+
     public void Send(string ns, int index, string group, int port, string payload, int count = 3)
     {
-        string script = $"""
-            import socket,time
-            s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
-            s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_IF,socket.inet_aton('10.77.0.{index}'))
-            s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_TTL,1)
-            for i in range({count}):
-                s.sendto(b'{payload}',('{group}',{port})); time.sleep(0.1)
-            """;
+        string script = SendScript(index, group, port, payload, count);
         var path = Path.Combine(Dir, $"send{index}.py");
         File.WriteAllText(path, script);
         Shell.Check("ip", $"netns exec {ns} python3 {path}");
