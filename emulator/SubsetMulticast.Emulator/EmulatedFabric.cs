@@ -14,6 +14,9 @@ using SubsetMulticast.Packets.Udp;
 
 namespace SubsetMulticast.Emulator;
 
+/// <summary>A control frame (IGMP/MLD, ARP, ND) that <paramref name="at"/> received on <paramref name="inPort"/>.</summary>
+public delegate void ControlFrameTap(EmulatedSwitch at, uint inPort, ReadOnlySpan<byte> frame);
+
 /// <summary>
 /// Many L2 switches and their hosts in one process, exchanging real Ethernet frames. Deterministic:
 /// one frame at a time, hop by hop in breadth-first order, under one lock. Spanning tree is taken as
@@ -118,6 +121,12 @@ public sealed class EmulatedFabric
     /// <summary>The host leaves with a real IGMPv3 / MLDv2 report (TO_INCLUDE {}).</summary>
     public DeliveryReport Leave(EmulatedHost host, IpAddress group) => Report(host, group, GroupRecordType.ChangeToInclude);
 
+    /// <summary>
+    /// The host answers a general query for a group it is in: a real IGMPv3 / MLDv2 current-state report
+    /// (MODE_IS_EXCLUDE {}). Snooping switches refresh their membership timers on it; nothing else changes.
+    /// </summary>
+    public DeliveryReport Reaffirm(EmulatedHost host, IpAddress group) => Report(host, group, GroupRecordType.ModeIsExclude);
+
     private DeliveryReport Report(EmulatedHost host, IpAddress group, GroupRecordType type)
     {
         Span<byte> f = stackalloc byte[256];
@@ -185,6 +194,16 @@ public sealed class EmulatedFabric
 
     /// <summary>Everything the switches' control planes transmitted (PACKET_OUTs) and where it went.</summary>
     public DeliveryReport ControlTraffic => _controlTraffic;
+
+    /// <summary>
+    /// When set, every IGMP, ARP, MLD (ICMPv6 130/131/132/143) and ND (135/136) frame a switch receives is
+    /// handed to it with the switch and in-port — the frames OpenFlow punt flows copy to a controller, at the
+    /// point where the switch's own snooping sees them: group-addressed frames on ports spanning tree does
+    /// not block (OpenFlow mode has its own punts and never calls it). Called under the fabric's lock on the
+    /// sending thread; it must not throw or call back into the fabric. Unset, it costs one null check per
+    /// group-addressed frame.
+    /// </summary>
+    public ControlFrameTap? ControlTap { get; set; }
 
     /// <summary>Forwards the queued copies of one frame until each is delivered or dropped. Under the gate.</summary>
     private void Propagate(ReadOnlySpan<byte> frame, int sender, DeliveryReport report)
@@ -268,6 +287,7 @@ public sealed class EmulatedFabric
         {
             if (eth.EtherType == EtherTypes.Arp)
             {
+                ControlTap?.Invoke(s, inPort, frame);
                 if (ArpPacket.TryRead(eth.Payload, out var arp)) s.LearnIp(vlan, arp.SenderIp, arp.SenderMac);
                 Flood(s);
                 return;
@@ -279,6 +299,7 @@ public sealed class EmulatedFabric
             }
             if (ip.Version == 4 && ip.Protocol == IpProtocols.Igmp)
             {
+                ControlTap?.Invoke(s, inPort, frame);
                 if (IgmpMessage.TryReadPacket(in ip, out var igmp) && SnoopIgmp(s, vlan, inPort, in igmp)) { _egress.AddRange(s.RouterPorts); return; }
                 Flood(s);
                 return;
@@ -286,6 +307,7 @@ public sealed class EmulatedFabric
             if (ip.Version == 6 && ip.Protocol == IpProtocols.Icmpv6 && ip.PayloadLength > 0)
             {
                 byte type = ip.Payload[0];
+                if (type is 130 or 131 or 132 or 143 or 135 or 136) ControlTap?.Invoke(s, inPort, frame);
                 if (type is 131 or 132 or 143)
                 {
                     if (MldMessage.TryReadPacket(in ip, out var mld)) SnoopMld(s, vlan, inPort, in mld);

@@ -4,18 +4,19 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using SubsetMulticast.Controller;
 using SubsetMulticast.Core.Addressing;
-using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.Lifecycle;
-using SubsetMulticast.Core.ReferenceGroups;
 using SubsetMulticast.Emulator;
+using SubsetMulticast.Emulator.Learning;
 using SubsetMulticast.Emulator.Topology;
+using SubsetMulticast.Learning;
 using SubsetMulticast.Push;
 
 namespace SubsetMulticast.Cli.Commands;
 
 /// <summary>
 /// The main job on the embedded default: the controller on an emulated fabric. A negotiating group joins
-/// a reference group with real IGMPv3 reports, a client asks the controller's REST API for a rendezvous
+/// a reference group with real IGMPv3 reports, which the controller learns from the switches' control
+/// frames (<see cref="EmulatedFabricFeed"/>, as punts on real switches), a client asks the controller's REST API for a rendezvous
 /// group of a few targets, and one chunk goes out three ways — rendezvous multicast, unicast fan-out and
 /// plain reference-group multicast — counted per host and per link.
 /// </summary>
@@ -40,6 +41,11 @@ internal static class DemoCommand
         if (negotiating + 1 > spec.Hosts.Count) throw new UsageException($"The fabric has {spec.Hosts.Count} hosts; the demo needs {negotiating} servers and a client.");
 
         var fabric = new EmulatedFabric(spec);
+        // The controller learns the fabric as on real switches: every IGMP/MLD, ARP and ND frame a switch
+        // receives reaches its learner (reference groups from the reports, hosts from ARP/ND). So the
+        // feed comes first, then the hosts speak.
+        var learner = new FabricLearner();
+        using var feed = new EmulatedFabricFeed(fabric, learner);
         fabric.Announce();
         // Servers spread over the edge switches (every n-th host); the client is the last host.
         int stride = Math.Max(1, (spec.Hosts.Count - 1) / negotiating);
@@ -50,10 +56,6 @@ internal static class DemoCommand
         // The chosen targets: spread across the negotiating group, as bids would pick them.
         var chosen = Enumerable.Range(0, targets).Select(i => servers[i * negotiating / targets]).ToList();
 
-        var hosts = new HostTable();
-        fabric.ExportHosts(hosts);
-        var references = new ReferenceGroupTable(fabric.Topology);
-        fabric.ExportReferenceGroups(references);
         var keys = new PushKeyRing().Add(1, 1, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         var southbound = new EmulatorSouthbound(fabric, keys);
         var options = new ControllerOptions
@@ -65,7 +67,7 @@ internal static class DemoCommand
             Lifecycle = new LifecycleOptions().AddVlan(1, "239.255.0.0/16", "ff15::7:0/112"),
             ConfigureLogging = l => l.ClearProviders(),
         };
-        await using var controller = await TsmControllerHost.StartAsync(options, fabric.Topology, hosts, references, southbound, southbound, TimeProvider.System, cancellationToken);
+        await using var controller = await TsmControllerHost.StartAsync(options, learner.Hosts, learner.References, southbound, southbound, TimeProvider.System, cancellationToken);
         using var http = new HttpClient { BaseAddress = controller.ApiUrl, Timeout = TimeSpan.FromSeconds(30) };
 
         // One throwaway group first, so setupMicros measures the controller, not the JIT's first pass.

@@ -9,14 +9,16 @@ using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Core.ReferenceGroups;
 using SubsetMulticast.Emulator;
+using SubsetMulticast.Emulator.Learning;
 using SubsetMulticast.Emulator.Topology;
+using SubsetMulticast.Learning;
 using SubsetMulticast.Push;
 
 namespace SubsetMulticast.Cli.Commands;
 
 /// <summary>
 /// <c>tsm serve</c>: the controller service on an emulated fabric, until Ctrl-C. Every host joins the
-/// reference group (real IGMPv3 reports) so that rendezvous groups can be requested at once over REST or
+/// reference group (real IGMPv3 reports, learned by the controller from the switches' control frames) so that rendezvous groups can be requested at once over REST or
 /// pushed over UDP. With <c>--openflow ADDR:PORT</c> it serves real switches instead: they connect over
 /// OpenFlow 1.3, the topology is learned by LLDP, reference groups from punted IGMP/MLD, hosts from ARP/ND.
 /// </summary>
@@ -72,12 +74,12 @@ internal static class ServeCommand
         bool quiet = a.Has("--quiet");
 
         var fabric = new EmulatedFabric(spec);
+        // The controller learns from the switches' control frames (feed first, then the hosts speak):
+        // reference groups from the IGMP reports, hosts from ARP/ND, as `serve --openflow` does from punts.
+        var learner = new FabricLearner();
+        using var feed = new EmulatedFabricFeed(fabric, learner);
         fabric.Announce();
         foreach (var h in fabric.Hosts) fabric.Join(h, reference);
-        var hosts = new HostTable();
-        fabric.ExportHosts(hosts);
-        var references = new ReferenceGroupTable(fabric.Topology);
-        fabric.ExportReferenceGroups(references);
         var keys = new PushKeyRing().Add(Vlan, KeyId, key);
         var southbound = new EmulatorSouthbound(fabric, keys);
         var options = new ControllerOptions
@@ -101,7 +103,7 @@ internal static class ServeCommand
         TsmControllerHost controller;
         try
         {
-            controller = await TsmControllerHost.StartAsync(options, fabric.Topology, hosts, references, southbound, southbound, TimeProvider.System, cancellationToken);
+            controller = await TsmControllerHost.StartAsync(options, learner.Hosts, learner.References, southbound, southbound, TimeProvider.System, cancellationToken);
         }
         catch (Exception e) when (e is IOException or SocketException)
         {
@@ -116,16 +118,45 @@ internal static class ServeCommand
             await stdout.WriteLineAsync(controller.PushEndPoint is { } p
                 ? $"  push-udp  {p}  (VLAN {Vlan}, key id {KeyId}, key {Convert.ToHexStringLower(key)})"
                 : "  push-udp  off");
-            await stdout.WriteLineAsync($"  reference {reference} on VLAN {Vlan}: {fabric.Hosts.Count} members; block {blockArg}");
+            int learned = learner.References.TryGet(Vlan, reference, out var referenceGroup) ? referenceGroup.SwitchCount : 0;
+            await stdout.WriteLineAsync($"  reference {reference} on VLAN {Vlan}: {fabric.Hosts.Count} hosts joined, learned on {learned} switches; block {blockArg}");
             await stdout.WriteLineAsync("  Ctrl-C stops.");
             await stdout.FlushAsync(CancellationToken.None);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var upkeep = KeepMembershipsAsync(fabric, learner, reference, stop.Token);
             try
             {
                 await controller.WaitForShutdownAsync(cancellationToken);
             }
             catch (OperationCanceledException) { }
+            finally
+            {
+                await stop.CancelAsync();
+                await upkeep;
+            }
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Runs the learner's snooping timers each second, and has every host re-report its membership as a
+    /// querier's general query would make it (the emulated fabric has no querier): without that the learned
+    /// memberships would expire after the group membership interval (260 s). Ends when <paramref name="stop"/> fires.
+    /// </summary>
+    private static async Task KeepMembershipsAsync(EmulatedFabric fabric, FabricLearner learner, IpAddress reference, CancellationToken stop)
+    {
+        const int ReaffirmEverySeconds = 60; // well inside the 260 s membership interval, as a 125 s query interval is
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            for (long second = 1; await timer.WaitForNextTickAsync(stop); second++)
+            {
+                if (second % ReaffirmEverySeconds == 0)
+                    foreach (var h in fabric.Hosts) fabric.Reaffirm(h, reference);
+                learner.Tick();
+            }
+        }
+        catch (OperationCanceledException) { }
     }
 
     /// <summary><c>tsm serve --openflow ADDR:PORT [--api URL] [--vlan N] [--block CIDR] [--push-udp ADDR:PORT|off] [--lldp-interval S] [--quiet]</c>.</summary>
