@@ -36,6 +36,68 @@ public sealed class ServeCommandTests
         }
     }
 
+    /// <summary>
+    /// The emulated default learns like the OpenFlow path: REST shows the reference group the controller learned
+    /// from the hosts' IGMPv3 reports through the switches' control frames, equal to what the emulated switches
+    /// snooped (the same fabric built here, the same joins), and hosts at their edge ports; pushed mode works on it.
+    /// </summary>
+    [Fact]
+    public async Task Serve_OnAnEmulatedFabric_RestShowsTheReferenceGroupLearnedFromReports()
+    {
+        const string Spec = "leaf-spine:2:3:4";
+        using var p = Start("serve", "--fabric", Spec, "--api", "http://127.0.0.1:0", "--push-udp", "off", "--mode", "pushed", "--quiet");
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            string? apiLine = null, referenceLine = null;
+            for (int i = 0; i < 20 && (apiLine is null || referenceLine is null); i++)
+            {
+                var line = await p.StandardOutput.ReadLineAsync(cts.Token) ?? throw new Xunit.Sdk.XunitException($"serve exited: {await p.StandardError.ReadToEndAsync()}");
+                var t = line.Trim();
+                if (t.StartsWith("api ", StringComparison.Ordinal)) apiLine = t[3..].Trim();
+                if (t.StartsWith("reference ", StringComparison.Ordinal)) referenceLine = t;
+            }
+            Assert.NotNull(apiLine);
+            Assert.Contains("learned on 4 switches", referenceLine); // 3 leaves + the root spine (reports go toward the querier)
+            using var http = new HttpClient { BaseAddress = new Uri(apiLine.Replace("api/v1/groups", "")), Timeout = TimeSpan.FromSeconds(30) };
+
+            var fabric = new SubsetMulticast.Emulator.EmulatedFabric(SubsetMulticast.Emulator.Topology.FabricSpec.Parse(Spec));
+            var reference = SubsetMulticast.Core.Addressing.IpAddress.Parse("239.1.0.1");
+            fabric.Announce();
+            foreach (var h in fabric.Hosts) fabric.Join(h, reference);
+            var snooped = new SubsetMulticast.Core.ReferenceGroups.ReferenceGroupTable(fabric.Topology);
+            fabric.ExportReferenceGroups(snooped);
+            Assert.True(snooped.TryGet(1, reference, out var expected));
+            var want = Enumerable.Range(0, expected.SwitchCount).Select(i =>
+                $"{fabric.Switches[expected.SwitchAt(i)].Name} [{string.Join(",", expected.MemberPortsAt(i).ToArray())}] [{string.Join(",", expected.RouterPortsAt(i).ToArray())}]");
+
+            var groups = JsonDocument.Parse(await http.GetStringAsync("api/v1/reference-groups", cts.Token)).RootElement;
+            var learned = Assert.Single(groups.EnumerateArray());
+            Assert.Equal(1, learned.GetProperty("vlan").GetInt32());
+            Assert.Equal("239.1.0.1", learned.GetProperty("group").GetString());
+            var got = learned.GetProperty("switches").EnumerateArray().Select(s =>
+                $"{s.GetProperty("id").GetString()} [{string.Join(",", s.GetProperty("memberPorts").EnumerateArray().Select(x => x.GetUInt32()))}] [{string.Join(",", s.GetProperty("routerPorts").EnumerateArray().Select(x => x.GetUInt32()))}]");
+            Assert.Equal(want.Order(StringComparer.Ordinal), got.Order(StringComparer.Ordinal));
+
+            var topology = JsonDocument.Parse(await http.GetStringAsync("api/v1/topology", cts.Token)).RootElement;
+            var hosts = topology.GetProperty("hosts").EnumerateArray()
+                .ToDictionary(h => h.GetProperty("ip").GetString()!, h => (h.GetProperty("switch").GetString(), h.GetProperty("port").GetUInt32()));
+            foreach (var h in fabric.Hosts)
+                Assert.Equal((fabric.Switches[h.Switch].Name, h.Port), hosts[h.Ipv4.ToString()]);
+
+            var members = new[] { fabric.Hosts[0].Ipv4.ToString(), fabric.Hosts[^1].Ipv4.ToString() };
+            using var created = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 1, reference = "239.1.0.1", members, ttlMs = 5000 }, cts.Token);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var group = JsonDocument.Parse(await created.Content.ReadAsStringAsync(cts.Token)).RootElement;
+            Assert.Equal(members.Order(), group.GetProperty("effective").EnumerateArray().Select(e => e.GetString()!).Order());
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+    }
+
     [Theory]
     [InlineData("--mode", "sideways")]
     [InlineData("--fabric", "torus:3")]
