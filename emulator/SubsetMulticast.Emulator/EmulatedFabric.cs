@@ -388,7 +388,10 @@ public sealed class EmulatedFabric
         return (i, port);
     }
 
-    /// <summary>What the controller learns by host tracking: every host's IP → MAC → edge port.</summary>
+    /// <summary>
+    /// Every host's IP → MAC → edge port, read from the spec: a shortcut for property tests and benchmarks.
+    /// The controller itself learns hosts from frames (<see cref="Learning.EmulatedFabricFeed"/>).
+    /// </summary>
     public void ExportHosts(HostTable table)
     {
         foreach (var h in _hosts)
@@ -399,7 +402,11 @@ public sealed class EmulatedFabric
         }
     }
 
-    /// <summary>What the controller reads back from the switches' snooping tables (as SNMP's dot1qTpGroupTable would give it).</summary>
+    /// <summary>
+    /// The switches' snooping tables copied into <paramref name="table"/> (as SNMP's dot1qTpGroupTable would give
+    /// them): a shortcut for property tests and benchmarks. It only adds — a later leave is not reflected; the
+    /// controller learns from frames instead (<see cref="Learning.EmulatedFabricFeed"/>).
+    /// </summary>
     public void ExportReferenceGroups(ReferenceGroupTable table)
     {
         lock (_gate)
