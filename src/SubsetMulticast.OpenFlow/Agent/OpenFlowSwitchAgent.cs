@@ -211,7 +211,10 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
             await reader.CompleteAsync().ConfigureAwait(false);
             // Under the write lock, so that no send is mid-write; bounded, since a send to a dead peer fails soon.
             bool held = await _write.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            // Completing flushes what is buffered; after DisposeAsync closed the socket that flush fails, and a
+            // closing switch has nobody left to tell.
             try { await pipe.Output.CompleteAsync().ConfigureAwait(false); }
+            catch (Exception e) when (e is IOException or ObjectDisposedException) { }
             finally { if (held) _write.Release(); }
         }
     }
