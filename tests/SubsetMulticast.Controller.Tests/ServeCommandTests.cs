@@ -136,10 +136,12 @@ public sealed class ServeCommandTests
             using var http = new HttpClient { BaseAddress = new Uri(api), Timeout = TimeSpan.FromSeconds(30) };
             await OpenFlowServiceTests.UntilAsync(async () => JsonDocument.Parse(await http.GetStringAsync("api/v1/topology", cts.Token)).RootElement,
                 t => t.GetProperty("switches").GetArrayLength() == 3 && t.GetProperty("links").GetArrayLength() == 2, "3 switches and 2 links from LLDP");
-            await OpenFlowServiceTests.UntilAsync(() => Task.FromResult(fabric.All.All(a => a.Flows.Count >= 9)), ok => ok, "punt flows");
+            await OpenFlowServiceTests.UntilAsync(() => Task.FromResult(fabric.All.All(a => a.Flows.Count(f => f.Cookie >> 48 == 0x534E) >= 9)), ok => ok, "punt flows");
             for (int h = 1; h <= 6; h++) await fabric.EmitAsync(h, Support.AgentFabric.Join(h, SubsetMulticast.Core.Addressing.IpAddress.Parse("239.1.0.1")));
             await OpenFlowServiceTests.UntilAsync(async () => JsonDocument.Parse(await http.GetStringAsync("api/v1/reference-groups", cts.Token)).RootElement,
-                r => r.GetArrayLength() == 1, "the learned reference group");
+                r => r.GetArrayLength() == 1 && r[0].GetProperty("switches").GetArrayLength() == 3, "the learned reference group");
+            await OpenFlowServiceTests.UntilAsync(async () => await http.GetStringAsync("api/v1/topology", cts.Token),
+                t => t.Contains("\"10.0.1.1\"", StringComparison.Ordinal) && t.Contains("\"10.0.2.3\"", StringComparison.Ordinal), "both members located");
 
             using var created = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 0, reference = "239.1.0.1", members = new[] { "10.0.1.1", "10.0.2.3" }, ttlMs = 5000 }, cts.Token);
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
