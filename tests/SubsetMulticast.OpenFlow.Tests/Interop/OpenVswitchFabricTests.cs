@@ -98,7 +98,7 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
         var farView = JsonDocument.Parse(await far.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal(HttpStatusCode.Created, far.StatusCode);
         Assert.DoesNotContain(farView.GetProperty("switches").EnumerateArray(), s => s.GetProperty("id").GetString() == l1);
-        Assert.Contains("nw_dst=239.255.0.0/16", await lab.OfctlAsync($"dump-flows {leaf1}"));
+        await UntilAsync(async () => await lab.OfctlAsync($"dump-flows {leaf1}"), f => f.Contains("nw_dst=239.255.0.0/16", StringComparison.Ordinal), "leaf 1's unregistered-group flow", 10_000);
         var farGot = await lab.DeliverAsync(hosts, sender: 1, listeners: [2, 3, 4, 5, 6], farView.GetProperty("group").GetString()!, UdpPort, "far");
         output.WriteLine($"leaf-2-only group from h1: received by hosts [{string.Join(',', farGot)}]");
         Assert.Equal([5, 6], farGot.Order());
