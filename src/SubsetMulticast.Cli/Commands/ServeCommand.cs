@@ -90,14 +90,7 @@ internal static class ServeCommand
             PushKeys = keys,
             PushKeyId = KeyId,
             Lifecycle = lifecycle,
-            ConfigureLogging = l =>
-            {
-                l.ClearProviders();
-                if (quiet) return;
-                l.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
-                l.SetMinimumLevel(LogLevel.Information);
-                l.AddFilter("Microsoft", LogLevel.Warning);
-            },
+            ConfigureLogging = l => ConsoleLogging(l, quiet),
         };
 
         TsmControllerHost controller;
@@ -203,14 +196,7 @@ internal static class ServeCommand
                 PushUdp = pushAt,
                 Mode = ApplyMode.Computed,
                 Lifecycle = lifecycle,
-                ConfigureLogging = l =>
-                {
-                    l.ClearProviders();
-                    if (quiet) return;
-                    l.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
-                    l.SetMinimumLevel(LogLevel.Information);
-                    l.AddFilter("Microsoft", LogLevel.Warning);
-                },
+                ConfigureLogging = l => ConsoleLogging(l, quiet),
             },
         };
 
@@ -240,6 +226,16 @@ internal static class ServeCommand
             catch (OperationCanceledException) { }
         }
         return 0;
+    }
+
+    /// <summary>One line per event on the console, our own at Information and ASP.NET's at Warning; nothing with --quiet.</summary>
+    private static void ConsoleLogging(ILoggingBuilder logging, bool quiet)
+    {
+        logging.ClearProviders();
+        if (quiet) return;
+        logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        logging.SetMinimumLevel(LogLevel.Information);
+        logging.AddFilter("Microsoft", LogLevel.Warning);
     }
 
     private static byte[] ParseKey(string hex)
