@@ -36,6 +36,7 @@ public sealed class FabricLearner
     private readonly Dictionary<SwitchPort, SwitchPort> _directedLinks = new();
     private readonly HashSet<(VlanId Vlan, int Switch)> _routerDefaults = [];
     private readonly HostLocator _locator;
+    private volatile HashSet<PortRef> _linkPorts = [];
     private long _unknownSwitch, _unknownPort, _refusedSwitches;
 
     public FabricLearner(FabricLearnerOptions? options = null, TimeProvider? time = null, HostTable? hosts = null)
@@ -98,7 +99,9 @@ public sealed class FabricLearner
             if (!_switches.TryGetValue(switchId, out var sw))
             {
                 if (_byIndex.Count >= _options.MaxSwitches) { Interlocked.Increment(ref _refusedSwitches); return false; }
-                sw = new LearnedSwitch(_byIndex.Count, switchId, bridgeId, new Snooper(_options.Snooping, _time));
+                var transmitter = _options.Snooping.Querier is null ? null : new QueryTransmitter(this, switchId);
+                sw = new LearnedSwitch(_byIndex.Count, switchId, bridgeId, new Snooper(_options.Snooping, _time, transmitter));
+                transmitter?.Bind(sw);
                 var bound = sw;
                 sw.Snooper.Changed += c => OnSnoopingChanged(bound, c);
                 _byIndex.Add(sw);
@@ -219,6 +222,32 @@ public sealed class FabricLearner
         foreach (var sw in _switches.Values) sw.Snooper.Tick();
     }
 
+    /// <summary>
+    /// Our querier (<see cref="SnoopingOptions.Querier"/>) wants <see cref="QueryOut.Frame"/> sent out of
+    /// <see cref="QueryOut.Ports"/> of a switch: its edge ports (not inter-switch links), where hosts are; the
+    /// hosts' reports come back as punts. Each switch's snooper runs the election on the queries it hears, so a
+    /// real querier with a lower address silences it. Raised on the learner's tick; a handler must not block.
+    /// </summary>
+    public event Action<QueryOut>? QuerySent;
+
+    private sealed class QueryTransmitter(FabricLearner learner, string switchId) : IFrameTransmitter
+    {
+        private LearnedSwitch? _switch;
+
+        public void Bind(LearnedSwitch sw) => _switch = sw;
+
+        public void Send(VlanId vlan, ReadOnlySpan<byte> frame)
+        {
+            var sw = _switch;
+            var handler = learner.QuerySent;
+            if (sw is null || handler is null || !sw.IsUp) return;
+            var links = learner._linkPorts;
+            var edge = new List<uint>();
+            foreach (uint p in sw.PortNumbers) if (!links.Contains(sw.Ref(p))) edge.Add(p);
+            if (edge.Count > 0) handler(new QueryOut(switchId, [.. edge], vlan, frame.ToArray()));
+        }
+    }
+
     // ---- snooping → reference groups and hosts ----
 
     private void OnSnoopingChanged(LearnedSwitch sw, SnoopingChange c)
@@ -293,6 +322,7 @@ public sealed class FabricLearner
             foreach (var (vlan, sw) in _routerDefaults) References.SetRouterPorts(vlan, sw, TreeDefault(sw));
         }
         _locator.SetLinkPorts(used);
+        _linkPorts = used;
         TopologyChanged?.Invoke(topology);
     }
 }

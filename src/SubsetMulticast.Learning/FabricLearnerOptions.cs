@@ -1,3 +1,4 @@
+using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Snooping;
 
 namespace SubsetMulticast.Learning;
@@ -31,6 +32,9 @@ public readonly record struct SwitchPort(string SwitchId, uint Port)
 {
     public override string ToString() => $"{SwitchId}:{Port}";
 }
+
+/// <summary>A query our querier sends: <see cref="Frame"/> (a whole Ethernet frame) out of these ports of one switch.</summary>
+public sealed record QueryOut(string SwitchId, uint[] Ports, VlanId Vlan, byte[] Frame);
 
 /// <summary>A port as a switch describes it.</summary>
 public readonly record struct SwitchPortInfo(uint Port, string Name);

@@ -161,6 +161,11 @@ public sealed class ServeCommandTests
     [InlineData("--openflow", "127.0.0.1:0", "--mode", "pushed")]
     [InlineData("--openflow", "127.0.0.1:0", "--block", "10.0.0.0/8")]
     [InlineData("--vlan", "3")]
+    [InlineData("--openflow", "127.0.0.1:0", "--querier", "239.1.1.1")]
+    [InlineData("--openflow", "127.0.0.1:0", "--querier", "10.0.0.254", "--querier-v6", "2001:db8::1")]
+    [InlineData("--openflow", "127.0.0.1:0", "--querier-v6", "fe80::1")]
+    [InlineData("--openflow", "127.0.0.1:0", "--query-response", "200")]
+    [InlineData("--querier", "10.0.0.254")]
     public async Task ServeOpenFlow_BadArgument_ExitsWithUsageError(params string[] args)
     {
         using var p = Start(["serve", .. args]);

@@ -236,6 +236,45 @@ public sealed class FabricLearnerTests
     }
 
     [Fact]
+    public void OurQuerier_QueriesEdgePortsOnly_AndStandsDownForALowerAddressedQuerier()
+    {
+        var ours = IpAddress.Parse("10.0.9.254");
+        var lab = LearnerLab.LeafSpine(spines: 1, leaves: 2, hostsPerLeaf: 2, options: new FabricLearnerOptions
+        {
+            Snooping = new SubsetMulticast.Snooping.SnoopingOptions { Querier = new SubsetMulticast.Snooping.QuerierOptions { IPv4Source = ours } },
+        });
+        var sent = new List<QueryOut>();
+        lab.Learner.QuerySent += q => { lock (sent) sent.Add(q); };
+        lab.Clock.Advance(TimeSpan.FromSeconds(1));
+        lab.Learner.Tick();
+
+        // Startup general queries: each leaf's host ports; the spine has only links and sends nothing.
+        Assert.Equal(["l1", "l2"], sent.Select(q => q.SwitchId).Order());
+        Assert.All(sent, q => Assert.Equal([1u, 2u], q.Ports));
+        foreach (var q in sent)
+        {
+            Assert.True(SubsetMulticast.Packets.Ethernet.EthernetFrame.TryRead(q.Frame, out var eth));
+            Assert.True(SubsetMulticast.Packets.Ip.IpPacket.TryRead(eth.Payload, eth.EtherType, out var ip));
+            Assert.Equal(ours, ip.Source);
+            Assert.True(SubsetMulticast.Packets.Igmp.IgmpMessage.TryReadPacket(in ip, out var igmp));
+            Assert.True(igmp.IsQuery);
+            Assert.True(igmp.Group.IsUnspecified); // a general query
+        }
+
+        // A router at 10.0.1.1 (lower than ours) queries from h1's port: every switch hears it and stands down
+        // for the other-querier-present interval (255 s), then takes over again.
+        var h1 = lab.Hosts[0];
+        var query = new byte[256];
+        int n = SubsetMulticast.Packets.Igmp.IgmpFrames.WriteV3Query(query, h1.Mac, default, IpAddress.Parse("10.0.1.1"), IpAddress.Parse("0.0.0.0"), 100, false, 2, 125, []);
+        lab.Emit(h1, query[..n]);
+        sent.Clear();
+        for (int i = 0; i < 25; i++) { lab.Clock.Advance(TimeSpan.FromSeconds(10)); lab.Learner.Tick(); }
+        Assert.Empty(sent); // 250 s: our startup and general queries would all have fired by now
+        for (int i = 0; i < 15; i++) { lab.Clock.Advance(TimeSpan.FromSeconds(10)); lab.Learner.Tick(); }
+        Assert.Equal(["l1", "l2"], sent.Select(q => q.SwitchId).Distinct().Order());
+    }
+
+    [Fact]
     public void HostileFrames_ChangeNothing()
     {
         var lab = LearnerLab.LeafSpine(spines: 1, leaves: 2, hostsPerLeaf: 2);

@@ -13,6 +13,7 @@ using SubsetMulticast.Emulator.Learning;
 using SubsetMulticast.Emulator.Topology;
 using SubsetMulticast.Learning;
 using SubsetMulticast.Push;
+using SubsetMulticast.Snooping;
 
 namespace SubsetMulticast.Cli.Commands;
 
@@ -30,8 +31,11 @@ internal static class ServeCommand
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var a = new Args(args, "--fabric", "--api", "--push-udp", "--mode", "--reference", "--block", "--push-key", "--quiet",
-            "--openflow", "--vlan", "--lldp-interval");
+            "--openflow", "--vlan", "--lldp-interval", "--querier", "--querier-v6", "--query-interval", "--query-response");
         if (a.Has("--openflow")) return await RunOpenFlowAsync(a, stdout, stderr, cancellationToken);
+        foreach (var openFlowOnly in new[] { "--querier", "--querier-v6", "--query-interval", "--query-response", "--lldp-interval", "--vlan" })
+            if (a.Has(openFlowOnly))
+                throw new UsageException($"{openFlowOnly} applies with --openflow only (the emulated fabric is VLAN {Vlan} and re-reports on its own).");
         foreach (var only in new[] { "--vlan", "--lldp-interval" })
             if (a.Has(only)) throw new UsageException($"{only} applies only with --openflow ADDR:PORT.");
         var fabricSpec = a.Get("--fabric") ?? "leaf-spine:2:4:8";
@@ -182,9 +186,11 @@ internal static class ServeCommand
             throw new UsageException($"--block: {e.Message}");
         }
         bool quiet = a.Has("--quiet");
+        var snooping = SnoopingFor(a, (ushort)vlan);
         var settings = new OpenFlowControllerSettings
         {
             OpenFlowEndpoint = ofAt,
+            Learner = new FabricLearnerOptions { Snooping = snooping },
             Discovery = new SubsetMulticast.OpenFlow.Discovery.DiscoveryOptions
             {
                 LldpInterval = TimeSpan.FromSeconds(lldpSeconds),
@@ -217,6 +223,9 @@ internal static class ServeCommand
             await stdout.WriteLineAsync($"  openflow  {service.Listener.LocalEndpoint}");
             await stdout.WriteLineAsync(service.Controller.PushEndPoint is { } p ? $"  push-udp  {p}  (no keys: instructions are refused)" : "  push-udp  off");
             await stdout.WriteLineAsync($"  groups on VLAN {vlan} from block {blockArg}; reference groups are whatever hosts join");
+            await stdout.WriteLineAsync(snooping.Querier is { } q
+                ? string.Create(CultureInfo.InvariantCulture, $"  querier   {q.IPv4Source}{(q.IPv6Source is { } q6 ? $" / {q6}" : "")} on edge ports every {snooping.QueryInterval.TotalSeconds:0} s while no lower-addressed querier is heard; membership interval {snooping.GroupMembershipInterval.TotalSeconds:0} s")
+                : string.Create(CultureInfo.InvariantCulture, $"  querier   none of ours (--querier ADDR): memberships last {snooping.GroupMembershipInterval.TotalSeconds:0} s unless a router or switch queries"));
             await stdout.WriteLineAsync("  Ctrl-C stops.");
             await stdout.FlushAsync(CancellationToken.None);
             try
@@ -226,6 +235,45 @@ internal static class ServeCommand
             catch (OperationCanceledException) { }
         }
         return 0;
+    }
+
+    /// <summary>
+    /// The learner's snooping timers and our optional querier. Without a querier on the network, hosts report a
+    /// join only a couple of times, and every membership expires after the membership interval
+    /// (robustness × query interval + query response interval, RFC 3376 §8.4): <c>--querier ADDR</c> makes the
+    /// controller query the hosts through the switches.
+    /// </summary>
+    private static SnoopingOptions SnoopingFor(Args a, ushort vlan)
+    {
+        int interval = a.Int("--query-interval", 125, 2, 3175);
+        int response = a.Int("--query-response", 10, 1, 3174);
+        if (response >= interval) throw new UsageException($"--query-response ({response} s) must be shorter than --query-interval ({interval} s).");
+        QuerierOptions? querier = null;
+        if (a.Get("--querier") is { } v4Text)
+        {
+            if (!IpAddress.TryParse(v4Text, out var v4) || !v4.IsV4 || v4.IsMulticast || v4.IsUnspecified)
+                throw new UsageException($"--querier must be an IPv4 unicast address to query from (e.g. 10.0.0.254), not '{v4Text}'.");
+            IpAddress? v6 = null;
+            if (a.Get("--querier-v6") is { } v6Text)
+            {
+                if (!IpAddress.TryParse(v6Text, out var parsed) || parsed.IsV4 || (parsed.High >> 48) != 0xfe80)
+                    throw new UsageException($"--querier-v6 must be an IPv6 link-local address (fe80::…, as MLD requires), not '{v6Text}'.");
+                v6 = parsed;
+            }
+            querier = new QuerierOptions { IPv4Source = v4, IPv6Source = v6, Vlans = [new VlanId(vlan)] };
+        }
+        else if (a.Has("--querier-v6")) throw new UsageException("--querier-v6 goes with --querier.");
+        // RFC 3376 §8.4 and §8.5, with the default robustness of 2.
+        var qi = TimeSpan.FromSeconds(interval);
+        var qri = TimeSpan.FromSeconds(response);
+        return new SnoopingOptions
+        {
+            QueryInterval = qi,
+            QueryResponseInterval = qri,
+            GroupMembershipInterval = 2 * qi + qri,
+            OtherQuerierPresentInterval = 2 * qi + qri / 2,
+            Querier = querier,
+        };
     }
 
     /// <summary>One line per event on the console, our own at Information and ASP.NET's at Warning; nothing with --quiet.</summary>

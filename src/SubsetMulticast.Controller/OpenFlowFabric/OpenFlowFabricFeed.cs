@@ -29,7 +29,12 @@ public sealed class OpenFlowFabricFeed : IDisposable
         listener.PacketInReceived += OnPacketIn;
         discovery.LinkDiscovered += OnLinkDiscovered;
         discovery.LinkLost += OnLinkLost;
+        learner.QuerySent += OnQuery;
     }
+
+    /// <summary>Queries of our querier sent as PACKET_OUTs (one per switch and query, every edge port an OUTPUT).</summary>
+    public long QueriesSent => Interlocked.Read(ref _queries);
+    private long _queries;
 
     /// <summary>Punted frames handed to the learner.</summary>
     public long FramesFed => Interlocked.Read(ref _frames);
@@ -62,6 +67,24 @@ public sealed class OpenFlowFabricFeed : IDisposable
         _learner.FrameIn(session.SwitchId, inPort, data);
     }
 
+    private void OnQuery(QueryOut query)
+    {
+        if (!_listener.TryGetSwitch(query.SwitchId, out var session)) return;
+        var outputs = new List<OfpAction>(query.Ports.Length);
+        foreach (uint p in query.Ports) outputs.Add(new OutputAction(p));
+        _ = SendQueryAsync(session, new PacketOut(Ofp.NoBuffer, Ofp.PortController, outputs, query.Frame));
+    }
+
+    private async Task SendQueryAsync(OpenFlowSession session, PacketOut packetOut)
+    {
+        try
+        {
+            await session.SendAsync(packetOut).ConfigureAwait(false);
+            Interlocked.Increment(ref _queries);
+        }
+        catch (Exception e) when (e is OpenFlowSessionException or OperationCanceledException) { } // the next query interval tries again
+    }
+
     private void OnLinkDiscovered(SwitchLink link) =>
         _learner.LinkUp(new SwitchPort(link.FromSwitch, link.FromPort), new SwitchPort(link.ToSwitch, link.ToPort));
 
@@ -77,5 +100,6 @@ public sealed class OpenFlowFabricFeed : IDisposable
         _listener.PacketInReceived -= OnPacketIn;
         _discovery.LinkDiscovered -= OnLinkDiscovered;
         _discovery.LinkLost -= OnLinkLost;
+        _learner.QuerySent -= OnQuery;
     }
 }

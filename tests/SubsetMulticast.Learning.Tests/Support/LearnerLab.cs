@@ -30,9 +30,9 @@ internal sealed class LearnerLab
     public static string Id(string name) => name;
 
     /// <summary>Leaf-spine: spines s1.., leaves l1.. (uplink port 100+spine), hosts on leaf ports 1..hostsPerLeaf.</summary>
-    public static LearnerLab LeafSpine(int spines, int leaves, int hostsPerLeaf, bool announce = true)
+    public static LearnerLab LeafSpine(int spines, int leaves, int hostsPerLeaf, bool announce = true, FabricLearnerOptions? options = null)
     {
-        var lab = new LearnerLab();
+        var lab = new LearnerLab(options);
         for (int s = 1; s <= spines; s++) lab.Ports[$"s{s}"] = [.. Enumerable.Range(1, leaves).Select(l => (uint)l)];
         for (int l = 1; l <= leaves; l++)
         {

@@ -30,7 +30,8 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
         await using var lab = new OvsLab();
         lab.StartDatabase();
         lab.StartSwitchDaemon();
-        await using var tsm = await TsmServe.StartAsync("--lldp-interval", "1");
+        // Our querier, with short timers: memberships last 2 × 6 + 2 = 14 s unless the hosts answer its queries.
+        await using var tsm = await TsmServe.StartAsync("--lldp-interval", "1", "--querier", "10.77.0.254", "--query-interval", "6", "--query-response", "2");
         using var http = new HttpClient { BaseAddress = tsm.Api, Timeout = TimeSpan.FromSeconds(30) };
 
         // The spine has the lowest datapath id, so it is the tree root (as a fabric is configured).
@@ -61,6 +62,7 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
             r => MemberPorts(r, Reference).Count == 3 && want.All(w => MemberPorts(r, Reference).GetValueOrDefault(w.Key)?.SequenceEqual(w.Value) == true),
             "the six joins learned on 3 switches", 20_000);
         output.WriteLine($"reference group: {string.Join("; ", MemberPorts(refs, Reference).Select(kv => $"{kv.Key} [{string.Join(',', kv.Value)}]"))}");
+        var joined = Stopwatch.StartNew();
         var hostsView = await UntilAsync(() => GetJsonAsync(http, "api/v1/topology"),
             t => Enumerable.Range(1, 6).All(i => t.GetProperty("hosts").EnumerateArray().Any(h => h.GetProperty("ip").GetString() == $"10.77.0.{i}")),
             "six hosts located", 20_000);
@@ -132,6 +134,16 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
         foreach (var br in new[] { leaf1, spine, leaf2 })
             Assert.DoesNotContain($"group_id={gid}", await lab.OfctlAsync($"dump-groups {br}"));
         Assert.Empty(await lab.DeliverAsync(hosts, sender: 1, listeners: [2, 5, 6], group, UdpPort, "deleted"));
+
+        // The kernel reports a join twice, within a second or two; after that only queries make hosts report again.
+        // So the six memberships outlive 2.5 membership intervals only if the hosts answered our querier's
+        // queries, sent as PACKET_OUTs on the leaves' host ports.
+        var wait = TimeSpan.FromSeconds(35) - joined.Elapsed;
+        if (wait > TimeSpan.Zero) await Task.Delay(wait);
+        var still = await GetJsonAsync(http, "api/v1/reference-groups");
+        output.WriteLine($"after {joined.Elapsed.TotalSeconds:0} s: {string.Join("; ", MemberPorts(still, Reference).Select(kv => $"{kv.Key} [{string.Join(',', kv.Value)}]"))}");
+        Assert.True(want.All(w => MemberPorts(still, Reference).GetValueOrDefault(w.Key)?.SequenceEqual(w.Value) == true),
+            $"memberships did not survive on our querier's queries: {still}");
 
         await MeasureAsync(http);
         Assert.False(tsm.HasExited);
