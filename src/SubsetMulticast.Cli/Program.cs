@@ -44,6 +44,7 @@ public static class Program
           tsm demo  [--fabric leaf-spine:2:4:8] [--negotiating 12] [--targets 3] [--mode computed|pushed] [--json]
           tsm serve [--fabric SPEC] [--api http://127.0.0.1:8080] [--push-udp 127.0.0.1:9470] [--mode computed|pushed]
           tsm serve --openflow 0.0.0.0:6653 [--api URL] [--vlan 0] [--block 239.255.0.0/16]   (real switches)
+                    [--querier 10.0.0.254 [--querier-v6 fe80::…]] [--query-interval 125] [--query-response 10]
           tsm emulate --fabric SPEC --controller HOST:PORT [--join GROUP] [--vlan N]         (emulated OpenFlow switches)
           tsm snoop --pcap FILE [--at TIME ...] [--json] | --iface IF [--iface IF2 ...]
 
