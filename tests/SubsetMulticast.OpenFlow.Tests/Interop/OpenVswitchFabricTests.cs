@@ -19,6 +19,7 @@ namespace SubsetMulticast.OpenFlow.Tests.Interop;
 /// after ovs-vswitchd restarts, reconciliation restores them. Then REST → last barrier latency is measured.
 /// </summary>
 [Trait("Category", "Interop")]
+[Collection(OvsDaemonCollection.Name)]
 public class OpenVswitchFabricTests(ITestOutputHelper output)
 {
     private const int UdpPort = 5008;

@@ -14,6 +14,7 @@ namespace SubsetMulticast.OpenFlow.Tests.Interop;
 /// when the package is missing. Runs as root (namespaces, veths).
 /// </summary>
 [Trait("Category", "Interop")]
+[Collection(OvsDaemonCollection.Name)]
 public class OpenVswitchInteropTests(ITestOutputHelper output)
 {
     private const string Group = "239.77.0.1";
@@ -39,7 +40,9 @@ public class OpenVswitchInteropTests(ITestOutputHelper output)
         Assert.Equal("0000000000000a01", switchId);
 
         // Handshake, features, port description.
-        await Until(() => listener.TryGetSwitch(switchId, out var s) && s.Ports.Count >= 5, "OVS handshake with 4 ports + LOCAL", 20_000);
+        // Generous and bounded: on the 2-core CI machine every test assembly (and a second OVS lab) runs at once.
+        await Until(() => listener.TryGetSwitch(switchId, out var s) && s.Ports.Count >= 5, "OVS handshake with 4 ports + LOCAL", 60_000,
+            () => $"sessions: [{string.Join(", ", listener.Switches.Select(kv => $"{kv.Key} ready={kv.Value.IsReady} ports={kv.Value.Ports.Count}"))}]\n{lab.LogTail("vswitchd.log", 15)}");
         listener.TryGetSwitch(switchId, out var session);
         output.WriteLine($"features: dpid={session.DatapathId:x16} tables={session.Features!.NTables} caps=0x{session.Features.Capabilities:x}");
         foreach (var p in session.Ports.Values.OrderBy(p => p.PortNo)) output.WriteLine($"port {p.PortNo} {p.Name} {p.HwAddr} up={p.IsUp}");
@@ -138,12 +141,12 @@ public class OpenVswitchInteropTests(ITestOutputHelper output)
             throw new Xunit.Sdk.XunitException($"receiver did not become ready: {read.Status} {p.StandardError.ReadToEnd()}");
     }
 
-    private static async Task Until(Func<bool> condition, string what, int timeoutMs)
+    private static async Task Until(Func<bool> condition, string what, int timeoutMs, Func<string>? diagnose = null)
     {
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
         for (int i = 0; i < 100_000 && !condition(); i++)
         {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeoutMs} ms waiting for {what}");
+            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeoutMs} ms waiting for {what}{(diagnose is null ? "" : "\n" + diagnose())}");
             await Task.Delay(20);
         }
     }

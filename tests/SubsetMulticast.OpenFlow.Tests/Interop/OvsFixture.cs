@@ -122,6 +122,14 @@ internal sealed class OvsLab : IAsyncDisposable
         return int.Parse(File.ReadAllText(path).Trim(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>The last lines of one of the lab's daemon logs, for failure messages.</summary>
+    public string LogTail(string file, int lines)
+    {
+        var path = Path.Combine(Dir, file);
+        try { return $"{file}:\n" + string.Join('\n', File.ReadLines(path).TakeLast(lines)); }
+        catch (IOException e) { return $"{file}: {e.Message}"; }
+    }
+
     public string Vsctl(string args) => Shell.Check(_vsctl, $"--db={Db} --timeout=10 {args}", Env);
     public string Ofctl(string args) => Shell.Check(_ofctl, $"-O OpenFlow13 {args}", Env);
 
