@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SubsetMulticast.Cli.Commands;
 
 namespace SubsetMulticast.Cli;
@@ -8,6 +9,9 @@ public static class Program
     {
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+        // SIGTERM (systemd stop, docker stop, kill) shuts down as Ctrl-C does: the controller and the emulator
+        // close their sessions instead of dying mid-write.
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             Console.Out.WriteLine(Usage);

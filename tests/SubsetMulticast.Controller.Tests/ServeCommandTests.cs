@@ -36,6 +36,31 @@ public sealed class ServeCommandTests
         }
     }
 
+    /// <summary>SIGTERM (what systemd and docker send) stops serve as Ctrl-C does: a clean exit 0, the API closed.</summary>
+    [Fact]
+    public async Task Serve_OnSigterm_StopsCleanly()
+    {
+        using var p = Start("serve", "--fabric", "single:4", "--api", "http://127.0.0.1:0", "--push-udp", "off", "--quiet");
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            for (int i = 0; i < 20; i++)
+            {
+                var line = await p.StandardOutput.ReadLineAsync(cts.Token) ?? throw new Xunit.Sdk.XunitException($"serve exited: {await p.StandardError.ReadToEndAsync()}");
+                if (line.Contains("Ctrl-C stops.", StringComparison.Ordinal)) break;
+            }
+            using (var kill = Process.Start(new ProcessStartInfo("kill", $"-TERM {p.Id}"))!)
+                await kill.WaitForExitAsync(cts.Token);
+            await p.WaitForExitAsync(cts.Token);
+            Assert.Equal(0, p.ExitCode);
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+    }
+
     /// <summary>
     /// The emulated default learns like the OpenFlow path: REST shows the reference group the controller learned
     /// from the hosts' IGMPv3 reports through the switches' control frames, equal to what the emulated switches

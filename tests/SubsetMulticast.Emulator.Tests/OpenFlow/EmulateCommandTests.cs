@@ -10,8 +10,11 @@ namespace SubsetMulticast.Emulator.Tests.OpenFlow;
 /// <summary>Runs the real `tsm emulate` process against an OpenFlow listener in the test.</summary>
 public sealed class EmulateCommandTests
 {
-    [Fact]
-    public async Task Emulate_ConnectsEverySwitchPuntsEveryJoinAndStopsCleanlyOnSigint()
+    /// <summary>Ctrl-C (SIGINT) and a service manager's stop (SIGTERM) both end in a clean stop.</summary>
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public async Task Emulate_ConnectsEverySwitchPuntsEveryJoinAndStopsCleanlyOnSignal(string signal)
     {
         await using var listener = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0), new OpenFlowOptions { HandshakeTimeout = TimeSpan.FromSeconds(20) });
         listener.Start();
@@ -46,14 +49,14 @@ public sealed class EmulateCommandTests
             Assert.Equal(6, igmpFrom.Count);
             Assert.All(igmpFrom.Values, n => Assert.Equal(8, n));
 
-            await Interrupt(tsm);
+            await Signal(tsm, signal);
             // Bounded, and generous: the CI machine runs every test assembly at once on 2 cores.
             using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             try { await tsm.WaitForExitAsync(exit.Token); }
             catch (OperationCanceledException)
             {
                 tsm.Kill();
-                Assert.Fail($"tsm emulate did not stop within 60 s of SIGINT.\nstdout: {await tsm.StandardOutput.ReadToEndAsync()}\nstderr: {await tsm.StandardError.ReadToEndAsync()}");
+                Assert.Fail($"tsm emulate did not stop within 60 s of SIG{signal}.\nstdout: {await tsm.StandardOutput.ReadToEndAsync()}\nstderr: {await tsm.StandardError.ReadToEndAsync()}");
             }
             Assert.Equal(0, tsm.ExitCode);
             Assert.Contains("stopped", await tsm.StandardOutput.ReadToEndAsync());
@@ -107,10 +110,10 @@ public sealed class EmulateCommandTests
         return Process.Start(psi)!;
     }
 
-    /// <summary>SIGINT to the process we started (what Ctrl-C sends).</summary>
-    private static async Task Interrupt(Process p)
+    /// <summary>A signal to the process we started (SIGINT is what Ctrl-C sends).</summary>
+    private static async Task Signal(Process p, string signal)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", $"-INT {p.Id}") { RedirectStandardError = true })!;
+        using var kill = Process.Start(new ProcessStartInfo("kill", $"-{signal} {p.Id}") { RedirectStandardError = true })!;
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await kill.WaitForExitAsync(cts.Token);
         Assert.Equal(0, kill.ExitCode);
