@@ -67,6 +67,21 @@ public sealed class SnoopingOptions
     /// <summary>Our own querier; null: none (only observe others).</summary>
     public QuerierOptions? Querier { get; init; }
 
+    /// <summary>
+    /// Options whose group membership and other-querier-present intervals follow from the query timers, as
+    /// RFC 3376 §8.4 and §8.5 derive them (robustness × query interval + query response interval, and that
+    /// minus half the response interval), for when our querier sets the pace.
+    /// </summary>
+    public static SnoopingOptions FromQueryTimers(TimeSpan queryInterval, TimeSpan queryResponseInterval, QuerierOptions? querier = null, int robustness = 2) => new()
+    {
+        QueryInterval = queryInterval,
+        QueryResponseInterval = queryResponseInterval,
+        Robustness = robustness,
+        GroupMembershipInterval = robustness * queryInterval + queryResponseInterval,
+        OtherQuerierPresentInterval = robustness * queryInterval + queryResponseInterval / 2,
+        Querier = querier,
+    };
+
     internal long GmiTicks => GroupMembershipInterval.Ticks;
     internal long LmqtTicks => LastMemberQueryInterval.Ticks * LastMemberQueryCount;
     internal long OqpiTicks => OtherQuerierPresentInterval.Ticks;

@@ -263,17 +263,7 @@ internal static class ServeCommand
             querier = new QuerierOptions { IPv4Source = v4, IPv6Source = v6, Vlans = [new VlanId(vlan)] };
         }
         else if (a.Has("--querier-v6")) throw new UsageException("--querier-v6 goes with --querier.");
-        // RFC 3376 §8.4 and §8.5, with the default robustness of 2.
-        var qi = TimeSpan.FromSeconds(interval);
-        var qri = TimeSpan.FromSeconds(response);
-        return new SnoopingOptions
-        {
-            QueryInterval = qi,
-            QueryResponseInterval = qri,
-            GroupMembershipInterval = 2 * qi + qri,
-            OtherQuerierPresentInterval = 2 * qi + qri / 2,
-            Querier = querier,
-        };
+        return SnoopingOptions.FromQueryTimers(TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(response), querier);
     }
 
     /// <summary>One line per event on the console, our own at Information and ASP.NET's at Warning; nothing with --quiet.</summary>

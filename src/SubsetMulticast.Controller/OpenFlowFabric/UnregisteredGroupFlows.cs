@@ -47,25 +47,26 @@ public sealed partial class UnregisteredGroupFlows : IDisposable
         listener.SwitchConnected += OnConnected;
     }
 
-    /// <summary>Switches written since start (each write replaces that switch's flows); for tests and logs.</summary>
-    public long Writes => Interlocked.Read(ref _writes);
-    private long _writes;
-
     public ulong CookieBase => (ulong)CookiePrefix << 48;
 
-    /// <summary>The flows <paramref name="switchIndex"/> should hold now: one per (VLAN, block prefix).</summary>
-    public IReadOnlyList<FlowMod> FlowsFor(int switchIndex) => FlowsFor(switchIndex, out _);
+    /// <summary>What a switch's flows depend on: its router ports per VLAN. Equal signatures, equal flows.</summary>
+    private string SignatureFor(int switchIndex)
+    {
+        var sig = new System.Text.StringBuilder();
+        foreach (var (vlan, _) in _blocks)
+            sig.Append(vlan.Value).Append(':').AppendJoin(',', _references.RouterPorts(vlan, switchIndex).ToArray()).Append(';');
+        return sig.ToString();
+    }
 
-    private List<FlowMod> FlowsFor(int switchIndex, out string signature)
+    /// <summary>The flows <paramref name="switchIndex"/> should hold now: one per (VLAN, block prefix).</summary>
+    private List<FlowMod> FlowsFor(int switchIndex)
     {
         var flows = new List<FlowMod>();
-        var sig = new System.Text.StringBuilder();
         uint n = 0;
         foreach (var (vlan, block) in _blocks)
         {
             var router = _references.RouterPorts(vlan, switchIndex).ToArray();
             OfpInstruction[] instructions = router.Length == 0 ? [] : [new ApplyActions([.. router.Select(p => (OfpAction)new OutputAction(p))])];
-            sig.Append(vlan.Value).Append(':').AppendJoin(',', router).Append(';');
             foreach (var (first, bits) in Prefixes(block))
             {
                 var match = new OfpMatch
@@ -81,7 +82,6 @@ public sealed partial class UnregisteredGroupFlows : IDisposable
                 { Cookie = CookieBase | n++, TableId = _tableId, Priority = _priority });
             }
         }
-        signature = sig.ToString();
         return flows;
     }
 
@@ -97,9 +97,9 @@ public sealed partial class UnregisteredGroupFlows : IDisposable
             foreach (var (id, session) in _listener.Switches)
             {
                 if (!session.IsReady || !topology.TryGetIndex(id, out int index)) continue;
-                var flows = FlowsFor(index, out var signature);
+                var signature = SignatureFor(index);
                 if (_installed.TryGetValue(id, out var had) && had == signature) continue;
-                writes.Add(WriteAsync(session, id, flows, signature, ct));
+                writes.Add(WriteAsync(session, id, FlowsFor(index), signature, ct));
             }
             await Task.WhenAll(writes).ConfigureAwait(false);
         }
@@ -118,7 +118,6 @@ public sealed partial class UnregisteredGroupFlows : IDisposable
                 return;
             }
             _installed[id] = signature;
-            Interlocked.Increment(ref _writes);
         }
         catch (Exception e) when (e is OpenFlowSessionException or TimeoutException or OperationCanceledException)
         {

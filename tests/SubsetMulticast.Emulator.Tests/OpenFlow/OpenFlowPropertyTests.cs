@@ -1,14 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
-using SubsetMulticast.Controller;
 using SubsetMulticast.Controller.OpenFlowFabric;
 using SubsetMulticast.Core.Addressing;
-using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Emulator.Topology;
-using SubsetMulticast.OpenFlow.Connections;
-using SubsetMulticast.OpenFlow.Discovery;
 using Xunit.Abstractions;
 using EmulatedOpenFlowFabric = SubsetMulticast.Emulator.OpenFlow.OpenFlowFabric;
 
@@ -37,7 +32,7 @@ public sealed class OpenFlowPropertyTests(ITestOutputHelper output)
         var spec = rng.Next(4) == 0
             ? FabricSpec.FatTree(4, vlan: 0, ipv6: false)
             : FabricSpec.LeafSpine(rng.Next(1, 4), rng.Next(2, 7), rng.Next(2, 5), vlan: 0, ipv6: false);
-        await using var service = await OpenFlowControllerService.StartAsync(Settings());
+        await using var service = await TestController.StartAsync();
         await using var switches = await EmulatedOpenFlowFabric.ConnectAsync(new EmulatedFabric(spec), service.Listener.LocalEndpoint);
         var fabric = switches.Fabric;
         await EmulatedOpenFlowFabric.WaitUntilAsync(() => fabric.Switches.All(switches.PuntsIgmp), Wait, "punt flows");
@@ -88,18 +83,4 @@ public sealed class OpenFlowPropertyTests(ITestOutputHelper output)
         }
         Assert.All(switches.Agents, a => Assert.Empty(a.Groups));
     }
-
-    private static OpenFlowControllerSettings Settings() => new()
-    {
-        Controller = new ControllerOptions
-        {
-            ApiUrl = "http://127.0.0.1:0",
-            PushUdp = null,
-            Lifecycle = new LifecycleOptions().AddVlan(0, "239.255.0.0/16"),
-            ConfigureLogging = l => l.ClearProviders(),
-        },
-        OpenFlowEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
-        Connection = new OpenFlowOptions { HandshakeTimeout = TimeSpan.FromSeconds(30), RequestTimeout = TimeSpan.FromSeconds(30) },
-        Discovery = new DiscoveryOptions { LldpInterval = TimeSpan.FromSeconds(5), LinkTimeout = TimeSpan.FromSeconds(60) },
-    };
 }

@@ -1,15 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
-using SubsetMulticast.Controller;
 using SubsetMulticast.Controller.OpenFlowFabric;
 using SubsetMulticast.Core.Addressing;
-using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Emulator.OpenFlow;
 using SubsetMulticast.Emulator.Topology;
-using SubsetMulticast.OpenFlow.Connections;
-using SubsetMulticast.OpenFlow.Discovery;
 using SubsetMulticast.OpenFlow.Protocol;
 using Xunit.Abstractions;
 using EmulatedOpenFlowFabric = SubsetMulticast.Emulator.OpenFlow.OpenFlowFabric;
@@ -38,7 +33,7 @@ public sealed class OpenFlowScaleScenarioTests(ITestOutputHelper output)
     [InlineData(1, 7, 4, "h2-2 h4-1 h6-4", "h2-1 h6-3")]
     public async Task LeafSpine_RestGroupForThreeHosts_DeliversToExactlyThemReconcilesAndReleases(int spines, int leaves, int hostsPerLeaf, string memberNames, string senderNames)
     {
-        await using var service = await StartControllerAsync();
+        await using var service = await TestController.StartAsync();
         var spec = FabricSpec.LeafSpine(spines, leaves, hostsPerLeaf, vlan: 0, ipv6: false);
         int switchCount = spines + leaves, treeLinks = switchCount - 1;
         await using var switches = await EmulatedOpenFlowFabric.ConnectAsync(new EmulatedFabric(spec), service.Listener.LocalEndpoint);
@@ -168,7 +163,7 @@ public sealed class OpenFlowScaleScenarioTests(ITestOutputHelper output)
     [Fact]
     public async Task SenderOnLeafWithoutMembers_DatagramReachesOnlyTheMembers()
     {
-        await using var service = await StartControllerAsync();
+        await using var service = await TestController.StartAsync();
         var spec = FabricSpec.LeafSpine(1, 7, 4, vlan: 0, ipv6: false);
         await using var switches = await EmulatedOpenFlowFabric.ConnectAsync(new EmulatedFabric(spec), service.Listener.LocalEndpoint);
         var fabric = switches.Fabric;
@@ -194,20 +189,6 @@ public sealed class OpenFlowScaleScenarioTests(ITestOutputHelper output)
         output.WriteLine($"reached [{string.Join(' ', report.HostsReached().Select(i => fabric.Hosts[i].Name))}]");
         Assert.Equal(members.Select(m => m.Index).Order(), report.HostsReached().Order());
     }
-
-    private static Task<OpenFlowControllerService> StartControllerAsync() => OpenFlowControllerService.StartAsync(new OpenFlowControllerSettings
-    {
-        Controller = new ControllerOptions
-        {
-            ApiUrl = "http://127.0.0.1:0",
-            PushUdp = null,
-            Lifecycle = new LifecycleOptions().AddVlan(0, "239.255.0.0/16"),
-            ConfigureLogging = l => l.ClearProviders(),
-        },
-        OpenFlowEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
-        Connection = new OpenFlowOptions { HandshakeTimeout = TimeSpan.FromSeconds(30), RequestTimeout = TimeSpan.FromSeconds(30) },
-        Discovery = new DiscoveryOptions { LldpInterval = TimeSpan.FromSeconds(5), LinkTimeout = TimeSpan.FromSeconds(60) },
-    });
 
     private sealed record ReconcileSummary(int Added, int Removed);
 
