@@ -36,6 +36,23 @@ for f in "$results"/*.trx; do
   x=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$c"); failed=$((failed + ${x:-0}))
   s=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$c"); skipped=$((skipped + ${s:-0}))
 done
+# A failed test's message and stack, from the trx files: CI shows only the runner's "[FAIL]" line otherwise.
+if [ "$failed" -gt 0 ]; then
+  python3 - "$results" <<'PY' || true
+import glob, sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for f in sorted(glob.glob(sys.argv[1] + "/*.trx")):
+    for r in ET.parse(f).getroot().iterfind(".//t:UnitTestResult", ns):
+        if r.get("outcome") != "Failed":
+            continue
+        print(f"--- FAILED {r.get('testName')} ({r.get('duration')})")
+        for tag in ("Message", "StackTrace", "StdOut"):
+            e = r.find(f".//t:{tag}", ns)
+            if e is not None and e.text:
+                text = e.text.strip()
+                print(f"{tag}:\n{text[-6000:]}")
+PY
+fi
 rm -rf "$results"
 echo "$passed passed, $failed failed, $skipped skipped"
 if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then echo "test.sh: no test ran" >&2; exit 1; fi

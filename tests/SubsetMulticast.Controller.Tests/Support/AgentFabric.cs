@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.OpenFlow.Agent;
 using SubsetMulticast.OpenFlow.Discovery;
@@ -70,6 +71,20 @@ internal sealed class AgentFabric : IAsyncDisposable
         await own.SendPacketInAsync((uint)((host - 1) % 3 + 1), frame);
         await Spine.SendPacketInAsync(spinePort, frame);
         await other.SendPacketInAsync(10, frame);
+    }
+
+    /// <summary>
+    /// True when GET /api/v1/reference-groups shows one group holding every port a join of all six hosts comes
+    /// in on: each leaf's host ports and uplink, both spine ports.
+    /// </summary>
+    public static bool EveryJoinLearned(JsonElement referenceGroups)
+    {
+        if (referenceGroups.GetArrayLength() != 1) return false;
+        var want = new Dictionary<string, uint[]> { [Id(SpineDpid)] = [1, 2], [Id(Leaf1Dpid)] = [1, 2, 3, 10], [Id(Leaf2Dpid)] = [1, 2, 3, 10] };
+        var switches = referenceGroups[0].GetProperty("switches");
+        return switches.GetArrayLength() == 3 && switches.EnumerateArray().All(s =>
+            want.TryGetValue(s.GetProperty("id").GetString()!, out var ports) &&
+            ports.All(p => s.GetProperty("memberPorts").EnumerateArray().Any(x => x.GetUInt32() == p)));
     }
 
     public static byte[] Join(int host, IpAddress group)

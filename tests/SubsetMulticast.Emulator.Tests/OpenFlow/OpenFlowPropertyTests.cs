@@ -45,9 +45,7 @@ public sealed class OpenFlowPropertyTests(ITestOutputHelper output)
         foreach (var h in joined) fabric.Join(h, Reference);
         await switches.WaitForPacketInsSentAsync(Wait);
         await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Hosts.Count == fabric.Hosts.Count, Wait, "every host located");
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.References.TryGet(0, Reference, out var g) && joined.All(h =>
-            service.References.Topology.TryGetIndex(EmulatedOpenFlowFabric.SwitchIdOf(fabric.Switches[h.Switch]), out int i) && g.HasMemberPort(i, h.Port)),
-            Wait, "every join learned at its edge port");
+        await TestController.WaitForReferenceGroupAsync(service, switches, Reference, joined, Wait);
         await EmulatedOpenFlowFabric.WaitUntilAsync(() => switches.Agents.All(a => a.Flows.Any(f => f.Cookie >> 48 == UnregisteredGroupFlows.CookiePrefix)),
             Wait, "unregistered-group flows on every switch");
         output.WriteLine($"seed {seed}: {fabric.Switches.Count} switches, {spec.Links.Count} links, {joined.Count}/{fabric.Hosts.Count} hosts in the reference group");

@@ -64,21 +64,8 @@ public sealed class OpenFlowScaleScenarioTests(ITestOutputHelper output)
         output.WriteLine($"{switches.PacketInsSent} packet-ins sent; learner fed {service.Feed.FramesFed} frames");
         await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Hosts.Count == fabric.Hosts.Count, Wait,
             $"{fabric.Hosts.Count} host locations (learned so far: {service.Hosts.Count})");
-        // "Sent" is the switches' side: the controller may still be reading packet-ins, and one leaf's entry
-        // exists as soon as any report reached it. Wait for every leaf to have heard its own hosts.
-        bool EveryLeafHasItsHosts()
-        {
-            if (!service.References.TryGet(0, Reference, out var g) || g.SwitchCount != switchCount) return false;
-            var learned = service.References.Topology;
-            foreach (var sw in fabric.Switches)
-            {
-                if (!sw.Name.StartsWith("leaf", StringComparison.Ordinal)) continue;
-                if (!learned.TryGetIndex(EmulatedOpenFlowFabric.SwitchIdOf(sw), out int index)) return false;
-                for (uint port = 1; port <= hostsPerLeaf; port++) if (!g.HasMemberPort(index, port)) return false;
-            }
-            return true;
-        }
-        await EmulatedOpenFlowFabric.WaitUntilAsync(EveryLeafHasItsHosts, Wait, $"the reference group on {switchCount} switches, every leaf with its hosts' ports");
+        // "Sent" is the switches' side: the controller may still be reading packet-ins (the spine's last).
+        await TestController.WaitForReferenceGroupAsync(service, switches, Reference, fabric.Hosts, Wait);
         var refs = (await http.GetFromJsonAsync<JsonArray>("api/v1/reference-groups"))!;
         var refGroup = Assert.Single(refs, r => (string)r!["group"]! == Reference.ToString())!;
         Assert.Equal(switchCount, refGroup["switches"]!.AsArray().Count);
@@ -174,9 +161,7 @@ public sealed class OpenFlowScaleScenarioTests(ITestOutputHelper output)
         await switches.WaitForPacketInsSentAsync(Wait);
         await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Hosts.Count == fabric.Hosts.Count, Wait, "host locations");
         var members = new[] { fabric.Host("h2-2"), fabric.Host("h4-1"), fabric.Host("h6-4") };
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.References.TryGet(0, Reference, out var g) && g.SwitchCount == 8 &&
-            members.All(m => service.References.Topology.TryGetIndex(EmulatedOpenFlowFabric.SwitchIdOf(fabric.Switches[m.Switch]), out int i) && g.HasMemberPort(i, m.Port)),
-            Wait, "the reference group on 8 switches with the members' ports");
+        await TestController.WaitForReferenceGroupAsync(service, switches, Reference, fabric.Hosts, Wait);
         // The guard under test: every switch holds its unregistered-group flow (written on topology changes and ticks).
         await EmulatedOpenFlowFabric.WaitUntilAsync(() => switches.Agents.All(a => a.Flows.Any(f => f.Cookie >> 48 == 0x5355)), Wait, "unregistered-group flows on every switch");
         using var http = new HttpClient { BaseAddress = service.Controller.ApiUrl, Timeout = TimeSpan.FromSeconds(30) };

@@ -2,9 +2,12 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using SubsetMulticast.Controller;
 using SubsetMulticast.Controller.OpenFlowFabric;
+using SubsetMulticast.Core.Addressing;
+using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.OpenFlow.Connections;
 using SubsetMulticast.OpenFlow.Discovery;
+using EmulatedOpenFlowFabric = SubsetMulticast.Emulator.OpenFlow.OpenFlowFabric;
 
 namespace SubsetMulticast.Emulator.Tests.OpenFlow;
 
@@ -24,4 +27,32 @@ internal static class TestController
         Connection = new OpenFlowOptions { HandshakeTimeout = TimeSpan.FromSeconds(30), RequestTimeout = TimeSpan.FromSeconds(30) },
         Discovery = new DiscoveryOptions { LldpInterval = TimeSpan.FromSeconds(5), LinkTimeout = TimeSpan.FromSeconds(60) },
     });
+
+    /// <summary>
+    /// Waits until the controller's reference group holds, on every switch, the tree port toward every joined
+    /// host: where that host's flooded report came in. The switches' packet-in queues drain before the
+    /// controller has read them, and a spine hears every leaf's reports, so its ports are the last learned;
+    /// a group planned before that is cut short at the spine (CI saw it: one member of three missed).
+    /// </summary>
+    public static Task WaitForReferenceGroupAsync(OpenFlowControllerService service, EmulatedOpenFlowFabric switches, IpAddress group,
+        IReadOnlyCollection<EmulatedHost> joined, TimeSpan timeout)
+    {
+        var fabric = switches.Fabric;
+        var tree = fabric.Topology.Tree;
+        return EmulatedOpenFlowFabric.WaitUntilAsync(() =>
+        {
+            if (!service.References.TryGet(0, group, out var g)) return false;
+            var learned = service.References.Topology;
+            foreach (var sw in fabric.Switches)
+            {
+                if (!learned.TryGetIndex(EmulatedOpenFlowFabric.SwitchIdOf(sw), out int index)) return false;
+                foreach (var h in joined)
+                {
+                    uint port = tree.PortToward(sw.Index, new PortRef(h.Switch, h.Port));
+                    if (port != SpanningTree.NoPort && !g.HasMemberPort(index, port)) return false;
+                }
+            }
+            return true;
+        }, timeout, $"{group} learned on {fabric.Switches.Count} switches at the port toward each of {joined.Count} joined hosts");
+    }
 }
