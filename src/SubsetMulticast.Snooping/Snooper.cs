@@ -359,6 +359,15 @@ public sealed class Snooper : ISnoopingSink
     /// <summary>Drop counters by reason.</summary>
     public long GetDropped(DropReason reason) { lock (_lock) return _dropped[(int)reason]; }
 
+    private static string CompatibilityName(bool v4, ReportVersion version) => (v4, version) switch
+    {
+        (true, ReportVersion.V1) => "IGMPv1",
+        (true, ReportVersion.V2) => "IGMPv2",
+        (true, _) => "IGMPv3",
+        (false, ReportVersion.V3) => "MLDv2",
+        _ => "MLDv1",
+    };
+
     /// <summary>A consistent copy of all state.</summary>
     public SnoopingSnapshot Snapshot()
     {
@@ -373,7 +382,8 @@ public sealed class Snooper : ISnoopingSink
                     foreach (var s in m.Sources)
                         if (m.Mode == FilterMode.Include || s.Expiry == 0) src.Add(s.Address);
                     src.Sort();
-                    groups.Add(new GroupMembership(e.Vlan, e.Group, _ports[m.Port], m.Mode, src));
+                    var mode = _options.OlderVersionCompatibility ? m.CompatibilityAt(_now) : ReportVersion.V3;
+                    groups.Add(new GroupMembership(e.Vlan, e.Group, _ports[m.Port], m.Mode, src, CompatibilityName(e.Group.IsV4, mode)));
                 }
             }
             groups.Sort((a, b) => a.Vlan.Value != b.Vlan.Value ? a.Vlan.Value.CompareTo(b.Vlan.Value)

@@ -34,8 +34,13 @@ public enum SnoopingChangeKind
 public readonly record struct SnoopingChange(
     SnoopingChangeKind Kind, VlanId Vlan, IpAddress Group, string? Port, MacAddress Mac, IpAddress Address, long Timestamp, string? Detail = null);
 
-/// <summary>One (VLAN, group, port) membership. In INCLUDE mode <see cref="Sources"/> are forwarded; in EXCLUDE mode they are blocked.</summary>
-public sealed record GroupMembership(VlanId Vlan, IpAddress Group, string Port, FilterMode Mode, IReadOnlyList<IpAddress> Sources);
+/// <summary>
+/// One (VLAN, group, port) membership. In INCLUDE mode <see cref="Sources"/> are forwarded; in EXCLUDE mode they are blocked.
+/// <see cref="Compatibility"/> is the group compatibility mode (RFC 3376 §7.3.2, RFC 3810 §8.3.2): the oldest protocol
+/// version heard on the port within the older-version-host-present timeout, "IGMPv1" … "IGMPv3", "MLDv1" or "MLDv2";
+/// while it is older than IGMPv3/MLDv2, source lists and BLOCK records are ignored.
+/// </summary>
+public sealed record GroupMembership(VlanId Vlan, IpAddress Group, string Port, FilterMode Mode, IReadOnlyList<IpAddress> Sources, string Compatibility);
 
 public sealed record RouterPort(VlanId Vlan, string Port);
 

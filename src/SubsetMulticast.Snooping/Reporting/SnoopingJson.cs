@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace SubsetMulticast.Snooping.Reporting;
 
 /// <summary>
-/// The snooper's state as JSON: <c>{"groups":[{"vlan","group","port","mode","sources"}], "routerPorts":[{"vlan","port"}],
+/// The snooper's state as JSON: <c>{"groups":[{"vlan","group","port","mode","sources","compatibility"}], "routerPorts":[{"vlan","port"}],
 /// "queriers":[…], "hosts":[{"mac","vlan","ips","port"}], "dropped":{"reason":n}, "refused":{…}}</c>, one group
 /// entry per (VLAN, group, port). Sources: forwarded ones in INCLUDE mode, blocked ones in EXCLUDE mode.
 /// </summary>
@@ -24,6 +24,7 @@ public static class SnoopingJson
             w.WriteStartArray("sources");
             foreach (var src in g.Sources) w.WriteStringValue(src.ToString());
             w.WriteEndArray();
+            w.WriteString("compatibility", g.Compatibility);
             w.WriteEndObject();
         }
         w.WriteEndArray();

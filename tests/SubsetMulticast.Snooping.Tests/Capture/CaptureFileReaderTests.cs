@@ -235,7 +235,7 @@ public sealed class CaptureFileReaderTests
             Assert.Empty(s.Groups);   // 239.2.2.2 expired at +4 s; 239.3.3.3 not yet replayed
             Assert.Equal(at, s.Time);
             var json = Reporting.SnoopingJson.ToJson(SnoopSessions.ReplayFile(path).Snapshot());
-            Assert.StartsWith("{\"groups\":[{\"vlan\":0,\"group\":\"239.2.2.2\",\"port\":\"x-p5\",\"mode\":\"EXCLUDE\",\"sources\":[]},", json, StringComparison.Ordinal);
+            Assert.StartsWith("{\"groups\":[{\"vlan\":0,\"group\":\"239.2.2.2\",\"port\":\"x-p5\",\"mode\":\"EXCLUDE\",\"sources\":[],\"compatibility\":\"IGMPv2\"},", json, StringComparison.Ordinal);
             Assert.Contains("\"hosts\":[{\"mac\":\"02:00:00:00:00:0a\",\"vlan\":0,\"ips\":[\"10.0.0.10\"],\"port\":\"x-p5\"}]", json, StringComparison.Ordinal);
         }
         finally { File.Delete(path); }

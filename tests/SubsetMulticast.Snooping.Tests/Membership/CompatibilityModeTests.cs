@@ -76,6 +76,39 @@ public sealed class CompatibilityModeTests
         Assert.Equal(expected, actual);
     }
 
+    /// <summary>
+    /// The snapshot (and so <c>tsm snoop --json</c>) names the mode: the oldest version heard within the 21-s
+    /// older-host-present timeout; a newer report alone never raises it before the timer runs out.
+    /// </summary>
+    [Theory]
+    [InlineData("v1", 5, true, "IGMPv1")]
+    [InlineData("v2", 5, true, "IGMPv2")]
+    [InlineData("v2", 30, true, "IGMPv3")]
+    [InlineData("v2", 5, false, "IGMPv3")]   // compatibility off: IGMPv3 rules whatever was heard
+    [InlineData("v3", 5, true, "IGMPv3")]
+    [InlineData("mld1", 5, true, "MLDv1")]
+    [InlineData("mld1", 30, true, "MLDv2")]
+    [InlineData("mld2", 5, true, "MLDv2")]
+    public void Snapshot_NamesTheGroupCompatibilityMode(string older, double at, bool compat, string expected)
+    {
+        bool v6 = older.StartsWith("mld", StringComparison.Ordinal);
+        string g = v6 ? "ff0e::1" : "239.1.1.1";
+        var h = new SnooperHarness(Options(compat));
+        h.Feed(1, older switch
+        {
+            "v1" => V1Report(g),
+            "v2" => V2Report(g),
+            "mld1" => Mld1Report(g),
+            "v3" => V3Report(GroupRecordType.ChangeToExclude, g),
+            _ => Mld2Report(GroupRecordType.ChangeToExclude, g),
+        }, 0);
+        // A current-state report in the newest version keeps the membership alive past the old timer.
+        h.Feed(1, v6 ? Mld2Report(GroupRecordType.ModeIsExclude, g) : V3Report(GroupRecordType.ModeIsExclude, g), at);
+        Assert.Equal(expected, h.Membership(g, "p1")!.Compatibility);
+        var json = Reporting.SnoopingJson.ToJson(h.Snooper.Snapshot());
+        Assert.Contains($"\"compatibility\":\"{expected}\"", json, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void OlderHostPresentTimeout_IsRobustnessTimesQueryIntervalPlusResponse()
     {
