@@ -39,6 +39,8 @@ public sealed class EmulatedFabric
     private readonly List<int> _touchedLinks = new();
     private readonly int _linkCount;
     private readonly DeliveryReport _controlTraffic;
+    private readonly List<(int Host, IpAddress Group, bool V4)> _queriesHeard = [];
+    private bool _answering;
 
     public EmulatedFabric(FabricSpec spec)
     {
@@ -115,26 +117,108 @@ public sealed class EmulatedFabric
         }
     }
 
-    /// <summary>The host joins a group with a real IGMPv3 / MLDv2 report (EXCLUDE {}, any source).</summary>
-    public DeliveryReport Join(EmulatedHost host, IpAddress group) => Report(host, group, GroupRecordType.ChangeToExclude);
+    /// <summary>
+    /// The host joins a group with a real IGMPv3 / MLDv2 report (EXCLUDE {}, any source). From then on it answers
+    /// general and group-specific queries for the group, as a host's IP stack does, until it leaves.
+    /// </summary>
+    public DeliveryReport Join(EmulatedHost host, IpAddress group)
+    {
+        if (!group.IsMulticast) throw new ArgumentException($"{group} is not a group address.", nameof(group));
+        lock (_gate) host.Groups.Add(group);
+        return Report(host, [group], GroupRecordType.ChangeToExclude);
+    }
 
-    /// <summary>The host leaves with a real IGMPv3 / MLDv2 report (TO_INCLUDE {}).</summary>
-    public DeliveryReport Leave(EmulatedHost host, IpAddress group) => Report(host, group, GroupRecordType.ChangeToInclude);
+    /// <summary>The host leaves with a real IGMPv3 / MLDv2 report (TO_INCLUDE {}) and stops answering queries for the group.</summary>
+    public DeliveryReport Leave(EmulatedHost host, IpAddress group)
+    {
+        lock (_gate) host.Groups.Remove(group);
+        return Report(host, [group], GroupRecordType.ChangeToInclude);
+    }
+
+    /// <summary>True while the host is in the group (joined, not left).</summary>
+    public bool IsMember(EmulatedHost host, IpAddress group)
+    {
+        lock (_gate) return host.Groups.Contains(group);
+    }
 
     /// <summary>
-    /// The host answers a general query for a group it is in: a real IGMPv3 / MLDv2 current-state report
-    /// (MODE_IS_EXCLUDE {}). Snooping switches refresh their membership timers on it; nothing else changes.
+    /// The host sends a current-state report (MODE_IS_EXCLUDE {}) for a group, as it does when queried.
+    /// Snooping switches refresh their membership timers on it; nothing else changes.
     /// </summary>
-    public DeliveryReport Reaffirm(EmulatedHost host, IpAddress group) => Report(host, group, GroupRecordType.ModeIsExclude);
+    public DeliveryReport Reaffirm(EmulatedHost host, IpAddress group) => Report(host, [group], GroupRecordType.ModeIsExclude);
 
-    private DeliveryReport Report(EmulatedHost host, IpAddress group, GroupRecordType type)
+    /// <summary>Every query a host answered (RFC 3376 §5.2 / RFC 3810 §6.2: at once; the emulator has no response delay).</summary>
+    public DeliveryReport QueryAnswers { get; private set; } = null!;
+
+    private DeliveryReport Report(EmulatedHost host, IReadOnlyList<IpAddress> groups, GroupRecordType type, DeliveryReport? into = null)
     {
-        Span<byte> f = stackalloc byte[256];
-        var records = new[] { new GroupRecord(type, group) };
-        int n = group.IsV4
-            ? IgmpFrames.WriteV3Report(f, host.Mac, host.Vlan, host.Ipv4, records)
-            : MldFrames.WriteV2Report(f, host.Mac, host.Vlan, LinkLocal(host), records);
-        return Send(host, f[..n]);
+        // 32 records fit a frame in either family (MLDv2: 20 bytes each); more go in further reports.
+        Span<byte> f = stackalloc byte[1024];
+        DeliveryReport? report = into;
+        for (int start = 0; start < groups.Count; start += 32)
+        {
+            var records = new GroupRecord[Math.Min(32, groups.Count - start)];
+            for (int i = 0; i < records.Length; i++) records[i] = new GroupRecord(type, groups[start + i]);
+            int n = groups[start].IsV4
+                ? IgmpFrames.WriteV3Report(f, host.Mac, host.Vlan, host.Ipv4, records)
+                : MldFrames.WriteV2Report(f, host.Mac, host.Vlan, LinkLocal(host), records);
+            report = Send(host, f[..n], report);
+        }
+        return report ?? new DeliveryReport(_hosts.Length, _linkCount);
+    }
+
+    /// <summary>
+    /// Notes an IGMP/MLD query reaching a host's NIC; the host answers once the frame in flight is done
+    /// (see <see cref="AnswerQueries"/>). Cheap for data: only IPv4 protocol 2 and IPv6 with a hop-by-hop header are parsed.
+    /// </summary>
+    private void HearQuery(int hostIndex, ReadOnlySpan<byte> frame)
+    {
+        var host = _hosts[hostIndex];
+        if (host.Groups.Count == 0 || !EthernetFrame.TryRead(frame, out var eth) || eth.Vlan != host.Vlan) return;
+        var payload = eth.Payload;
+        bool v4 = eth.EtherType == EtherTypes.Ipv4;
+        if (v4 ? payload.Length < 10 || payload[9] != IpProtocols.Igmp : eth.EtherType != EtherTypes.Ipv6 || payload.Length < 7 || payload[6] != 0) return;
+        try
+        {
+            if (!IpPacket.TryRead(payload, eth.EtherType, out var ip)) return;
+            if (v4 && IgmpMessage.TryReadPacket(in ip, out var igmp) && igmp.IsQuery) _queriesHeard.Add((hostIndex, igmp.Group, true));
+            else if (!v4 && ip.Protocol == IpProtocols.Icmpv6 && MldMessage.TryReadPacket(in ip, out var mld) && mld.IsQuery)
+                _queriesHeard.Add((hostIndex, mld.MulticastAddress, false));
+        }
+        catch (MalformedPacketException)
+        {
+            // A host's stack drops a malformed query.
+        }
+    }
+
+    /// <summary>
+    /// Each host that heard a query reports the groups it asked about: all of its groups of that family for a
+    /// general query, the one group for a group-specific query if the host is in it. Reports raise no answers,
+    /// so this runs once per frame sent, after that frame's propagation.
+    /// </summary>
+    private void AnswerQueries()
+    {
+        if (_answering || _queriesHeard.Count == 0) return;
+        _answering = true;
+        try
+        {
+            QueryAnswers ??= new DeliveryReport(_hosts.Length, _linkCount);
+            var heard = _queriesHeard.ToArray();
+            _queriesHeard.Clear();
+            foreach (var (hostIndex, group, v4) in heard)
+            {
+                var host = _hosts[hostIndex];
+                List<IpAddress> groups = group.IsUnspecified
+                    ? [.. host.Groups.Where(g => g.IsV4 == v4).Order()]
+                    : host.Groups.Contains(group) ? [group] : [];
+                if (groups.Count > 0) Report(host, groups, GroupRecordType.ModeIsExclude, QueryAnswers);
+            }
+        }
+        finally
+        {
+            _queriesHeard.Clear();
+            _answering = false;
+        }
     }
 
     private static IpAddress LinkLocal(EmulatedHost h) => IpAddress.FromV6(0xFE80UL << 48, 0x0200_0000_0000_0000UL | h.Mac.Value);
@@ -163,6 +247,7 @@ public sealed class EmulatedFabric
             Copy(report, host.Link, frame.Length);
             _queue.Enqueue((host.Switch, host.Port));
             Propagate(frame, host.Index, report);
+            AnswerQueries();
         }
         return report;
     }
@@ -181,6 +266,7 @@ public sealed class EmulatedFabric
             {
                 Copy(_controlTraffic, peer.Link, frame.Length);
                 _controlTraffic.FramesPerHost[peer.Host]++;
+                HearQuery(peer.Host, frame);
             }
             else if (peer.IsSwitch)
             {
@@ -189,6 +275,7 @@ public sealed class EmulatedFabric
             }
             _controlTraffic.FramesSent++;
             Propagate(frame, -1, _controlTraffic);
+            AnswerQueries();
         }
     }
 
@@ -269,7 +356,11 @@ public sealed class EmulatedFabric
                 var h = _hosts[peer.Host];
                 if (h.Vlan != vlan) continue;
                 Copy(report, peer.Link, frame.Length);
-                if (peer.Host != sender) report.FramesPerHost[peer.Host]++;
+                if (peer.Host != sender)
+                {
+                    report.FramesPerHost[peer.Host]++;
+                    HearQuery(peer.Host, frame);
+                }
             }
             else if (peer.IsSwitch)
             {

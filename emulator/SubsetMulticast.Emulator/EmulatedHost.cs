@@ -22,4 +22,7 @@ public sealed class EmulatedHost
     internal int Link { get; }
 
     public bool Has(IpAddress ip) => Ipv4 == ip || Ipv6 == ip;
+
+    /// <summary>Groups the host's IGMP/MLD stack is in (joined, not left): it answers queries for them. Under the fabric's lock.</summary>
+    internal HashSet<IpAddress> Groups { get; } = [];
 }

@@ -6,7 +6,9 @@ using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.OpenFlow.Connections;
+using SubsetMulticast.Learning;
 using SubsetMulticast.OpenFlow.Discovery;
+using SubsetMulticast.Snooping;
 using EmulatedOpenFlowFabric = SubsetMulticast.Emulator.OpenFlow.OpenFlowFabric;
 
 namespace SubsetMulticast.Emulator.Tests.OpenFlow;
@@ -14,8 +16,9 @@ namespace SubsetMulticast.Emulator.Tests.OpenFlow;
 /// <summary>The real controller composition as the OpenFlow scenario and property tests run it: loopback, free ports, VLAN 0.</summary>
 internal static class TestController
 {
-    public static Task<OpenFlowControllerService> StartAsync() => OpenFlowControllerService.StartAsync(new OpenFlowControllerSettings
+    public static Task<OpenFlowControllerService> StartAsync(SnoopingOptions? snooping = null) => OpenFlowControllerService.StartAsync(new OpenFlowControllerSettings
     {
+        Learner = new FabricLearnerOptions { Snooping = snooping ?? new SnoopingOptions() },
         Controller = new ControllerOptions
         {
             ApiUrl = "http://127.0.0.1:0",
