@@ -327,11 +327,12 @@ public sealed class OpenFlowSession : IAsyncDisposable
         finally { _writeLock.Release(); }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await CloseAsync("disposed").ConfigureAwait(false);
-        _closing.Dispose();
-    }
+    /// <summary>
+    /// Closes the session. <c>_closing</c> is deliberately not disposed: a close already under way on another
+    /// thread (the listener stopping while the switch hangs up) may still be about to cancel it, and a token
+    /// source with no timer holds nothing a dispose would free.
+    /// </summary>
+    public ValueTask DisposeAsync() => CloseAsync("disposed");
 
     private sealed class Pending
     {

@@ -46,8 +46,7 @@ public sealed class OpenFlowPropertyTests(ITestOutputHelper output)
         await switches.WaitForPacketInsSentAsync(Wait);
         await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Hosts.Count == fabric.Hosts.Count, Wait, "every host located");
         await TestController.WaitForReferenceGroupAsync(service, switches, Reference, joined, Wait);
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => switches.Agents.All(a => a.Flows.Any(f => f.Cookie >> 48 == UnregisteredGroupFlows.CookiePrefix)),
-            Wait, "unregistered-group flows on every switch");
+        await TestController.WaitForUnregisteredGroupFlowsAsync(switches, Wait);
         output.WriteLine($"seed {seed}: {fabric.Switches.Count} switches, {spec.Links.Count} links, {joined.Count}/{fabric.Hosts.Count} hosts in the reference group");
 
         using var http = new HttpClient { BaseAddress = service.Controller.ApiUrl, Timeout = TimeSpan.FromSeconds(30) };

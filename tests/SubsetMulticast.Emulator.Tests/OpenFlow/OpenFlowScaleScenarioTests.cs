@@ -66,6 +66,7 @@ public sealed class OpenFlowScaleScenarioTests(ITestOutputHelper output)
             $"{fabric.Hosts.Count} host locations (learned so far: {service.Hosts.Count})");
         // "Sent" is the switches' side: the controller may still be reading packet-ins (the spine's last).
         await TestController.WaitForReferenceGroupAsync(service, switches, Reference, fabric.Hosts, Wait);
+        await TestController.WaitForUnregisteredGroupFlowsAsync(switches, Wait);
         var refs = (await http.GetFromJsonAsync<JsonArray>("api/v1/reference-groups"))!;
         var refGroup = Assert.Single(refs, r => (string)r!["group"]! == Reference.ToString())!;
         Assert.Equal(switchCount, refGroup["switches"]!.AsArray().Count);
@@ -163,7 +164,7 @@ public sealed class OpenFlowScaleScenarioTests(ITestOutputHelper output)
         var members = new[] { fabric.Host("h2-2"), fabric.Host("h4-1"), fabric.Host("h6-4") };
         await TestController.WaitForReferenceGroupAsync(service, switches, Reference, fabric.Hosts, Wait);
         // The guard under test: every switch holds its unregistered-group flow (written on topology changes and ticks).
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => switches.Agents.All(a => a.Flows.Any(f => f.Cookie >> 48 == 0x5355)), Wait, "unregistered-group flows on every switch");
+        await TestController.WaitForUnregisteredGroupFlowsAsync(switches, Wait);
         using var http = new HttpClient { BaseAddress = service.Controller.ApiUrl, Timeout = TimeSpan.FromSeconds(30) };
         var created = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 0, reference = Reference.ToString(), members = members.Select(m => m.Ipv4.ToString()).ToArray() });
         var body = (await created.Content.ReadFromJsonAsync<JsonNode>())!;

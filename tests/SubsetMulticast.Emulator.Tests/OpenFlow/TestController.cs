@@ -8,6 +8,7 @@ using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.OpenFlow.Connections;
 using SubsetMulticast.Learning;
 using SubsetMulticast.OpenFlow.Discovery;
+using SubsetMulticast.OpenFlow.Protocol;
 using SubsetMulticast.Snooping;
 using EmulatedOpenFlowFabric = SubsetMulticast.Emulator.OpenFlow.OpenFlowFabric;
 
@@ -57,5 +58,24 @@ internal static class TestController
             }
             return true;
         }, timeout, $"{group} learned on {fabric.Switches.Count} switches at the port toward each of {joined.Count} joined hosts");
+    }
+
+    /// <summary>
+    /// Waits until every switch's unregistered-group flows send to its router port (the tree's root port) and
+    /// nowhere else. A switch gets them at connect, before any link is known, as a drop; the ones that route
+    /// follow the topology asynchronously, so "a flow exists" is not yet "the right flow".
+    /// </summary>
+    public static Task WaitForUnregisteredGroupFlowsAsync(EmulatedOpenFlowFabric switches, TimeSpan timeout)
+    {
+        var fabric = switches.Fabric;
+        var tree = fabric.Topology.Tree;
+        return EmulatedOpenFlowFabric.WaitUntilAsync(() => fabric.Switches.All(sw =>
+        {
+            uint root = tree.RootPort(sw.Index);
+            uint[] want = root == SpanningTree.NoPort ? [] : [root];
+            var flows = switches.Agent(sw).Flows.Where(f => f.Cookie >> 48 == UnregisteredGroupFlows.CookiePrefix).ToList();
+            return flows.Count > 0 && flows.All(f =>
+                f.Instructions.OfType<ApplyActions>().SelectMany(a => a.Actions).OfType<OutputAction>().Select(o => o.Port).Order().SequenceEqual(want));
+        }), timeout, $"unregistered-group flows to the router port on {fabric.Switches.Count} switches");
     }
 }
