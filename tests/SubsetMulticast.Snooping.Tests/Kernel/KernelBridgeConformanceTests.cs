@@ -37,6 +37,7 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
             else:
                 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, socket.inet_pton(socket.AF_INET6, group) + struct.pack('I', idx))
         print('joined', file=sys.stderr, flush=True)
+        sys.stdin.readline()   # every hold starts at the test's one "go", however spread out the joins were
         time.sleep(hold)
         s.close()
         """;
@@ -124,7 +125,7 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
                     ? ["python3", helper, fam, group, "eth0", $"{hold}"]
                     : ["python3", helper, fam, group, "eth0", $"{hold}", source];
                 var err = new StringBuilder();
-                joined.Add((env.Start(Host(n), err, cmd), err, hold));
+                joined.Add((env.Start(Host(n), err, stdin: true, cmd), err, hold));
             }
             Join(1, "239.1.1.1", 60);                          // IGMPv2, stays
             Join(2, "239.1.1.1", 4);                           // IGMPv3, leaves (TO_IN {}) without fast leave → LMQT
@@ -143,14 +144,20 @@ public sealed class KernelBridgeConformanceTests(ITestOutputHelper output)
             Join(8, "ff0e::7:7", 60);
             Join(7, "239.7.0.1", 4);                           // host 7 alone on a group of port 7: its leave is the last → at once
 
-            // The moments follow the helpers, not a fixed clock, so a slow start on a loaded machine cannot
-            // move a leave or an expiry across a snapshot.
-            await WaitUntil(() => joined.All(j => { lock (j.Err) return j.Err.ToString().Contains("joined", StringComparison.Ordinal); }), 20,
+            // The moments follow the helpers, not a fixed clock: every helper holds its membership from one
+            // "go" sent once all have joined, so a slow start on a loaded machine (16 processes on 2 cores)
+            // cannot move a leave or an expiry across a snapshot.
+            await WaitUntil(() => joined.All(j => { lock (j.Err) return j.Err.ToString().Contains("joined", StringComparison.Ordinal); }), 30,
                 () => "the join helpers did not all join: " + string.Join(" | ", joined.Select(j => j.Err.ToString())));
+            foreach (var (process, _, _) in joined)
+            {
+                await process.StandardInput.WriteLineAsync();
+                await process.StandardInput.FlushAsync();
+            }
             var allJoined = Stopwatch.StartNew();
-            // Moment 1: everyone joined and reported (leaves come 4 s after each join; the IGMPv1 member lasts
-            // GMI 5 s after its last report).
-            await DelayUntil(allJoined, 1.5);
+            // Moment 1: everyone joined and reported (leaves come 4 s after the go; the IGMPv1 member, answering
+            // the bridge's 2-s queries until it closes 1.5 s after the go, lasts GMI 5 s after its last report).
+            await DelayUntil(allJoined, 1.0);
             var (at1, mdb1) = await Mdb(bns, br);
             // Moment 2: the 4-s leavers have closed their sockets: fast leaves are done, the others wait out LMQT (2 s).
             var leavers = joined.Where(j => j.Hold == 4).Select(j => j.Process).ToList();

@@ -90,9 +90,12 @@ internal sealed class Netns : IDisposable
     }
 
     /// <summary>Starts a background command inside <paramref name="ns"/> (ip netns exec execs it: same pid).</summary>
-    public Process Start(string ns, StringBuilder? stderr, params string[] command)
+    public Process Start(string ns, StringBuilder? stderr, params string[] command) => Start(ns, stderr, false, command);
+
+    /// <summary>As <see cref="Start(string, StringBuilder?, string[])"/>; with <paramref name="stdin"/> the test writes the command's standard input.</summary>
+    public Process Start(string ns, StringBuilder? stderr, bool stdin, params string[] command)
     {
-        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin, UseShellExecute = false };
         foreach (var a in new[] { "netns", "exec", ns }.Concat(command)) psi.ArgumentList.Add(a);
         var p = new Process { StartInfo = psi };
         if (stderr is not null) p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
