@@ -81,25 +81,40 @@ internal sealed class OvsLab : IAsyncDisposable
     /// <summary>
     /// Sends datagrams from host <paramref name="sender"/> to the group while every host in
     /// <paramref name="listeners"/> listens (each joins it); returns the hosts that received one. Awaits, never blocks.
+    /// The receivers listen until told to stop — from before the first datagram until <see cref="DeliveryGrace"/>
+    /// after the last — so a slow start of one receiver cannot end another's window early.
     /// </summary>
     public async Task<List<int>> DeliverAsync(IReadOnlyDictionary<int, string> hostNs, int sender, IEnumerable<int> listeners, string group, int port, string tag)
     {
-        var receivers = listeners.ToDictionary(i => i, i => StartReceiver(hostNs[i], i, group, port, seconds: 2.5));
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        foreach (var (i, p) in receivers)
+        var receivers = listeners.ToDictionary(i => i, i => StartReceiver(hostNs[i], i, group, port));
+        try
         {
-            var line = await p.StandardOutput.ReadLineAsync(cts.Token);
-            if (line != "ready") throw new Xunit.Sdk.XunitException($"receiver {i} did not become ready: {await p.StandardError.ReadToEndAsync(cts.Token)}");
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            foreach (var (i, p) in receivers)
+            {
+                var line = await p.StandardOutput.ReadLineAsync(cts.Token);
+                if (line != "ready") throw new Xunit.Sdk.XunitException($"receiver {i} did not become ready: {await p.StandardError.ReadToEndAsync(cts.Token)}");
+            }
+            await SendAsync(hostNs[sender], sender, group, port, $"dgram-{tag}");
+            await Task.Delay(DeliveryGrace, cts.Token);
+            var got = new List<int>();
+            foreach (var (i, p) in receivers)
+            {
+                await p.StandardInput.WriteLineAsync("stop");
+                p.StandardInput.Close();
+                await p.WaitForExitAsync(cts.Token);
+                if ((await p.StandardOutput.ReadToEndAsync(cts.Token)).Contains($"got dgram-{tag} 10.77.0.{sender}", StringComparison.Ordinal)) got.Add(i);
+            }
+            return got;
         }
-        await SendAsync(hostNs[sender], sender, group, port, $"dgram-{tag}");
-        var got = new List<int>();
-        foreach (var (i, p) in receivers)
+        finally
         {
-            await p.WaitForExitAsync(cts.Token);
-            if ((await p.StandardOutput.ReadToEndAsync(cts.Token)).Contains($"got dgram-{tag} 10.77.0.{sender}", StringComparison.Ordinal)) got.Add(i);
+            foreach (var p in receivers.Values) if (!p.HasExited) p.Kill();
         }
-        return got;
     }
+
+    /// <summary>How long receivers keep listening after the sender is done: forwarding takes microseconds; this is for a loaded machine.</summary>
+    public static readonly TimeSpan DeliveryGrace = TimeSpan.FromSeconds(2);
 
     private async Task SendAsync(string ns, int index, string group, int port, string payload, int count = 3)
     {
@@ -179,47 +194,29 @@ internal sealed class OvsLab : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends a datagram from host <paramref name="sender"/> to the group while every host in
-    /// <paramref name="listeners"/> listens; returns the hosts that received it.
+    /// Starts a receiver in <paramref name="ns"/> that joins the group, prints "ready", then prints every
+    /// datagram until a line (or end of file) on its standard input; 60 s at most.
     /// </summary>
-    public List<int> Deliver(IReadOnlyDictionary<int, string> hostNs, int sender, IEnumerable<int> listeners, string group, int port, string tag)
-    {
-        var receivers = listeners.ToDictionary(i => i, i => StartReceiver(hostNs[i], i, group, port, seconds: 2.5));
-        foreach (var (i, p) in receivers)
-        {
-            var read = p.StandardOutput.ReadLineAsync();
-            if (!read.Wait(5000) || read.Result != "ready")
-                throw new Xunit.Sdk.XunitException($"receiver {i} did not become ready: {p.StandardError.ReadToEnd()}");
-        }
-        Send(hostNs[sender], sender, group, port, $"dgram-{tag}");
-        var got = new List<int>();
-        foreach (var (i, p) in receivers)
-        {
-            if (!p.WaitForExit(10_000)) { p.Kill(); throw new Xunit.Sdk.XunitException($"receiver {i} did not finish"); }
-            if (p.StandardOutput.ReadToEnd().Contains($"got dgram-{tag} 10.77.0.{sender}", StringComparison.Ordinal)) got.Add(i);
-        }
-        return got;
-    }
-
-    /// <summary>Starts a receiver in <paramref name="ns"/> that joins the group and prints every datagram for <paramref name="seconds"/>.</summary>
-    public Process StartReceiver(string ns, int index, string group, int port, double seconds)
+    public Process StartReceiver(string ns, int index, string group, int port)
     {
         string script = $"""
-            import socket,struct,time,sys
+            import socket,select,sys,time
             s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
             s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)
             s.bind(('0.0.0.0',{port}))
             s.setsockopt(socket.IPPROTO_IP,socket.IP_ADD_MEMBERSHIP,socket.inet_aton('{group}')+socket.inet_aton('10.77.0.{index}'))
             print('ready',flush=True)
-            end=time.time()+{seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}
+            end=time.time()+60
             while time.time()<end:
-                s.settimeout(max(0.05,end-time.time()))
-                try: d,a=s.recvfrom(2048); print('got',d.decode(),a[0],flush=True)
-                except socket.timeout: pass
+                r,_,_=select.select([s,sys.stdin],[],[],max(0.05,end-time.time()))
+                if s in r:
+                    d,a=s.recvfrom(2048); print('got',d.decode(),a[0],flush=True)
+                if sys.stdin in r:
+                    break
             """;
         var path = Path.Combine(Dir, $"recv{index}.py");
         File.WriteAllText(path, script);
-        var p = Shell.Start("ip", $"netns exec {ns} python3 {path}");
+        var p = Shell.Start("ip", $"netns exec {ns} python3 {path}", stdin: true);
         _children.Add(p);
         return p;
     }
@@ -233,14 +230,6 @@ internal sealed class OvsLab : IAsyncDisposable
         for i in range({count}):
             s.sendto(b'{payload}',('{group}',{port})); time.sleep(0.1)
         """;
-
-    public void Send(string ns, int index, string group, int port, string payload, int count = 3)
-    {
-        string script = SendScript(index, group, port, payload, count);
-        var path = Path.Combine(Dir, $"send{index}.py");
-        File.WriteAllText(path, script);
-        Shell.Check("ip", $"netns exec {ns} python3 {path}");
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -48,9 +48,9 @@ internal static class Shell
     }
 
     /// <summary>Starts a long-running process; the caller owns it and must kill it by this handle.</summary>
-    public static Process Start(string file, string args)
+    public static Process Start(string file, string args, bool stdin = false)
     {
-        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin, UseShellExecute = false };
         return Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
     }
 
