@@ -106,11 +106,14 @@ public class ListenerTests
     {
         await using var listener = StartListener(new OpenFlowOptions { EchoInterval = TimeSpan.FromMilliseconds(100), EchoTimeout = TimeSpan.FromMilliseconds(300), HandshakeTimeout = TimeSpan.FromSeconds(20) });
         await using var sw = new FakeSwitch(6);
+        // The session is taken from SwitchConnected, not polled with TryGetSwitch: with a 300 ms echo timeout a
+        // stalled machine can close the session before a poll sees it ready, and the poll then never succeeds.
+        var connected = new TaskCompletionSource<OpenFlowSession>(TaskCreationOptions.RunContinuationsAsynchronously);
+        listener.SwitchConnected += s => { if (s.SwitchId == sw.SwitchId) connected.TrySetResult(s); };
         await sw.ConnectAsync(listener.LocalEndpoint);
-        await Until(() => listener.TryGetSwitch(sw.SwitchId, out _), "handshake");
-        listener.TryGetSwitch(sw.SwitchId, out var session);
+        var session = await connected.Task.WaitAsync(TimeSpan.FromSeconds(30));
         sw.Mute = true;
-        Assert.Contains("no echo reply", await session.Closed.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Contains("no echo reply", await session.Closed.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
     [Fact]

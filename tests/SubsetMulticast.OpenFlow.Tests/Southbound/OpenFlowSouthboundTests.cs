@@ -12,17 +12,46 @@ public class OpenFlowSouthboundTests
     private static readonly IpAddress G1 = IpAddress.Parse("239.1.1.1");
     private static readonly IpAddress G6 = IpAddress.Parse("ff0e::1:1");
 
+    /// <summary>
+    /// Connects the fake switches and returns once the southbound's automatic reconciliation of each has
+    /// reported (it runs after the switch is already visible through TryGetSwitch), so that a test's own
+    /// changes, reconciliations and Reconciled handlers never meet the connect-time one.
+    /// </summary>
     private static async Task<(OpenFlowListener, OpenFlowSouthbound, FakeSwitch[])> Fabric(int switches)
     {
         var listener = StartListener();
         var sb = new OpenFlowSouthbound(listener);
         var fakes = new FakeSwitch[switches];
-        for (int i = 0; i < switches; i++)
+        for (int i = 0; i < switches; i++) fakes[i] = new FakeSwitch((ulong)(i + 1));
+        var reconciled = fakes.ToDictionary(f => f.SwitchId,
+            _ => new TaskCompletionSource<(ReconcileResult?, string?)>(TaskCreationOptions.RunContinuationsAsynchronously));
+        void OnReconciled(string id, ReconcileResult? r, string? error)
         {
-            fakes[i] = new FakeSwitch((ulong)(i + 1));
-            await fakes[i].ConnectAsync(listener.LocalEndpoint);
+            if (reconciled.TryGetValue(id, out var t)) t.TrySetResult((r, error));
         }
-        await Until(() => fakes.All(f => listener.TryGetSwitch(f.SwitchId, out _)), "handshakes");
+        sb.Reconciled += OnReconciled;
+        try
+        {
+            foreach (var f in fakes) await f.ConnectAsync(listener.LocalEndpoint);
+            try { await Task.WhenAll(reconciled.Values.Select(t => t.Task)).WaitAsync(TimeSpan.FromSeconds(30)); }
+            catch (TimeoutException)
+            {
+                Assert.Fail("timed out waiting for the connect-time reconciliation of " +
+                    string.Join(", ", reconciled.Where(kv => !kv.Value.Task.IsCompleted).Select(kv => kv.Key)));
+            }
+            foreach (var (id, t) in reconciled)
+            {
+                var (r, error) = await t.Task;
+                Assert.True(r is not null, $"connect-time reconciliation of {id} failed: {error}");
+            }
+            Assert.All(fakes, f => Assert.True(listener.TryGetSwitch(f.SwitchId, out _), $"{f.SwitchId} is not connected"));
+        }
+        catch
+        {
+            await Teardown(listener, sb, fakes);
+            throw;
+        }
+        finally { sb.Reconciled -= OnReconciled; }
         return (listener, sb, fakes);
     }
 
@@ -148,11 +177,13 @@ public class OpenFlowSouthboundTests
         {
             var rule = new GroupRule(new VlanId(7), G1, [1, 3]);
             Assert.True((await sb.ApplyAsync([new SwitchChange(f[0].SwitchId, null, rule)], default)).Succeeded);
+            // Fabric waited for the first connection's reconciliation, so a report for this switch from here on
+            // is the reconnect's; subscribed just before reconnecting, since it can finish before ConnectAsync returns.
             var done = new TaskCompletionSource<ReconcileResult?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            sb.Reconciled += (_, r, _) => done.TrySetResult(r);
+            sb.Reconciled += (id, r, _) => { if (id == f[0].SwitchId) done.TrySetResult(r); };
             again = new FakeSwitch(1); // same datapath, empty tables (like a restarted ovs-vswitchd)
             await again.ConnectAsync(l.LocalEndpoint);
-            var r = await done.Task.WaitAsync(TimeSpan.FromSeconds(5));
+            var r = await done.Task.WaitAsync(TimeSpan.FromSeconds(30));
             Assert.NotNull(r);
             Assert.Equal(1, r!.Added);
             uint gid = sb.GroupIdFor(new VlanId(7), G1);
