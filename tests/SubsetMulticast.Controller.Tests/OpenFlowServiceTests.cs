@@ -6,6 +6,7 @@ using SubsetMulticast.Controller.OpenFlowFabric;
 using SubsetMulticast.Controller.Tests.Support;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Lifecycle;
+using SubsetMulticast.OpenFlow.Connections;
 using SubsetMulticast.OpenFlow.Discovery;
 
 namespace SubsetMulticast.Controller.Tests;
@@ -21,6 +22,8 @@ public sealed class OpenFlowServiceTests
     internal static OpenFlowControllerSettings Settings() => new()
     {
         OpenFlowEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
+        // Generous: the test agents never reconnect after a failed handshake, and CI runs every assembly at once.
+        Connection = new OpenFlowOptions { HandshakeTimeout = TimeSpan.FromSeconds(30), RequestTimeout = TimeSpan.FromSeconds(30) },
         Discovery = new DiscoveryOptions { LldpInterval = TimeSpan.FromMilliseconds(300) },
         TickInterval = TimeSpan.FromMilliseconds(200),
         Controller = new ControllerOptions

@@ -88,11 +88,10 @@ public sealed class EmulateCommandTests
     [Fact]
     public async Task Emulate_NoControllerListening_ExitsOneSayingWhy()
     {
-        // A port that was just free: bind, note it, release.
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        // A port bound but never listened on: connections are refused, and no other test can take it meanwhile.
+        using var held = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        held.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int port = ((IPEndPoint)held.LocalEndPoint!).Port;
         using var tsm = Start("emulate", "--fabric", "single:2", "--controller", $"127.0.0.1:{port}");
         var stderr = tsm.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
