@@ -77,6 +77,7 @@ public sealed class EmulatedFabric
         _linkCount = _hosts.Length + spec.Links.Count;
         _frameCopies = new int[_linkCount];
         _controlTraffic = new DeliveryReport(_hosts.Length, _linkCount);
+        QueryAnswers = new DeliveryReport(_hosts.Length, _linkCount);
         Topology = new FabricTopology(
             [.. _switches.Select(s => new SwitchInfo(s.Index, s.Name, s.BridgeId, [.. Enumerable.Range(1, s.PortCount).Select(p => (uint)p)]))],
             links);
@@ -148,7 +149,7 @@ public sealed class EmulatedFabric
     public DeliveryReport Reaffirm(EmulatedHost host, IpAddress group) => Report(host, [group], GroupRecordType.ModeIsExclude);
 
     /// <summary>Every query a host answered (RFC 3376 §5.2 / RFC 3810 §6.2: at once; the emulator has no response delay).</summary>
-    public DeliveryReport QueryAnswers { get; private set; } = null!;
+    public DeliveryReport QueryAnswers { get; }
 
     private DeliveryReport Report(EmulatedHost host, IReadOnlyList<IpAddress> groups, GroupRecordType type, DeliveryReport? into = null)
     {
@@ -202,11 +203,10 @@ public sealed class EmulatedFabric
         _answering = true;
         try
         {
-            QueryAnswers ??= new DeliveryReport(_hosts.Length, _linkCount);
-            var heard = _queriesHeard.ToArray();
-            _queriesHeard.Clear();
-            foreach (var (hostIndex, group, v4) in heard)
+            // Reports are not queries: answering adds nothing to the list being read.
+            for (int i = 0; i < _queriesHeard.Count; i++)
             {
+                var (hostIndex, group, v4) = _queriesHeard[i];
                 var host = _hosts[hostIndex];
                 List<IpAddress> groups = group.IsUnspecified
                     ? [.. host.Groups.Where(g => g.IsV4 == v4).Order()]
