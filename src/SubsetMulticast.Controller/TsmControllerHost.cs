@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SubsetMulticast.Controller.Api;
+using SubsetMulticast.Controller.Dashboard;
 using SubsetMulticast.Controller.Groups;
 using SubsetMulticast.Controller.Leases;
 using SubsetMulticast.Controller.Push;
@@ -93,8 +94,11 @@ public sealed class TsmControllerHost : IAsyncDisposable
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(time);
+        services.AddSingleton(references);
+        services.AddSingleton(hosts);
         services.AddSingleton(sp => new GroupLifecycle(options.Lifecycle, references, hosts, options.Store ?? new InMemoryGroupStore(), time));
-        services.AddSingleton(sp => new GroupCoordinator(sp.GetRequiredService<GroupLifecycle>(), applier, time, sp.GetRequiredService<ILogger<GroupCoordinator>>()));
+        services.AddSingleton(sp => new GroupCoordinator(sp.GetRequiredService<GroupLifecycle>(), applier, time, sp.GetRequiredService<ILogger<GroupCoordinator>>(), sp.GetService<GroupChangeFeed>()));
+        services.AddDashboard();
         services.AddHostedService<LeaseSweeper>();
         if (options.PushUdp is not null)
         {
@@ -110,6 +114,7 @@ public sealed class TsmControllerHost : IAsyncDisposable
             var groups = app.Services.GetRequiredService<GroupCoordinator>();
             var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
             ApiEndpoints.Map(app, groups, references, hosts, time, stopping);
+            app.MapDashboard(stopping);
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
