@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using SubsetMulticast.Controller.Composition;
 
 namespace SubsetMulticast.Controller.Dashboard;
 
@@ -18,14 +19,16 @@ public static class DashboardEndpoints
 
     private static readonly Dictionary<string, (byte[] Body, string ContentType, string ETag)> Assets = LoadAssets();
 
-    /// <summary>The feed, the figures and the (absent) audit; an earlier registration of any of them wins.</summary>
-    public static IServiceCollection AddDashboard(this IServiceCollection services)
+    /// <summary>The dashboard's stream, figures and (absent) audit; an earlier registration of any of them wins.</summary>
+    public static ISubsetMulticastBuilder AddDashboard(this ISubsetMulticastBuilder builder)
     {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
         services.TryAddSingleton<GroupChangeFeed>();
         services.TryAddSingleton<IDashboardFigures>(sp => new SetupFigures(sp.GetRequiredService<GroupChangeFeed>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ISwitchAudit, NoSwitchAudit>();
         services.TryAddSingleton<DashboardStream>();
-        return services;
+        return builder;
     }
 
     public static void MapDashboard(this IEndpointRouteBuilder app, CancellationToken stopping)
