@@ -2,6 +2,7 @@ using SubsetMulticast.Learning;
 using SubsetMulticast.OpenFlow.Connections;
 using SubsetMulticast.OpenFlow.Discovery;
 using SubsetMulticast.OpenFlow.Protocol;
+using SubsetMulticast.Packets.Lldp;
 
 namespace SubsetMulticast.Controller.OpenFlowFabric;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.OpenFlow.Connections;
 using SubsetMulticast.OpenFlow.Protocol;
+using SubsetMulticast.Packets.Lldp;
 
 namespace SubsetMulticast.OpenFlow.Discovery;
 
