@@ -11,6 +11,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SubsetMulticast.Controller.Api;
 using SubsetMulticast.Controller.Composition;
+using SubsetMulticast.Controller.Dashboard;
 using SubsetMulticast.Controller.Groups;
 using SubsetMulticast.Controller.Push;
 using SubsetMulticast.Core.Fabric;
@@ -100,7 +101,9 @@ public sealed class TsmControllerHost : IAsyncDisposable
         });
         builder.WebHost.UseUrls(options.ApiUrl);
         options.ConfigureLogging?.Invoke(builder.Logging);
-        features(builder.Services.AddSubsetMulticast(options));
+        var tsm = builder.Services.AddSubsetMulticast(options);
+        features(tsm);
+        tsm.AddDashboard(); // after the features: what they registered (an audit, figures from a Meter) wins
 
         var app = builder.Build();
         try
@@ -121,6 +124,7 @@ public sealed class TsmControllerHost : IAsyncDisposable
             var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
             ApiEndpoints.Map(app, groups, app.Services.GetRequiredService<ReferenceGroupTable>(), app.Services.GetRequiredService<HostTable>(),
                 app.Services.GetRequiredService<TimeProvider>(), stopping);
+            app.MapDashboard(stopping);
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()

@@ -165,6 +165,7 @@ internal static class ServeCommand
             var inv = CultureInfo.InvariantCulture;
             await stdout.WriteLineAsync(string.Create(inv, $"tsm serve: {s.FabricText} ({fabric.Switches.Count} switches, {fabric.Hosts.Count} hosts), {s.Mode.ToString().ToLowerInvariant()} mode"));
             await stdout.WriteLineAsync($"  api       {controller.ApiUrl}api/v1/groups");
+            await stdout.WriteLineAsync($"  dashboard {controller.ApiUrl}");
             await stdout.WriteLineAsync(controller.PushEndPoint is { } p
                 ? $"  push-udp  {p}  (VLAN {EmulatedVlan}, key id {KeyId}, key {Convert.ToHexStringLower(key)})"
                 : "  push-udp  off");
@@ -214,6 +215,7 @@ internal static class ServeCommand
         {
             await stdout.WriteLineAsync($"tsm serve: OpenFlow 1.3 fabric, learned from the switches (LLDP every {s.LldpSeconds} s, IGMP/MLD/ARP/ND punted)");
             await stdout.WriteLineAsync($"  api       {service.Controller.ApiUrl}api/v1/groups");
+            await stdout.WriteLineAsync($"  dashboard {service.Controller.ApiUrl}");
             await stdout.WriteLineAsync($"  openflow  {service.Listener.LocalEndpoint}");
             await stdout.WriteLineAsync(service.Controller.PushEndPoint is { } p ? $"  push-udp  {p}  (no keys: instructions are refused)" : "  push-udp  off");
             await stdout.WriteLineAsync($"  groups on VLAN {s.Vlan} from block {s.Block}; reference groups are whatever hosts join");

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SubsetMulticast.Controller.Dashboard;
 using SubsetMulticast.Controller.Groups;
 using SubsetMulticast.Controller.Leases;
 using SubsetMulticast.Controller.Push;
@@ -46,7 +47,8 @@ public static class SubsetMulticastServiceCollectionExtensions
             sp.GetRequiredService<HostTable>(), sp.GetRequiredService<IGroupStore>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(TransactionApplierFor);
         services.TryAddSingleton(sp => new GroupCoordinator(sp.GetRequiredService<GroupLifecycle>(), sp.GetRequiredService<ITransactionApplier>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<GroupCoordinator>>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<GroupCoordinator>>(), sp.GetRequiredService<GroupChangeFeed>()));
+        services.TryAddSingleton<GroupChangeFeed>(); // every committed change, for readers such as the dashboard
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LeaseSweeper>());
 
         // The push endpoint binds its socket when it is created; it is created only when configured.

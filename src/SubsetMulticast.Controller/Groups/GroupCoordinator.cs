@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SubsetMulticast.Controller.Dashboard;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Core.Southbound;
 
@@ -19,13 +20,16 @@ public sealed partial class GroupCoordinator
     private readonly ITransactionApplier _applier;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    private readonly GroupChangeFeed? _changes;
 
-    internal GroupCoordinator(GroupLifecycle lifecycle, ITransactionApplier applier, TimeProvider time, ILogger<GroupCoordinator> log)
+    /// <param name="changes">Where each committed change is published (the dashboard reads it); null publishes nothing.</param>
+    internal GroupCoordinator(GroupLifecycle lifecycle, ITransactionApplier applier, TimeProvider time, ILogger<GroupCoordinator> log, GroupChangeFeed? changes = null)
     {
         _lifecycle = lifecycle;
         _applier = applier;
         _time = time;
         _log = log;
+        _changes = changes;
     }
 
     public GroupLifecycle Lifecycle => _lifecycle;
@@ -45,6 +49,7 @@ public sealed partial class GroupCoordinator
         if (!done.Succeeded) return done.Problem!;
         var result = new GroupResult(done.Value!.After!, Micros(start));
         Log.Applied(_log, done.Value.Kind, result.Group.Id, result.Group.Address, result.Group.Switches.Count, result.SetupMicros);
+        Publish(GroupChangeKind.Created, result.Group, result.SetupMicros, done.Value.Kind == TransactionKind.Supersede ? done.Value.Before?.Id : null);
         return result;
     }
 
@@ -58,6 +63,7 @@ public sealed partial class GroupCoordinator
         if (!done.Succeeded) return done.Problem!;
         var result = new GroupResult(done.Value!.After!, Micros(start));
         Log.Applied(_log, TransactionKind.Refresh, id, result.Group.Address, result.Group.Switches.Count, result.SetupMicros);
+        Publish(GroupChangeKind.Refreshed, result.Group, result.SetupMicros);
         return result;
     }
 
@@ -71,6 +77,7 @@ public sealed partial class GroupCoordinator
         if (!done.Succeeded) return done.Problem!;
         var group = done.Value!.Before!;
         Log.Applied(_log, TransactionKind.Release, id, group.Address, group.Switches.Count, Micros(start));
+        Publish(GroupChangeKind.Released, group, null);
         return group;
     }
 
@@ -92,6 +99,7 @@ public sealed partial class GroupCoordinator
             {
                 Interlocked.Increment(ref released);
                 Log.Expired(_log, tx.Before!.Id, tx.Before.Address, tx.Before.Expires);
+                Publish(GroupChangeKind.Expired, tx.Before, null);
             }
         }).ConfigureAwait(false);
         return released;
@@ -134,6 +142,9 @@ public sealed partial class GroupCoordinator
         Log.Refused(_log, operation, problem.Kind, problem.Detail);
         return problem;
     }
+
+    private void Publish(GroupChangeKind kind, RendezvousGroup group, long? setupMicros, string? superseded = null) =>
+        _changes?.Publish(new GroupChange(kind, group, setupMicros, _time.GetUtcNow(), superseded));
 
     private long Micros(long start) => (long)_time.GetElapsedTime(start).TotalMicroseconds;
 
