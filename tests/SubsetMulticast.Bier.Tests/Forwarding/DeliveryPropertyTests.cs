@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using SubsetMulticast.Bier.BitStrings;
 using SubsetMulticast.Bier.Forwarding;
 using SubsetMulticast.Bier.Routing;
