@@ -1,4 +1,7 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using SubsetMulticast.Bier.BitStrings;
 using SubsetMulticast.Bier.Routing;
 
@@ -96,6 +99,7 @@ public sealed class Bift
     public int Forward(Span<ulong> bits, uint entropy, Span<BierCopy> copies, Span<ulong> copyBits, out bool deliverLocally, out bool unknownBits)
     {
         int w = _words;
+        if (w == 4 && Vector256.IsHardwareAccelerated) return Forward256(bits, entropy, copies, copyBits, out deliverLocally, out unknownBits);
         Span<ulong> scratch = stackalloc ulong[w];
         // Bits no entry covers: the packet must not loop looking for them (RFC 8279 §6.9 leaves them undeliverable).
         unknownBits = false;
@@ -115,6 +119,41 @@ public sealed class Bift
             copies[n++] = _altTarget[a];
             BitSpan.AndNot(bits, fbm);
         }
+        return n;
+    }
+
+    /// <summary>
+    /// BSL 256, the default: the whole BitString is one 256-bit register, so each copy is one AND and one ANDNOT
+    /// and the lowest bit is found from the register's zero-lane mask. Same procedure as the general path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int Forward256(Span<ulong> bits, uint entropy, Span<BierCopy> copies, Span<ulong> copyBits, out bool deliverLocally, out bool unknownBits)
+    {
+        ref ulong b = ref MemoryMarshal.GetReference(bits);
+        var v = Vector256.LoadUnsafe(ref b);
+        var known = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_known));
+        var local = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_local));
+        unknownBits = Vector256.AndNot(v, known) != Vector256<ulong>.Zero;
+        v &= known;
+        deliverLocally = (v & local) != Vector256<ulong>.Zero;
+        v = Vector256.AndNot(v, local);
+        ref ulong fbms = ref MemoryMarshal.GetArrayDataReference(_altFbm);
+        ref ulong output = ref MemoryMarshal.GetReference(copyBits);
+        int n = 0;
+        while (true)
+        {
+            uint nonZero = ~Vector256.ExtractMostSignificantBits(Vector256.Equals(v, Vector256<ulong>.Zero)) & 0xF;
+            if (nonZero == 0) break;
+            int lane = BitOperations.TrailingZeroCount(nonZero);
+            int k = (lane << 6) + BitOperations.TrailingZeroCount(v.GetElement(lane)) + 1;
+            int first = _altStart[k - 1], count = _altStart[k] - first;
+            int a = count == 1 ? first : first + (int)(entropy % (uint)count);
+            var fbm = Vector256.LoadUnsafe(ref fbms, (nuint)(a * 4));
+            (v & fbm).StoreUnsafe(ref output, (nuint)(n * 4));
+            copies[n++] = _altTarget[a];
+            v = Vector256.AndNot(v, fbm);
+        }
+        v.StoreUnsafe(ref b);
         return n;
     }
 }
