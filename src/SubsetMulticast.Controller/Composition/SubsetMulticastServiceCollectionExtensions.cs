@@ -48,6 +48,7 @@ public static class SubsetMulticastServiceCollectionExtensions
         services.TryAddSingleton(sp => new GroupCoordinator(sp.GetRequiredService<GroupLifecycle>(), sp.GetRequiredService<ITransactionApplier>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<GroupCoordinator>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LeaseSweeper>());
+        BierDeliveryComposition.TryAddBierDelivery(services);   // "delivery":"bier": BitStrings instead of switch state
 
         // The push endpoint binds its socket when it is created; it is created only when configured.
         services.TryAddSingleton(sp => new PushEndpointSlot(sp.GetRequiredService<ControllerOptions>().PushUdp is null ? null
