@@ -53,7 +53,7 @@ public sealed class TsmOverBier
     /// <summary>Ages out idle bindings (their switch entries are removed); returns the addresses freed.</summary>
     public IReadOnlyList<IpAddress> Expire() => _binder.Expire();
 
-    /// <summary>The entries: each switch on the BitString's BIER tree from the sender gets its copies' ports.</summary>
+    /// <summary>The entries: each switch on the BitString's BIER tree from the sender gets its copies' ports (unless those are its router ports).</summary>
     private void Install(EmulatedHost sender, SetBitString set, IpAddress group)
     {
         var packet = _plane.Frame(sender, set, [])[SubsetMulticast.Bier.Encapsulation.BierFrame.EthernetLength..];
@@ -69,6 +69,9 @@ public sealed class TsmOverBier
         lock (_fabric.Gate)
             foreach (var (sw, p) in ports)
             {
+                // As the planner does (PortsetRule.IsUnregisteredDefault): a switch whose tree ports are its router
+                // ports already forwards the unregistered group address there, so it needs no entry.
+                if (p.SequenceEqual(_fabric.Switches[sw].RouterPorts.Order())) continue;
                 _fabric.Switches[sw].SetTransactional(sender.Vlan, group, [.. p]);
                 list.Add((sw, sender.Vlan));
             }

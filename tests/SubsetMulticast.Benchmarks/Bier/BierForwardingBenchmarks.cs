@@ -13,7 +13,7 @@ namespace SubsetMulticast.Benchmarks.Bier;
 /// decisions/s on one core, nothing allocated. Plus the whole packet path (header read, BIFT lookup, TTL and
 /// BSL checks, copies with rewritten headers) and the header codec alone.
 /// </summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MinColumn, MedianColumn]
 public class BierForwardingBenchmarks
 {
     private const int Sets = 64;

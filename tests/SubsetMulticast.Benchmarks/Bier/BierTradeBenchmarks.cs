@@ -19,7 +19,7 @@ namespace SubsetMulticast.Benchmarks.Bier;
 /// binding (the BitString's tree read off the BIFTs and installed as entries, then aged out). The bytes and
 /// entries of the trade table come from <see cref="BierTradeTable"/>.
 /// </summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MinColumn, MedianColumn]
 public class BierTradeBenchmarks
 {
     private EmulatedFabric _fabric = null!;

@@ -71,6 +71,21 @@ public sealed class BierDeliveryPropertyTests
             // The BIER-TE walk starts at the sender's host node, so it counts the access link as the fabric does.
             Assert.True(tsm.CopiesPerLink.SequenceEqual(bierTe.CopiesPerLink),
                 $"{ctx}: per-link copies TSM [{string.Join(",", tsm.CopiesPerLink)}] BIER-TE [{string.Join(",", bierTe.CopiesPerLink)}]");
+            // TSM over BIER: a bound BitString's entries are rooted at its BFIR, so each switch's ports are a subset of
+            // the controller's source-independent plan (or of its router ports where the plan has no entry), and the
+            // packets sent to the bound group then take exactly the links the BIER copies took.
+            var tob = new TsmOverBier(fabric, new BitStringBinderOptions { BindAfter = 1 }, TimeProvider.System, "239.253.0.0/24");
+            var bound = tob.Send(from, members, "chunk"u8);
+            Assert.True(bound.ViaGroup);
+            foreach (var sw in fabric.Switches)
+            {
+                if (!sw.TryGetTransactional(from.Vlan, bound.Group, out var mine)) continue;
+                var allowed = sw.TryGetTransactional(from.Vlan, tx.After.Address, out var plan) ? plan : sw.RouterPorts;
+                Assert.True(mine.All(allowed.Contains), $"{ctx}: {sw.Name} TSM over BIER [{string.Join(",", mine)}] ⊄ plan [{string.Join(",", allowed)}]");
+            }
+            Assert.True(tob.InstalledEntries <= fabric.Switches.Count(sw => sw.TryGetTransactional(from.Vlan, tx.After.Address, out _)), $"{ctx}: more entries than the plan");
+            Assert.True(expected.SequenceEqual(bound.Report.HostsReached()), $"{ctx}: the bound group reached {string.Join(",", bound.Report.HostsReached())}");
+            Assert.True(bier.CopiesPerLink.SequenceEqual(bound.Report.CopiesPerLink), $"{ctx}: bound group's copies differ from BIER's");
             compared++;
         }
         Assert.True(compared >= 80, $"only {compared} of 100 fabrics had a member besides the sender");
