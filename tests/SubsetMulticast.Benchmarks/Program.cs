@@ -9,6 +9,7 @@ public static class Program
     {
         // dotnet SubsetMulticast.Benchmarks.dll bier-trade: the TSM-over-BIER counts (results/bier.md)
         if (args is ["bier-trade"]) { Bier.BierTradeTable.Print(Console.Out); return; }
+        if (args is ["bier-cputime"]) { Bier.BierCpuTime.Run(Console.Out); return; }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }
