@@ -131,3 +131,26 @@ public sealed class BierHeaderTests
     public void CanonicalBiftId_IsBslSubDomainSi() =>
         Assert.Equal(0x30201u, BierFrame.CanonicalBiftId(BitStringLength.Bits256, 2, 1));
 }
+
+public sealed class BierFrameTests
+{
+    [Theory]
+    [InlineData(false, 0xAB, 0x37)]
+    [InlineData(true, 0x88, 0x47)]
+    public void WriteEthernet_BothEncapsulations_HeaderFoundAfterTheEtherType(bool mpls, byte hi, byte lo)
+    {
+        var frame = new byte[BierFrame.EthernetLength + 44];
+        int n = BierFrame.WriteEthernet(frame, SubsetMulticast.Core.Addressing.MacAddress.Broadcast, new SubsetMulticast.Core.Addressing.MacAddress(0x020000000001), mpls);
+        Assert.Equal(14, n);
+        Assert.Equal([hi, lo], frame[12..14]);
+        // With MPLS the first word is the BIER label stack entry: label = BIFT-id, S = 1 (bottom of stack).
+        var f = BierHeaderFields.Create(0x12345, BitStringLength.Bits256, 64, BierNextProtocol.Ipv4, 4, 0xABCDE);
+        Assert.True(BierHeader.TryWrite(frame.AsSpan(n), f, BitString.Of(BitStringLength.Bits256, 1, 3, 256).Words, out _));
+        Assert.True(BierFrame.TryGetHeader(frame, out var bier));
+        Assert.Equal(BierHeaderStatus.Ok, BierHeader.Read(bier, out var h));
+        Assert.Equal(f, h.Fields);
+        frame[12] = 0x08; frame[13] = 0x00;   // IPv4: not BIER
+        Assert.False(BierFrame.TryGetHeader(frame, out _));
+        Assert.False(BierFrame.TryGetHeader(frame.AsSpan(0, 13), out _));
+    }
+}
