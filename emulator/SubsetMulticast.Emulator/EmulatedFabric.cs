@@ -23,7 +23,7 @@ public delegate void ControlFrameTap(EmulatedSwitch at, uint inPort, ReadOnlySpa
 /// converged (the same 802.1D election the controller models); the querier sits at the tree root, so
 /// each switch's router port is its root port.
 /// </summary>
-public sealed class EmulatedFabric
+public sealed partial class EmulatedFabric
 {
     public const int MaxFrame = 9216;
     private readonly object _gate = new();
@@ -325,6 +325,7 @@ public sealed class EmulatedFabric
     private void Forward(EmulatedSwitch s, uint inPort, ReadOnlySpan<byte> frame, int sender, DeliveryReport report)
     {
         _egress.Clear();
+        if (TryForwardBier(s, frame, sender, report)) return;   // Bier/EmulatedFabric.Bier.cs
         if (s.Datapath is { } datapath)
         {
             if (!EthernetFrame.TryRead(frame, out var ofEth) || !datapath.Process(inPort, in ofEth, frame, _egress)) return;

@@ -5,5 +5,11 @@ namespace SubsetMulticast.Benchmarks;
 public static class Program
 {
     // dotnet run -c Release --project tests/SubsetMulticast.Benchmarks -- --filter '*'
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static void Main(string[] args)
+    {
+        // dotnet SubsetMulticast.Benchmarks.dll bier-trade: the TSM-over-BIER counts (results/bier.md)
+        if (args is ["bier-trade"]) { Bier.BierTradeTable.Print(Console.Out); return; }
+        if (args is ["bier-cputime"]) { Bier.BierCpuTime.Run(Console.Out); return; }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }

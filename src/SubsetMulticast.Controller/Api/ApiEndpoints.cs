@@ -59,6 +59,12 @@ internal static class ApiEndpoints
         }
         if (body is null) return ApiProblems.MalformedJson("The body is null; expected a JSON object.", http);
         if (!TryParse(body, http, out var request, out var error)) return error;
+        switch (body.Delivery)
+        {
+            case null or "tsm": break;
+            case "bier": return BierDeliveryApi.Answer(request, http, time, start);
+            default: return ApiProblems.Invalid($"delivery '{body.Delivery}' is neither \"tsm\" nor \"bier\".", http);
+        }
 
         var done = await groups.CreateAsync(request, southboundToken, start);
         if (!done.Succeeded) return ApiProblems.From(done.Problem!, http);

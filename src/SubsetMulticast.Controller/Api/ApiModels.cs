@@ -8,7 +8,8 @@ using SubsetMulticast.Core.ReferenceGroups;
 namespace SubsetMulticast.Controller.Api;
 
 /// <summary>POST /api/v1/groups. Every field is nullable so that a missing one gets its own clear error.</summary>
-public sealed record CreateGroupBody(int? Vlan, string? Reference, string?[]? Members, long? TtlMs, string? Group);
+/// <remarks><see cref="Delivery"/>: "tsm" (default: transactional-group state on the switches) or "bier" (BitStrings, no state).</remarks>
+public sealed record CreateGroupBody(int? Vlan, string? Reference, string?[]? Members, long? TtlMs, string? Group, string? Delivery = null);
 
 public sealed record IgnoredView(string Member, string Reason);
 
@@ -99,4 +100,5 @@ public sealed record ProblemBody(string Type, string Title, int Status, string D
 [JsonSerializable(typeof(ReferenceGroupView[]))]
 [JsonSerializable(typeof(TopologyView))]
 [JsonSerializable(typeof(ProblemBody))]
+[JsonSerializable(typeof(BierDeliveryView))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;
