@@ -181,6 +181,15 @@ public sealed class ChunkServer : IDatagramSink, IAsyncDisposable
             if (!ChunkId.Matches(content.Span, session.ChunkId))
             {
                 Counters.Drop(DropReason.HashMismatch);
+                lock (_gate)
+                {
+                    if (session.Resets < _options.HashMismatchRetries)
+                    {
+                        session.Reset();
+                        session.LastActivity = _time.GetTimestamp();
+                        return;
+                    }
+                }
                 outcome = TargetOutcome.HashMismatch;
             }
             else

@@ -21,6 +21,8 @@ public sealed class ChunkServerOptions
     public long GetRateBytesPerSecond { get; init; } = 125_000_000;
     /// <summary>Datagram payload of gets served.</summary>
     public int GetDatagramPayload { get; init; } = 1400;
+    /// <summary>After a hash mismatch the chunk is received again this many times before the outcome is "hash mismatch".</summary>
+    public int HashMismatchRetries { get; init; } = 2;
     /// <summary>The negotiating groups this server answers proposals on (joined by the transport).</summary>
     public IReadOnlyList<IpAddress> NegotiatingGroups { get; init; } = [];
 }

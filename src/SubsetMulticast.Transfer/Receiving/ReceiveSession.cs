@@ -162,6 +162,22 @@ internal sealed class ReceiveSession : IDisposable
 
     public bool Complete => Received == Count;
 
+    /// <summary>Times the whole chunk was thrown away after a hash mismatch and received again.</summary>
+    public int Resets { get; private set; }
+
+    /// <summary>
+    /// Forgets every datagram after a hash mismatch: one of them was corrupted past the UDP checksum and there is
+    /// no telling which, so the next ack lists nothing and the client sends the chunk again.
+    /// </summary>
+    public void Reset()
+    {
+        Resets++;
+        Array.Clear(_held);
+        foreach (var p in _parityHeld) Array.Clear(p);
+        Received = 0;
+        State = SessionState.Receiving;
+    }
+
     /// <summary>Writes the held datagrams as ascending ranges into an Ack (at most <paramref name="maxRanges"/>).</summary>
     public int WriteRanges(Span<byte> ack, int maxRanges, out bool truncated)
     {

@@ -342,21 +342,23 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
                 }
             }
 
-            // 4. Polls: aggregate acks; multicast repair of the union of what is missing, then unicast per straggler.
-            var writingSince = new Dictionary<IpAddress, long>();
-            var lastMissing = new Dictionary<IpAddress, List<uint>>();
+            // 4. Polls: aggregate acks; multicast repair of the union of what is missing (bounded rounds), then
+            //    unicast per straggler (bounded rounds). A target that holds everything and is writing is re-polled
+            //    until it reports, within WriteTimeout, and never repaired.
             var poll = new byte[PollMessage.Length];
-            int maxRounds = (multicast ? o.MaxRepairRounds : 0) + o.MaxUnicastRounds + 1;
-            for (int round = 0; round < maxRounds; round++)
+            var lastMissing = new Dictionary<IpAddress, List<uint>>();
+            int pollRound = 0, multicastRounds = 0, unicastRounds = 0;
+            long writeWaitStarted = 0;
+            while (true)
             {
                 var pending = Pending(receivers);
                 if (pending.Count == 0) break;
-                bool groupRound = multicast && round <= o.MaxRepairRounds;
-                int pn = PollMessage.Write(poll, tx, round);
+                bool groupRound = multicast && multicastRounds < o.MaxRepairRounds;
+                int pn = PollMessage.Write(poll, tx, pollRound);
                 if (groupRound) _transport.Send(group, o.ServerPort, poll.AsSpan(0, pn));
                 else foreach (var t in pending) _transport.Send(t, o.ServerPort, poll.AsSpan(0, pn));
                 var answered = new Dictionary<IpAddress, Reply>();
-                int thisRound = round;
+                int thisRound = pollRound++;
                 await CollectAsync(channel, o.RoundTimeout, r =>
                 {
                     if (!outcomes.ContainsKey(r.From)) return false;
@@ -365,31 +367,31 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
                     return pending.All(t => answered.ContainsKey(t) || outcomes[t].Outcome != TargetOutcome.Pending);
                 }, ct).ConfigureAwait(false);
 
-                // Targets that hold everything and are writing: wait for "stored" without repairing.
-                foreach (var (t, a) in answered)
-                    if ((a.State & AckState.Writing) != 0) writingSince.TryAdd(t, _time.GetTimestamp());
                 pending = Pending(receivers);
-                if (pending.Count > 0 && pending.All(writingSince.ContainsKey))
-                {
-                    await CollectAsync(channel, o.WriteTimeout, r =>
-                    {
-                        if (r.Type == MessageType.Outcome && outcomes.ContainsKey(r.From)) Settle(r.From, (TargetOutcome)r.Code);
-                        return Pending(receivers).Count == 0;
-                    }, ct).ConfigureAwait(false);
-                    break;
-                }
-
+                if (pending.Count == 0) break;
                 var union = new SortedSet<uint>();
+                var needing = new List<IpAddress>();
+                bool silent = false;
                 foreach (var t in pending)
                 {
-                    if (!answered.TryGetValue(t, out var a) || (a.State & AckState.Writing) != 0) continue;
+                    if (!answered.TryGetValue(t, out var a)) { silent = true; continue; }
+                    if ((a.State & AckState.Writing) != 0) continue;
                     var missing = MissingFrom(a, count);
                     lastMissing[t] = missing;
                     union.UnionWith(missing);
+                    needing.Add(t);
                 }
-                if (round + 1 >= maxRounds) break;
-                if (groupRound && round < o.MaxRepairRounds)
+                if (!silent && needing.Count == 0)
                 {
+                    // Everyone left is writing: wait (re-polling each round, as the "stored" may be lost) without repairing.
+                    if (writeWaitStarted == 0) writeWaitStarted = _time.GetTimestamp();
+                    if (_time.GetElapsedTime(writeWaitStarted) > o.WriteTimeout) break;
+                    continue;
+                }
+                writeWaitStarted = 0;
+                if (groupRound)
+                {
+                    multicastRounds++;
                     if (union.Count == 0) continue;
                     repairRounds++;
                     foreach (uint i in union) await SendIndex(i, [group]).ConfigureAwait(false);
@@ -397,11 +399,11 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
                 }
                 else
                 {
-                    foreach (var t in pending)
+                    if (unicastRounds++ >= o.MaxUnicastRounds) break;
+                    foreach (var t in needing)
                     {
-                        if (!lastMissing.TryGetValue(t, out var missing) || writingSince.ContainsKey(t)) continue;
-                        foreach (uint i in missing) await SendIndex(i, [t]).ConfigureAwait(false);
-                        unicastRepair += missing.Count;
+                        foreach (uint i in lastMissing[t]) await SendIndex(i, [t]).ConfigureAwait(false);
+                        unicastRepair += lastMissing[t].Count;
                     }
                 }
             }
