@@ -26,6 +26,10 @@ public static class Program
                 "serve" => await ServeCommand.RunAsync(rest, Console.Out, Console.Error, cts.Token),
                 "snoop" => await SnoopCommand.RunAsync(rest, Console.Out, Console.Error, cts.Token),
                 "emulate" => await EmulateCommand.RunAsync(rest, Console.Out, Console.Error, cts.Token),
+                "store" => await StoreCommand.RunAsync(rest, Console.Out, Console.Error, cts.Token),
+                "put" => await PutCommand.RunAsync(rest, Console.Out, Console.Error, cts.Token),
+                "get" => await GetCommand.RunAsync(rest, Console.OpenStandardOutput(), Console.Error, cts.Token),
+                "push" => await PushCommand.RunAsync(rest, Console.Out, Console.Error, cts.Token),
                 _ => Unknown(args[0]),
             };
         }
@@ -51,6 +55,10 @@ public static class Program
                     [--querier 10.0.0.254 [--querier-v6 fe80::…]] [--query-interval 125] [--query-response 10]
           tsm emulate --fabric SPEC --controller HOST:PORT [--join GROUP] [--vlan N]         (emulated OpenFlow switches)
           tsm snoop --pcap FILE [--at TIME ...] [--json] | --iface IF [--iface IF2 ...]
+          tsm store --dir DIR --negotiating 239.1.0.1 [--iface IF] [--port 9480] [--block 239.255.0.0/16]
+          tsm put FILE --negotiating 239.1.0.1 --replicas 3 --controller URL [--vlan 0] [--fec 8x2] [--encrypt] [--json]
+          tsm get CHUNKID|MANIFEST --negotiating 239.1.0.1 [-o FILE]
+          tsm push FILE --to ADDR,ADDR,… --reference 239.1.0.1 --controller URL [--json]
 
         A bad command line is refused with what is wrong and exit code 2.
         """;
