@@ -119,7 +119,7 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
             for (int attempt = 0; attempt < options.ProposalAttempts && bids.Count + held.Count < options.Replicas; attempt++)
             {
                 _transport.Send(negotiating, options.Push.ServerPort, proposalBytes);
-                await CollectAsync(channel, options.BidTimeout, r =>
+                await CollectAsync(channel, options.BidTimeout * (attempt + 1), r =>
                 {
                     switch (r.Type)
                     {
@@ -262,7 +262,7 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
             if (members.Count > 0)
                 RendezvousMessage.Write(rendezvous, tx, id, chunk.Length, multicast ? group : default, o.DatagramPayload, fecRate, fecLayers, key, members);
             var ready = new HashSet<IpAddress>();
-            for (int attempt = 0; attempt < 4 && members.Any(m => !ready.Contains(m) && outcomes[m].Outcome == TargetOutcome.Pending); attempt++)
+            for (int attempt = 0; attempt < 3 && members.Any(m => !ready.Contains(m) && outcomes[m].Outcome == TargetOutcome.Pending); attempt++)
             {
                 foreach (var m in members) if (!ready.Contains(m) && outcomes[m].Outcome == TargetOutcome.Pending) _transport.Send(m, o.ServerPort, rendezvous);
                 await CollectAsync(channel, o.RoundTimeout * (attempt + 1), r =>
@@ -348,6 +348,7 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
             var poll = new byte[PollMessage.Length];
             var lastMissing = new Dictionary<IpAddress, List<uint>>();
             int pollRound = 0, multicastRounds = 0, unicastRounds = 0;
+            var roundTimeout = o.RoundTimeout;
             long writeWaitStarted = 0;
             while (true)
             {
@@ -358,17 +359,20 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
                 if (groupRound) _transport.Send(group, o.ServerPort, poll.AsSpan(0, pn));
                 else foreach (var t in pending) _transport.Send(t, o.ServerPort, poll.AsSpan(0, pn));
                 var answered = new Dictionary<IpAddress, Reply>();
-                int thisRound = pollRound++;
-                await CollectAsync(channel, o.RoundTimeout, r =>
+                pollRound++;
+                await CollectAsync(channel, roundTimeout, r =>
                 {
                     if (!outcomes.ContainsKey(r.From)) return false;
                     if (r.Type == MessageType.Outcome) Settle(r.From, (TargetOutcome)r.Code);
-                    else if (r.Type == MessageType.Ack && r.Round == thisRound) answered[r.From] = r;
+                    // A late ack of an earlier round still says what the target held then: better than silence.
+                    else if (r.Type == MessageType.Ack && (!answered.TryGetValue(r.From, out var prior) || prior.Round <= r.Round)) answered[r.From] = r;
                     return pending.All(t => answered.ContainsKey(t) || outcomes[t].Outcome != TargetOutcome.Pending);
                 }, ct).ConfigureAwait(false);
 
                 pending = Pending(receivers);
                 if (pending.Count == 0) break;
+                // Silence doubles the next round's wait (a loaded receiver, a slow path), up to 8 × RoundTimeout.
+                roundTimeout = pending.Any(t => !answered.ContainsKey(t)) ? TimeSpan.FromTicks(Math.Min(roundTimeout.Ticks * 2, o.RoundTimeout.Ticks * 8)) : o.RoundTimeout;
                 var union = new SortedSet<uint>();
                 var needing = new List<IpAddress>();
                 bool silent = false;

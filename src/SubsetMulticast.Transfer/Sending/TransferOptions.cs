@@ -28,8 +28,11 @@ public sealed record PushOptions
     public int MaxRepairRounds { get; init; } = 3;
     /// <summary>Unicast rounds per straggler after the multicast rounds.</summary>
     public int MaxUnicastRounds { get; init; } = 3;
-    /// <summary>How long to wait for answers to a poll or a rendezvous before the next round.</summary>
-    public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromMilliseconds(50);
+    /// <summary>
+    /// How long to wait for answers to a poll or a rendezvous before the next round (a round ends as soon as every
+    /// target answered, so a generous value costs nothing when they are responsive; silence doubles it, up to 8×).
+    /// </summary>
+    public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromMilliseconds(200);
     /// <summary>How long a target that reported "writing" may take to report stored.</summary>
     public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>The whole push, at most.</summary>
@@ -49,9 +52,12 @@ public sealed record PutOptions
     public PushOptions Push { get; init; } = new();
     /// <summary>Once this many servers answered beyond the replicas, stop waiting for bids.</summary>
     public int SpareBids { get; init; } = 2;
-    /// <summary>Wait this long for bids after a proposal before sending it again (at most <see cref="ProposalAttempts"/> times).</summary>
-    public TimeSpan BidTimeout { get; init; } = TimeSpan.FromMilliseconds(40);
-    public int ProposalAttempts { get; init; } = 3;
+    /// <summary>
+    /// Wait this long for bids after the first proposal (n × this after the n-th) before sending it again, at most
+    /// <see cref="ProposalAttempts"/> times. The wait ends as soon as replicas + spare servers answered.
+    /// </summary>
+    public TimeSpan BidTimeout { get; init; } = TimeSpan.FromMilliseconds(100);
+    public int ProposalAttempts { get; init; } = 4;
 }
 
 public static class TransferPorts

@@ -16,24 +16,6 @@ internal sealed class OvsLab : IAsyncDisposable
     private readonly string _vsctl, _ofctl, _vswitchd;
     private int _ovsdbPid, _vswitchdPid;
 
-    /// <summary>
-    /// One lab at a time on the machine, across test assemblies (OpenFlow.Tests and Transfer.Tests both link this
-    /// file and may run in parallel): every userspace-datapath ovs-vswitchd creates the same "ovs-netdev" device.
-    /// An exclusive open of one file (an advisory lock on Linux) is held for the lab's life.
-    /// </summary>
-    private readonly FileStream _machineLock = TakeMachineLock();
-
-    private static FileStream TakeMachineLock()
-    {
-        var path = Path.Combine(Path.GetTempPath(), "subsetmulticast-ovs-lab.lock");
-        var until = DateTime.UtcNow.AddMinutes(10);
-        while (true)
-        {
-            try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
-            catch (IOException) when (DateTime.UtcNow < until) { Thread.Sleep(200); }
-        }
-    }
-
     public OvsLab()
     {
         _vswitchd = Shell.Require("ovs-vswitchd", "openvswitch-switch");
@@ -270,6 +252,5 @@ internal sealed class OvsLab : IAsyncDisposable
         if (_ovsdbPid != 0) Shell.KillPid(_ovsdbPid);
         await Task.Yield();
         try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
-        _machineLock.Dispose();
     }
 }
