@@ -5,5 +5,14 @@ namespace SubsetMulticast.Benchmarks;
 public static class Program
 {
     // dotnet run -c Release --project tests/SubsetMulticast.Benchmarks -- --filter '*'
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    // dotnet run -c Release --project tests/SubsetMulticast.Benchmarks -- transfer-put [N]   (put completion harness)
+    public static void Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "transfer-put")
+        {
+            Transfer.PutCompletionHarness.RunAsync(args).GetAwaiter().GetResult();
+            return;
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }
