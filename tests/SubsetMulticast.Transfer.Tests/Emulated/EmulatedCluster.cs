@@ -4,7 +4,7 @@ using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Emulator;
 using SubsetMulticast.Emulator.Chaos;
-using SubsetMulticast.Emulator.Learning;
+using SubsetMulticast.Cli.Emulated;
 using SubsetMulticast.Emulator.Topology;
 using SubsetMulticast.Emulator.Transfer;
 using SubsetMulticast.Learning;
