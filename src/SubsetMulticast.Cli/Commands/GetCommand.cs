@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SubsetMulticast.Cli.CommandLine;
 using SubsetMulticast.Transfer.Files;
 using SubsetMulticast.Transfer.Sending;
 using SubsetMulticast.Transfer.Storage;

@@ -98,9 +98,9 @@ public sealed class ChunkServer : IDatagramSink, IAsyncDisposable
             lock (_gate)
             {
                 long now = _time.GetTimestamp();
-                int held = 0;
-                foreach (var (_, at) in _bids) if (_time.GetElapsedTime(at, now) < _options.BidHold) held++;
-                if (_active + held >= _options.MaxConcurrentTransfers)
+                // Only transfers under way count: a bid holds no buffer, and most bids are not chosen (the client takes
+                // replicas of them), so counting held bids would turn away puts for BidHold after every proposal.
+                if (_active >= _options.MaxConcurrentTransfers)
                 {
                     Counters.NotNowOne();
                     n = ChunkMessage.Write(reply, MessageType.NotNow, p.Transaction, p.ChunkId, value: 50, code: (byte)NotNowReason.Busy);
