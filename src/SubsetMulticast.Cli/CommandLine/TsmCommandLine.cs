@@ -21,6 +21,10 @@ public static class TsmCommandLine
         EmulateCommand.Create(),
         SnoopCommand.Create(),
         BierCommand.Create(),
+        StoreCommand.Create(),
+        PutCommand.Create(),
+        GetCommand.Create(),
+        PushCommand.Create(),
     ];
 
     /// <summary>The root command with every subcommand; <c>--help</c>, <c>--version</c> and the <c>[suggest]</c> completion directive come with it.</summary>

@@ -13,6 +13,12 @@ using SubsetMulticast.Emulator.Topology;
 using SubsetMulticast.Learning;
 using SubsetMulticast.Push;
 
+using SubsetMulticast.Emulator.Transfer;
+using SubsetMulticast.Transfer.Groups;
+using SubsetMulticast.Transfer.Receiving;
+using SubsetMulticast.Transfer.Sending;
+using SubsetMulticast.Transfer.Storage;
+
 namespace SubsetMulticast.Cli.Commands;
 
 /// <summary>
@@ -114,6 +120,11 @@ internal static class DemoCommand
         var plain = SendChunk(fabric, client, chunk, [reference]);
 
         var deleted = await http.DeleteAsync($"api/v1/groups/{created["id"]!.GetValue<string>()}", cancellationToken);
+
+        // The same chunk as a real put (SubsetMulticast.Transfer): proposal to the negotiating group, bids, the
+        // client picks the targets, a rendezvous group from the controller's REST API, the datagrams once, aggregate
+        // acks and "stored" after each server verified the SHA-256 — on the emulated hosts, nobody joining the group.
+        var put = await PutOnEmulatorAsync(fabric, servers, client, reference, chunk, targets, http, cancellationToken);
         var chosenSet = chosen.Select(h => h.Index).ToHashSet();
         int delivered = chosen.Count(h => rendezvous.FramesPerHost[h.Index] == datagrams);
         int excess = rendezvous.FramesPerHost.Select((n, i) => chosenSet.Contains(i) ? 0 : n).Sum();
@@ -142,6 +153,17 @@ internal static class DemoCommand
             ["referenceTotalLinkBytes"] = plain.TotalLinkBytes,
             ["referenceExcessDeliveries"] = plain.FramesPerHost.Select((n, i) => chosenSet.Contains(i) ? 0 : n).Sum(),
             ["released"] = deleted.IsSuccessStatusCode,
+            ["put"] = new JsonObject
+            {
+                ["success"] = put.Success,
+                ["chunkId"] = put.ChunkId,
+                ["group"] = put.Group,
+                ["bids"] = put.Bids,
+                ["targets"] = new JsonArray([.. put.Targets.Select(t => (JsonNode)new JsonObject { ["address"] = t.Target.ToString(), ["outcome"] = t.Outcome.ToString() })]),
+                ["datagramsSent"] = put.DatagramsSent,
+                ["repairRounds"] = put.RepairRounds,
+                ["totalMs"] = Math.Round(put.Total.TotalMilliseconds, 2),
+            },
         };
         if (json)
         {
@@ -165,9 +187,33 @@ internal static class DemoCommand
             await stdout.WriteLineAsync($"{"all links, bytes",-28} {rendezvous.TotalLinkBytes,12} {unicast.TotalLinkBytes,12} {plain.TotalLinkBytes,12}");
             await stdout.WriteLineAsync($"{"max copies per link/frame",-28} {rendezvous.MaxCopiesPerLinkPerFrame,12} {unicast.MaxCopiesPerLinkPerFrame,12} {plain.MaxCopiesPerLinkPerFrame,12}");
             await stdout.WriteLineAsync();
+            await stdout.WriteLineAsync($"A real put of the chunk (proposal, {put.Bids} answers, rendezvous group {put.Group}, acks): "
+                + $"{string.Join(", ", put.Targets.Select(t => $"{t.Target}={t.Outcome}"))} in {put.Total.TotalMilliseconds:0.0} ms, {put.RepairRounds} repair rounds.");
             await stdout.WriteLineAsync($"targets delivered {delivered}/{targets}, excess deliveries {excess}; unicast fan-out costs the sender's link {(double)unicast.SenderLinkBytes / rendezvous.SenderLinkBytes:0.0}x; the reference group would have reached {servers.Count - targets} extra servers.");
         }
-        return delivered == targets && excess == 0 ? 0 : 1;
+        return delivered == targets && excess == 0 && put.Success ? 0 : 1;
+    }
+
+    private static async Task<PushResult> PutOnEmulatorAsync(EmulatedFabric fabric, List<EmulatedHost> servers, EmulatedHost client, IpAddress reference,
+        byte[] chunk, int replicas, HttpClient http, CancellationToken cancellationToken)
+    {
+        await using var network = new EmulatedDatagramNetwork(fabric, [AddressBlock.Parse("239.255.0.0/16")]);
+        var running = new List<ChunkServer>();
+        try
+        {
+            foreach (var s in servers)
+            {
+                var server = new ChunkServer(network.Open(s, TransferPorts.Server), new MemoryChunkStore(), new ChunkServerOptions { NegotiatingGroups = [reference] });
+                server.Start();
+                running.Add(server);
+            }
+            await using var transfer = new TransferClient(network.Open(client, 0), new RestRendezvousGroups(http));
+            return await transfer.PutAsync(chunk, reference, new PutOptions { Replicas = replicas, Push = new PushOptions { Vlan = 1 } }, cancellationToken);
+        }
+        finally
+        {
+            foreach (var s in running) await s.DisposeAsync();
+        }
     }
 
     private static DeliveryReport SendChunk(EmulatedFabric fabric, EmulatedHost client, byte[] chunk, IReadOnlyList<IpAddress> destinations)

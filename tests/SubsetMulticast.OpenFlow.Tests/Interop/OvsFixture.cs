@@ -80,7 +80,7 @@ internal sealed class OvsLab : IAsyncDisposable
 
     /// <summary>
     /// Sends datagrams from host <paramref name="sender"/> to the group while every host in
-    /// <paramref name="listeners"/> listens (each joins it); returns the hosts that received one. Awaits, never blocks.
+    /// <paramref name="listeners"/> listens (captures, without joining it); returns the hosts that received one. Awaits, never blocks.
     /// The receivers listen until told to stop — from before the first datagram until <see cref="DeliveryGrace"/>
     /// after the last — so a slow start of one receiver cannot end another's window early.
     /// </summary>
@@ -194,23 +194,28 @@ internal sealed class OvsLab : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts a receiver in <paramref name="ns"/> that joins the group, prints "ready", then prints every
-    /// datagram until a line (or end of file) on its standard input; 60 s at most.
+    /// Starts a receiver in <paramref name="ns"/> that captures the group's datagrams on its veth with an AF_PACKET
+    /// socket — it never joins the group (no IP_ADD_MEMBERSHIP, no IGMP report): a rendezvous group is installed by
+    /// the controller from the reference group, and its receivers only listen (transfer.md §6). Prints "ready", then
+    /// every datagram to the group and port until a line (or end of file) on its standard input; 60 s at most.
     /// </summary>
     public Process StartReceiver(string ns, int index, string group, int port)
     {
         string script = $"""
-            import socket,select,sys,time
-            s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
-            s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)
-            s.bind(('0.0.0.0',{port}))
-            s.setsockopt(socket.IPPROTO_IP,socket.IP_ADD_MEMBERSHIP,socket.inet_aton('{group}')+socket.inet_aton('10.77.0.{index}'))
+            import socket,select,struct,sys,time
+            s=socket.socket(socket.AF_PACKET,socket.SOCK_DGRAM,socket.htons(0x0800))
+            s.bind(('{Tag}i{index}',0x0800))
+            grp=socket.inet_aton('{group}')
             print('ready',flush=True)
             end=time.time()+60
             while time.time()<end:
                 r,_,_=select.select([s,sys.stdin],[],[],max(0.05,end-time.time()))
                 if s in r:
-                    d,a=s.recvfrom(2048); print('got',d.decode(),a[0],flush=True)
+                    d,a=s.recvfrom(65535)
+                    if a[2]==socket.PACKET_OUTGOING or len(d)<28 or d[9]!=17 or d[16:20]!=grp: continue
+                    ihl=(d[0]&15)*4
+                    if struct.unpack('!H',d[ihl+2:ihl+4])[0]!={port}: continue
+                    print('got',d[ihl+8:].decode(errors='replace'),socket.inet_ntoa(d[12:16]),flush=True)
                 if sys.stdin in r:
                     break
             """;
