@@ -53,7 +53,7 @@ public sealed class OpenFlowFabricTests
 
         private static void RecordJoins(ConcurrentDictionary<(string, uint, IpAddress), int> joins, string sw, PacketIn p)
         {
-            if (p.Match.InPort is not { } port || !EthernetFrame.TryRead(p.Data, out var eth) || eth.EtherType != EtherTypes.Ipv4) return;
+            if (p.Match.InPort is not { } port || !EthernetFrame.TryRead(p.Data.Span, out var eth) || eth.EtherType != EtherTypes.Ipv4) return;
             if (!IpPacket.TryRead(eth.Payload, eth.EtherType, out var ip) || ip.Protocol != IpProtocols.Igmp) return;
             if (!IgmpMessage.TryReadPacket(in ip, out var igmp) || igmp.Type != IgmpType.V3MembershipReport) return;
             foreach (var r in igmp.Records)
