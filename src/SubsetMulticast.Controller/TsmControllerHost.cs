@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using SubsetMulticast.Controller.Api;
 using SubsetMulticast.Controller.Groups;
 using SubsetMulticast.Controller.Leases;
+using SubsetMulticast.Controller.Observability;
 using SubsetMulticast.Controller.Push;
 using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.Lifecycle;
@@ -29,8 +30,9 @@ public sealed class TsmControllerHost : IAsyncDisposable
     private readonly WebApplication _app;
     private int _disposed;
 
-    private TsmControllerHost(WebApplication app, Uri apiUrl, GroupCoordinator groups, PushEndpoint? push)
+    private TsmControllerHost(WebApplication app, Uri apiUrl, GroupCoordinator groups, PushEndpoint? push, TsmMetrics metrics)
     {
+        Metrics = metrics;
         _app = app;
         ApiUrl = apiUrl;
         Groups = groups;
@@ -46,6 +48,9 @@ public sealed class TsmControllerHost : IAsyncDisposable
 
     /// <summary>The push endpoint's counters; null when it is off.</summary>
     public PushEndpointStats? PushStats { get; }
+
+    /// <summary>This host's instruments, exported at GET /metrics; the OpenFlow service adds its own to them.</summary>
+    public TsmMetrics Metrics { get; }
 
     /// <summary>The same operations as the REST API, in process.</summary>
     public GroupCoordinator Groups { get; }
@@ -94,7 +99,9 @@ public sealed class TsmControllerHost : IAsyncDisposable
         services.AddSingleton(options);
         services.AddSingleton(time);
         services.AddSingleton(sp => new GroupLifecycle(options.Lifecycle, references, hosts, options.Store ?? new InMemoryGroupStore(), time));
-        services.AddSingleton(sp => new GroupCoordinator(sp.GetRequiredService<GroupLifecycle>(), applier, time, sp.GetRequiredService<ILogger<GroupCoordinator>>()));
+        services.AddTsmMetrics(new TsmMetrics());
+        services.AddSingleton(sp => new GroupCoordinator(sp.GetRequiredService<GroupLifecycle>(), applier, time, sp.GetRequiredService<ILogger<GroupCoordinator>>(),
+            sp.GetRequiredService<TsmMetrics>()));
         services.AddHostedService<LeaseSweeper>();
         if (options.PushUdp is not null)
         {
@@ -110,12 +117,15 @@ public sealed class TsmControllerHost : IAsyncDisposable
             var groups = app.Services.GetRequiredService<GroupCoordinator>();
             var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
             ApiEndpoints.Map(app, groups, references, hosts, time, stopping);
+            app.MapTsmMetrics();
+            var metrics = app.Services.GetRequiredService<TsmMetrics>();
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
                 ?? throw new InvalidOperationException("Kestrel reported no bound address.");
             var push = options.PushUdp is null ? null : app.Services.GetRequiredService<PushEndpoint>();
-            return new TsmControllerHost(app, new Uri(bound.EndsWith('/') ? bound : bound + "/"), groups, push);
+            if (push is not null) metrics.Observe(push.Stats);
+            return new TsmControllerHost(app, new Uri(bound.EndsWith('/') ? bound : bound + "/"), groups, push, metrics);
         }
         catch
         {
@@ -136,6 +146,7 @@ public sealed class TsmControllerHost : IAsyncDisposable
             catch (OperationCanceledException) { }
         }
         await _app.DisposeAsync().ConfigureAwait(false);
+        Metrics.Dispose();
     }
 
     private static PushedApplier PushedApplierFor(ControllerOptions options, IPushTarget? target, TimeProvider time)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Core.Southbound;
+using SubsetMulticast.Controller.Observability;
 
 namespace SubsetMulticast.Controller.Groups;
 
@@ -19,13 +20,16 @@ public sealed partial class GroupCoordinator
     private readonly ITransactionApplier _applier;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    private readonly TsmMetrics? _metrics;
 
-    internal GroupCoordinator(GroupLifecycle lifecycle, ITransactionApplier applier, TimeProvider time, ILogger<GroupCoordinator> log)
+    internal GroupCoordinator(GroupLifecycle lifecycle, ITransactionApplier applier, TimeProvider time, ILogger<GroupCoordinator> log, TsmMetrics? metrics = null)
     {
         _lifecycle = lifecycle;
         _applier = applier;
         _time = time;
         _log = log;
+        _metrics = metrics;
+        _metrics?.Observe(this);
     }
 
     public GroupLifecycle Lifecycle => _lifecycle;
@@ -42,7 +46,9 @@ public sealed partial class GroupCoordinator
         var prepared = _lifecycle.PrepareCreate(request);
         if (!prepared.Succeeded) return Refused(prepared.Problem!, "create");
         var done = await ExecuteAsync(prepared.Value!, cancellationToken).ConfigureAwait(false);
+        _metrics?.GroupOperation("create", done.Problem);
         if (!done.Succeeded) return done.Problem!;
+        _metrics?.GroupSetUp(_time.GetElapsedTime(start));
         var result = new GroupResult(done.Value!.After!, Micros(start));
         Log.Applied(_log, done.Value.Kind, result.Group.Id, result.Group.Address, result.Group.Switches.Count, result.SetupMicros);
         return result;
@@ -55,7 +61,9 @@ public sealed partial class GroupCoordinator
         var prepared = _lifecycle.PrepareRefresh(id);
         if (!prepared.Succeeded) return Refused(prepared.Problem!, "refresh");
         var done = await ExecuteAsync(prepared.Value!, cancellationToken).ConfigureAwait(false);
+        _metrics?.GroupOperation("refresh", done.Problem);
         if (!done.Succeeded) return done.Problem!;
+        _metrics?.GroupSetUp(_time.GetElapsedTime(start));
         var result = new GroupResult(done.Value!.After!, Micros(start));
         Log.Applied(_log, TransactionKind.Refresh, id, result.Group.Address, result.Group.Switches.Count, result.SetupMicros);
         return result;
@@ -68,6 +76,7 @@ public sealed partial class GroupCoordinator
         var prepared = _lifecycle.PrepareRelease(id);
         if (!prepared.Succeeded) return Refused(prepared.Problem!, "release");
         var done = await ExecuteAsync(prepared.Value!, cancellationToken).ConfigureAwait(false);
+        _metrics?.GroupOperation("release", done.Problem);
         if (!done.Succeeded) return done.Problem!;
         var group = done.Value!.Before!;
         Log.Applied(_log, TransactionKind.Release, id, group.Address, group.Switches.Count, Micros(start));
@@ -88,6 +97,7 @@ public sealed partial class GroupCoordinator
         await Parallel.ForEachAsync(due.Take(max), new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism) }, async (tx, ct) =>
         {
             var done = await ExecuteAsync(tx, ct).ConfigureAwait(false);
+            _metrics?.GroupOperation("expire", done.Problem);
             if (done.Succeeded)
             {
                 Interlocked.Increment(ref released);
@@ -131,6 +141,7 @@ public sealed partial class GroupCoordinator
 
     private TsmProblem Refused(TsmProblem problem, string operation)
     {
+        _metrics?.GroupOperation(operation, problem);
         Log.Refused(_log, operation, problem.Kind, problem.Detail);
         return problem;
     }

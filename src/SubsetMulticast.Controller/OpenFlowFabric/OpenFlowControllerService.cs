@@ -102,6 +102,7 @@ public sealed class OpenFlowControllerService : IAsyncDisposable
         {
             service.Controller = await TsmControllerHost.StartAsync(settings.Controller, learner.Hosts, learner.References,
                 southbound, pushTarget: null, time, cancellationToken).ConfigureAwait(false);
+            service.Controller.Metrics.Observe(listener, southbound, learner, feed);
             listener.Start();
             service._ticker = service.TickAsync(settings.TickInterval, time, service._stop.Token);
             return service;
