@@ -17,9 +17,12 @@ public static class MetricsEndpoint
 {
     public const string Path = "/metrics";
 
-    public static IServiceCollection AddTsmMetrics(this IServiceCollection services, TsmMetrics metrics)
+    /// <summary>Registers this controller's <see cref="TsmMetrics"/> and the exporter reading only its meter.</summary>
+    public static IServiceCollection AddTsmMetrics(this IServiceCollection services)
     {
-        services.TryAddSingleton(metrics);
+        // Made here, not by the container, because the exporter's view must know this very meter; the host disposes it.
+        var metrics = new TsmMetrics();
+        services.Replace(ServiceDescriptor.Singleton(metrics));
         services.AddOpenTelemetry().WithMetrics(b => b
             .AddMeter(TsmMetrics.MeterName)
             .AddView(instrument => ReferenceEquals(instrument.Meter, metrics.Meter) ? null : MetricStreamConfiguration.Drop)
@@ -29,8 +32,14 @@ public static class MetricsEndpoint
         return services;
     }
 
+    /// <summary>
+    /// Maps GET /metrics and attaches the instruments that observe the controller's parts present in this graph
+    /// (push endpoint, learner, OpenFlow listener and southbound); call before the host starts, so that the
+    /// listener's first packet-in is counted.
+    /// </summary>
     public static IEndpointRouteBuilder MapTsmMetrics(this IEndpointRouteBuilder app)
     {
+        app.ServiceProvider.GetRequiredService<TsmMetrics>().ObserveServices(app.ServiceProvider);
         app.MapPrometheusScrapingEndpoint(Path);
         return app;
     }

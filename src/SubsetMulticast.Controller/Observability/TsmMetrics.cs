@@ -1,4 +1,6 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using SubsetMulticast.Controller.Composition;
 using SubsetMulticast.Controller.Groups;
 using SubsetMulticast.Controller.OpenFlowFabric;
 using SubsetMulticast.Controller.Push;
@@ -64,6 +66,16 @@ public sealed class TsmMetrics : IDisposable
     internal void Observe(GroupCoordinator groups) =>
         Meter.CreateObservableUpDownCounter("tsm.groups.live", () => (long)groups.All().Count, "{group}", "Rendezvous groups live (committed, lease not yet released).");
 
+    /// <summary>Attaches observers to whichever of the push endpoint, learner and OpenFlow fabric the graph has.</summary>
+    internal void ObserveServices(IServiceProvider services)
+    {
+        if (services.GetService<PushEndpointSlot>()?.Endpoint is { } push) Observe(push.Stats);
+        if (services.GetService<FabricLearner>() is { } learner) Observe(learner);
+        if (services.GetService<OpenFlowListener>() is { } listener && services.GetService<OpenFlowSouthbound>() is { } southbound
+            && services.GetService<OpenFlowFabricFeed>() is { } feed)
+            Observe(listener, southbound, feed);
+    }
+
     /// <summary>The push endpoint's counters (pushed mode).</summary>
     internal void Observe(PushEndpointStats push)
     {
@@ -76,7 +88,7 @@ public sealed class TsmMetrics : IDisposable
     }
 
     /// <summary>The OpenFlow fabric: switches, packet-ins, barriers, reconciliation, the learner's and snoopers' counters.</summary>
-    internal void Observe(OpenFlowListener listener, OpenFlowSouthbound southbound, FabricLearner learner, OpenFlowFabricFeed feed)
+    internal void Observe(OpenFlowListener listener, OpenFlowSouthbound southbound, OpenFlowFabricFeed feed)
     {
         Meter.CreateObservableUpDownCounter("tsm.openflow.switches.connected", () => (long)listener.Switches.Count, "{switch}", "OpenFlow switches with an established session.");
         listener.PacketInReceived += (_, p) => _packetIns.Add(1, new KeyValuePair<string, object?>("kind", PacketInKind(p.Data.Span)));
@@ -92,17 +104,21 @@ public sealed class TsmMetrics : IDisposable
         };
         Meter.CreateObservableCounter("tsm.snooping.frames_fed", () => feed.FramesFed, "{frame}", "Punted frames handed to the switches' snoopers.");
         Meter.CreateObservableCounter("tsm.snooping.queries_sent", () => feed.QueriesSent, "{query}", "IGMP/MLD queries our querier sent as PACKET_OUTs.");
+        void Action(string action, int n)
+        {
+            if (n > 0) _reconcileActions.Add(n, new KeyValuePair<string, object?>("action", action));
+        }
+    }
+
+    /// <summary>The learner's and its snoopers' counters.</summary>
+    internal void Observe(FabricLearner learner)
+    {
         Meter.CreateObservableCounter("tsm.snooping.drops", () => SnooperDrops(learner), "{frame}",
             "Frames the switches' snoopers dropped, by reason (summed over the switches the learner knows).");
         Meter.CreateObservableCounter("tsm.learning.unknown_switch_frames", () => learner.UnknownSwitchFrames, "{frame}", "Punted frames from a switch the learner does not know.");
         Meter.CreateObservableCounter("tsm.learning.unknown_port_frames", () => learner.UnknownPortFrames, "{frame}", "Punted frames from a port the learner does not know.");
         Meter.CreateObservableCounter("tsm.learning.refused_switches", () => learner.RefusedSwitches, "{switch}", "Switches refused because the learner's switch limit was reached.");
         Meter.CreateObservableCounter("tsm.learning.refused_hosts", () => learner.RefusedHosts, "{host}", "Host locations refused because the learner's host limit was reached.");
-
-        void Action(string action, int n)
-        {
-            if (n > 0) _reconcileActions.Add(n, new KeyValuePair<string, object?>("action", action));
-        }
     }
 
     private static IEnumerable<Measurement<long>> SnooperDrops(FabricLearner learner)
