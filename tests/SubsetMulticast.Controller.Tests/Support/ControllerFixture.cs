@@ -31,7 +31,8 @@ public sealed class RunningController : IAsyncDisposable
     public HttpClient Http { get; }
 
     /// <param name="block">VLAN 1's IPv4 block; VLAN 2 is allowed too (with no reference group on it).</param>
-    public static async Task<RunningController> StartAsync(ApplyMode mode = ApplyMode.Computed, string block = "239.255.0.0/24", bool push = true)
+    public static async Task<RunningController> StartAsync(ApplyMode mode = ApplyMode.Computed, string block = "239.255.0.0/24", bool push = true,
+        ILoggerProvider? logs = null)
     {
         var fabric = new TestFabric();
         var southbound = new RecordingSouthbound();
@@ -44,7 +45,7 @@ public sealed class RunningController : IAsyncDisposable
             Mode = mode,
             Lifecycle = new LifecycleOptions().AddVlan(1, block).AddVlan(2, "239.254.0.0/24"),
             PushKeys = new PushKeyRing().Add(1, 1, Key).Add(2, 1, Key),
-            ConfigureLogging = l => l.ClearProviders(),
+            ConfigureLogging = l => { l.ClearProviders(); if (logs is not null) l.AddProvider(logs); },
         };
         var host = await TsmControllerHost.StartAsync(options, fabric.Topology, fabric.Hosts, fabric.References, southbound, target, time);
         return new RunningController(host, fabric, southbound, target, time);
