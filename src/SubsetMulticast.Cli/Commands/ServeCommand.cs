@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using SubsetMulticast.Controller;
+using SubsetMulticast.Controller.Observability;
 using SubsetMulticast.Controller.OpenFlowFabric;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Fabric;
@@ -30,7 +31,7 @@ internal static class ServeCommand
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        var a = new Args(args, "--fabric", "--api", "--push-udp", "--mode", "--reference", "--block", "--push-key", "--quiet",
+        var a = new Args(args, "--fabric", "--api", "--push-udp", "--mode", "--reference", "--block", "--push-key", "--quiet", "--log-format",
             "--openflow", "--vlan", "--lldp-interval", "--querier", "--querier-v6", "--query-interval", "--query-response");
         if (a.Has("--openflow")) return await RunOpenFlowAsync(a, stdout, stderr, cancellationToken);
         foreach (var openFlowOnly in new[] { "--querier", "--querier-v6", "--query-interval", "--query-response", "--lldp-interval", "--vlan" })
@@ -76,6 +77,7 @@ internal static class ServeCommand
         }
         byte[] key = a.Get("--push-key") is { } hex ? ParseKey(hex) : System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
         bool quiet = a.Has("--quiet");
+        var logFormat = LogFormatOf(a);
 
         var fabric = new EmulatedFabric(spec);
         // The controller learns from the switches' control frames (feed first, then the hosts speak):
@@ -94,7 +96,7 @@ internal static class ServeCommand
             PushKeys = keys,
             PushKeyId = KeyId,
             Lifecycle = lifecycle,
-            ConfigureLogging = l => ConsoleLogging(l, quiet),
+            ConfigureLogging = l => l.AddTsmConsole(logFormat, quiet),
         };
 
         TsmControllerHost controller;
@@ -186,6 +188,7 @@ internal static class ServeCommand
             throw new UsageException($"--block: {e.Message}");
         }
         bool quiet = a.Has("--quiet");
+        var logFormat = LogFormatOf(a);
         var snooping = SnoopingFor(a, (ushort)vlan);
         var settings = new OpenFlowControllerSettings
         {
@@ -202,7 +205,7 @@ internal static class ServeCommand
                 PushUdp = pushAt,
                 Mode = ApplyMode.Computed,
                 Lifecycle = lifecycle,
-                ConfigureLogging = l => ConsoleLogging(l, quiet),
+                ConfigureLogging = l => l.AddTsmConsole(logFormat, quiet),
             },
         };
 
@@ -266,15 +269,9 @@ internal static class ServeCommand
         return SnoopingOptions.FromQueryTimers(TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(response), querier);
     }
 
-    /// <summary>One line per event on the console, our own at Information and ASP.NET's at Warning; nothing with --quiet.</summary>
-    private static void ConsoleLogging(ILoggingBuilder logging, bool quiet)
-    {
-        logging.ClearProviders();
-        if (quiet) return;
-        logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
-        logging.SetMinimumLevel(LogLevel.Information);
-        logging.AddFilter("Microsoft", LogLevel.Warning);
-    }
+    /// <summary>--log-format text|json (text when absent).</summary>
+    private static LogFormat LogFormatOf(Args a) => a.Get("--log-format") is not { } v ? LogFormat.Text
+        : ConsoleLogs.Parse(v) ?? throw new UsageException($"--log-format must be text or json, not '{v}'.");
 
     private static byte[] ParseKey(string hex)
     {

@@ -59,6 +59,48 @@ public sealed class MetricsEndpointTests
         Assert.Contains("# TYPE tsm_snooping_drops_total counter", text, StringComparison.Ordinal);
     }
 
+    /// <summary>--log-format json: every log event is one JSON object per line, with its event id and structured fields.</summary>
+    [Fact]
+    public async Task ServeWithJsonLogs_ARejectedDatagram_IsOneJsonLineWithItsFields()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(typeof(SubsetMulticast.Cli.Program).Assembly.Location);
+        foreach (var a in (string[])["serve", "--fabric", "single:2", "--api", "http://127.0.0.1:0", "--push-udp", "127.0.0.1:0", "--log-format", "json"])
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            IPEndPoint? push = null;
+            for (int i = 0; i < 40 && push is null; i++)
+            {
+                var t = (await p.StandardOutput.ReadLineAsync(cts.Token) ?? throw new Xunit.Sdk.XunitException($"tsm exited: {await p.StandardError.ReadToEndAsync()}")).Trim();
+                if (t.StartsWith("push-udp ", StringComparison.Ordinal)) push = IPEndPoint.Parse(t[8..].Trim().Split(' ')[0]);
+            }
+            Assert.NotNull(push);
+            using (var udp = new UdpClient()) await udp.SendAsync(new byte[] { 1, 2, 3 }, push);
+            JsonElement? rejected = null;
+            for (int i = 0; i < 200 && rejected is null; i++)
+            {
+                var line = await p.StandardOutput.ReadLineAsync(cts.Token) ?? break_();
+                if (!line.StartsWith('{')) continue;
+                var e = JsonDocument.Parse(line).RootElement;
+                if (e.GetProperty("EventId").GetInt32() == 303) rejected = e;
+            }
+            Assert.NotNull(rejected);
+            Assert.Equal("Warning", rejected.Value.GetProperty("LogLevel").GetString());
+            Assert.Equal("Truncated", rejected.Value.GetProperty("State").GetProperty("Verdict").GetString());
+            Assert.True(DateTimeOffset.TryParse(rejected.Value.GetProperty("Timestamp").GetString(), out _));
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+
+        static string break_() => throw new Xunit.Sdk.XunitException("tsm closed its output before logging the rejection");
+    }
+
     /// <summary>tsm as a child process (ours, killed by its handle); reads the api and push-udp lines it prints.</summary>
     private sealed class ServeProcess : IAsyncDisposable
     {
