@@ -103,6 +103,7 @@ public sealed class TsmControllerHost : IAsyncDisposable
         options.ConfigureLogging?.Invoke(builder.Logging);
         features(builder.Services.AddSubsetMulticast(options));
         builder.Services.AddTsmMetrics();
+        builder.Services.AddTsmOpenApi();
 
         var app = builder.Build();
         try
@@ -124,6 +125,7 @@ public sealed class TsmControllerHost : IAsyncDisposable
             ApiEndpoints.Map(app, groups, app.Services.GetRequiredService<ReferenceGroupTable>(), app.Services.GetRequiredService<HostTable>(),
                 app.Services.GetRequiredService<TimeProvider>(), stopping);
             app.MapTsmMetrics();
+            app.MapTsmOpenApi();
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
