@@ -119,5 +119,5 @@ public sealed class EmulateCommandTests
     }
 
     private static Task OpenFlowFabricWait(Func<bool> condition, string what) =>
-        SubsetMulticast.Emulator.OpenFlow.OpenFlowFabric.WaitUntilAsync(condition, TimeSpan.FromSeconds(30), what);
+        Eventually.UntilAsync(condition, TimeSpan.FromSeconds(30), what);
 }
