@@ -13,6 +13,7 @@ using SubsetMulticast.Controller.Api;
 using SubsetMulticast.Controller.Composition;
 using SubsetMulticast.Controller.Dashboard;
 using SubsetMulticast.Controller.Groups;
+using SubsetMulticast.Controller.Observability;
 using SubsetMulticast.Controller.Push;
 using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.ReferenceGroups;
@@ -103,6 +104,8 @@ public sealed class TsmControllerHost : IAsyncDisposable
         options.ConfigureLogging?.Invoke(builder.Logging);
         var tsm = builder.Services.AddSubsetMulticast(options);
         features(tsm);
+        builder.Services.AddTsmMetrics();
+        builder.Services.AddTsmOpenApi();
         tsm.AddDashboard(); // after the features: what they registered (an audit, figures from a Meter) wins
 
         var app = builder.Build();
@@ -124,6 +127,8 @@ public sealed class TsmControllerHost : IAsyncDisposable
             var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
             ApiEndpoints.Map(app, groups, app.Services.GetRequiredService<ReferenceGroupTable>(), app.Services.GetRequiredService<HostTable>(),
                 app.Services.GetRequiredService<TimeProvider>(), stopping);
+            app.MapTsmMetrics();
+            app.MapTsmOpenApi();
             app.MapDashboard(stopping);
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -153,7 +158,9 @@ public sealed class TsmControllerHost : IAsyncDisposable
             try { await _app.StopAsync(timeout.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) { }
         }
+        var metrics = _app.Services.GetService<TsmMetrics>();
         await _app.DisposeAsync().ConfigureAwait(false);
+        metrics?.Dispose();
     }
 
     private static Task WriteUnhandledAsync(HttpContext http)

@@ -116,17 +116,10 @@ public sealed class Snooper : ISnoopingSink
             int p = CheckPort(port);
             AdvanceLocked(timestamp);
             _frames++;
-            FrameOutcome outcome;
+            // The readers return a status for malformed input (no exception per bad frame: a flood of them costs
+            // what a valid report does); the drop reason is the fault's.
             DropReason reason = default;
-            try
-            {
-                outcome = Dispatch(p, frame, ref reason);
-            }
-            catch (MalformedPacketException e)
-            {
-                reason = Map(e.Reason);
-                outcome = FrameOutcome.Dropped;
-            }
+            var outcome = Dispatch(p, frame, ref reason);
             if (outcome == FrameOutcome.Dropped) _dropped[(int)reason]++;
             else if (outcome == FrameOutcome.Applied) _applied++;
             return outcome;
@@ -163,27 +156,27 @@ public sealed class Snooper : ISnoopingSink
 
     private FrameOutcome Dispatch(int port, ReadOnlySpan<byte> frame, ref DropReason reason)
     {
-        if (!EthernetFrame.TryRead(frame, out var eth)) { reason = DropReason.Truncated; return FrameOutcome.Dropped; }
+        if (EthernetFrame.Read(frame, out var eth, out var fault) != ReadStatus.Ok) return Drop(fault, ref reason);
         var vlan = eth.Vlan;
         switch (eth.EtherType)
         {
             case EtherTypes.Ipv4:
             {
-                if (!IpPacket.TryReadV4(eth.Payload, out var ip)) { reason = DropReason.Truncated; return FrameOutcome.Dropped; }
+                if (IpPacket.ReadV4(eth.Payload, out var ip, out fault) != ReadStatus.Ok) return Drop(fault, ref reason);
                 if (ip.Protocol != IpProtocols.Igmp || ip.IsFragment) break;
-                if (!IgmpMessage.TryReadPacket(ip, out var m)) { reason = DropReason.Truncated; return FrameOutcome.Dropped; }
+                if (IgmpMessage.ReadPacket(ip, out var m, out fault) != ReadStatus.Ok) return Drop(fault, ref reason);
                 return Igmp(port, vlan, eth.Source, ip.Source, m, ref reason);
             }
             case EtherTypes.Ipv6:
             {
-                if (!IpPacket.TryReadV6(eth.Payload, out var ip)) { reason = DropReason.Truncated; return FrameOutcome.Dropped; }
+                if (IpPacket.ReadV6(eth.Payload, out var ip, out fault) != ReadStatus.Ok) return Drop(fault, ref reason);
                 if (ip.Protocol != IpProtocols.Icmpv6 || ip.IsFragment) break;
                 var payload = ip.Payload;
                 if (payload.IsEmpty) { reason = DropReason.Truncated; return FrameOutcome.Dropped; }
                 byte type = payload[0];
                 if (type is (byte)MldType.Query or (byte)MldType.V1Report or (byte)MldType.V1Done or (byte)MldType.V2Report)
                 {
-                    if (!MldMessage.TryReadPacket(ip, out var m)) { reason = DropReason.Truncated; return FrameOutcome.Dropped; }
+                    if (MldMessage.ReadPacket(ip, out var m, out fault) != ReadStatus.Ok) return Drop(fault, ref reason);
                     return Mld(port, vlan, eth.Source, ip.Source, m, ref reason);
                 }
                 if (type is (byte)NeighborDiscoveryType.NeighborSolicitation or (byte)NeighborDiscoveryType.NeighborAdvertisement) return NeighborDiscovery(port, vlan, eth.Source, ip, ref reason);
@@ -191,7 +184,7 @@ public sealed class Snooper : ISnoopingSink
             }
             case EtherTypes.Arp:
             {
-                if (!ArpPacket.TryRead(eth.Payload, out var arp)) { reason = DropReason.Truncated; return FrameOutcome.Dropped; }
+                if (ArpPacket.Read(eth.Payload, out var arp, out fault) != ReadStatus.Ok) return Drop(fault, ref reason);
                 if (!_options.LearnHosts) return FrameOutcome.Ignored;
                 _hosts.See(eth.Source, port, vlan, _now);
                 if (arp.SenderMac == eth.Source) _hosts.Claim(arp.SenderMac, arp.SenderIp, port, vlan, _now);
@@ -309,7 +302,7 @@ public sealed class Snooper : ISnoopingSink
 
     private FrameOutcome NeighborDiscovery(int port, VlanId vlan, MacAddress mac, in IpPacket ip, ref DropReason reason)
     {
-        if (!NeighborMessage.TryReadPacket(ip, out var nd)) { reason = DropReason.Truncated; return FrameOutcome.Dropped; }
+        if (NeighborMessage.ReadPacket(ip, out var nd, out var fault) != ReadStatus.Ok) return Drop(fault, ref reason);
         if (!_options.LearnHosts) return FrameOutcome.Ignored;
         _hosts.See(mac, port, vlan, _now);
         // RFC 4861 §7.2.3/§7.2.5: an NS teaches its source address, an NA its target, each with the link-layer
@@ -327,6 +320,13 @@ public sealed class Snooper : ISnoopingSink
         if (!_options.LearnHosts) return;
         if (source.IsUnspecified) _hosts.See(mac, port, vlan, _now);
         else _hosts.Claim(mac, source, port, vlan, _now);
+    }
+
+    /// <summary>A read that did not succeed: a default fault is "need more bytes" (truncated), otherwise the fault's reason.</summary>
+    private static FrameOutcome Drop(in PacketFault fault, ref DropReason reason)
+    {
+        reason = fault.Reason == default ? DropReason.Truncated : Map(fault.Reason);
+        return FrameOutcome.Dropped;
     }
 
     internal static DropReason Map(PacketError e) => e switch

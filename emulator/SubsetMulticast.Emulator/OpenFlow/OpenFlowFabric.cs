@@ -16,6 +16,9 @@ public sealed class OpenFlowFabricOptions
     public int PacketInQueue { get; set; } = 16_384;
 
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The clock the settle waits run on.</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
 }
 
 /// <summary>
@@ -116,22 +119,34 @@ public sealed class OpenFlowFabric : IAsyncDisposable
     /// <summary>True once the controller has sent an LLDP (any PACKET_OUT) on every inter-switch port.</summary>
     public bool ProbedEveryLink => _datapaths.All(d => d.ProbedEveryLink);
 
-    /// <summary>Polls <paramref name="condition"/> every 20 ms until true; throws <see cref="TimeoutException"/> naming <paramref name="what"/>.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Waits until the controller has installed its punt flows on every switch (<see cref="PuntsIgmp"/>), probed every
+    /// link (<see cref="ProbedEveryLink"/>) and read every queued PACKET_IN: before that, a host's join would go
+    /// unseen. Throws <see cref="TimeoutException"/> naming what is missing after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task WaitUntilSettledAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        for (int i = 0; i < 1_000_000; i++)
-        {
-            if (condition()) return;
-            if (DateTime.UtcNow > deadline) break;
-            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
-        }
-        throw new TimeoutException($"timed out after {timeout.TotalSeconds:0.#} s waiting for {what}");
+        await PollAsync(() => Fabric.Switches.All(PuntsIgmp), timeout, "punt flows", cancellationToken).ConfigureAwait(false);
+        await PollAsync(() => ProbedEveryLink, timeout, "LLDP probes", cancellationToken).ConfigureAwait(false);
+        await WaitForPacketInsSentAsync(timeout, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Waits until every queued PACKET_IN has been written to the controller.</summary>
     public Task WaitForPacketInsSentAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        WaitUntilAsync(() => PacketInsPending == 0, timeout, "the switches' packet-in queues to drain", cancellationToken);
+        PollAsync(() => PacketInsPending == 0, timeout, "the switches' packet-in queues to drain", cancellationToken);
+
+    // The agents raise no event for these states (flows arrive in batches, queues drain on their own tasks), so
+    // they are polled, on the fabric's clock (Options.Time).
+    private async Task PollAsync(Func<bool> condition, TimeSpan timeout, string what, CancellationToken cancellationToken)
+    {
+        var time = Options.Time;
+        long start = time.GetTimestamp();
+        while (!condition())
+        {
+            if (time.GetElapsedTime(start) > timeout) throw new TimeoutException($"timed out after {timeout.TotalSeconds:0.#} s waiting for {what}");
+            await Task.Delay(TimeSpan.FromMilliseconds(20), time, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     private int _disposed;
 

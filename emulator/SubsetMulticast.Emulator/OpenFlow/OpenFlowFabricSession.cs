@@ -69,9 +69,7 @@ public static class OpenFlowFabricSession
         var fabric = switches.Fabric;
         try
         {
-            await OpenFlowFabric.WaitUntilAsync(() => fabric.Switches.All(switches.PuntsIgmp), wait, "punt flows", ct).ConfigureAwait(false);
-            await OpenFlowFabric.WaitUntilAsync(() => switches.ProbedEveryLink, wait, "LLDP probes", ct).ConfigureAwait(false);
-            await switches.WaitForPacketInsSentAsync(wait, ct).ConfigureAwait(false);
+            await switches.WaitUntilSettledAsync(wait, ct).ConfigureAwait(false);
             events.ControllerReady(true, fabric.Switches.Count, true, wait);
         }
         catch (TimeoutException)

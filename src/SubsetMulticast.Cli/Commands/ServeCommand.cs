@@ -6,6 +6,7 @@ using SubsetMulticast.Cli.CommandLine;
 using SubsetMulticast.Cli.Emulated;
 using SubsetMulticast.Controller;
 using SubsetMulticast.Controller.Composition;
+using SubsetMulticast.Controller.Observability;
 using SubsetMulticast.Controller.OpenFlowFabric;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Lifecycle;
@@ -44,6 +45,7 @@ internal static class ServeCommand
         public ushort Vlan { get; init; }
         public int LldpSeconds { get; init; }
         public SnoopingOptions Snooping { get; init; } = new();
+        public LogFormat LogFormat { get; init; }
     }
 
     public static Command Create()
@@ -70,6 +72,7 @@ internal static class ServeCommand
             catch (FormatException) { return null; }
         }, "must be at least 16 bytes as hex (32+ hex digits)");
         var quiet = OptionKinds.Flag("--quiet", "No log lines.");
+        var logFormat = OptionKinds.Choice("--log-format", "text: one line per event; json: one JSON object per line (timestamp, level, event id, fields).", "text", "text", "json");
         var openflow = OptionKinds.EndPoint("--openflow", "Serve real OpenFlow 1.3 switches connecting here (port 0: any free port).", allowOff: false, "0.0.0.0:6653");
         var vlan = OptionKinds.Int("--vlan", "The VLAN of the groups (0: untagged). --openflow only.", 0, VlanId.MaxValue, 0);
         var lldp = OptionKinds.WholeSeconds("--lldp-interval", "How often every port is probed with LLDP. --openflow only.", 1, 3600, 5);
@@ -82,7 +85,7 @@ internal static class ServeCommand
         var config = ConfigurationArguments.Create();
         var command = new Command("serve", "The controller service until Ctrl-C: on an emulated fabric, or for OpenFlow 1.3 switches with --openflow.")
         {
-            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, config,
+            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, config,
         };
         Option[] emulatedOnly = [fabric, reference, mode, pushKey];
         Option[] openFlowOnly = [querier, querierV6, queryInterval, queryResponse, lldp, vlan];
@@ -109,6 +112,7 @@ internal static class ServeCommand
                 Fabric = r.GetValue(fabric) ?? FabricSpec.Parse(DefaultFabric),
                 FabricText = r.GetResult(fabric)?.Tokens is { Count: > 0 } t ? t[^1].Value : DefaultFabric,
                 Mode = r.GetValue(mode) == "pushed" ? ApplyMode.Pushed : ApplyMode.Computed,
+                LogFormat = ConsoleLogs.Parse(r.GetValue(logFormat)!) ?? LogFormat.Text,
                 Reference = r.GetValue(reference) ?? IpAddress.Parse("239.1.0.1"),
                 PushKey = r.GetValue(pushKey) is { Length: > 0 } key ? key : null, // an array option not given reads as empty
                 OpenFlow = r.GetValue(openflow)?.EndPoint,
@@ -147,7 +151,7 @@ internal static class ServeCommand
             PushKeys = keys,
             PushKeyId = KeyId,
             Lifecycle = lifecycle,
-            ConfigureLogging = ConsoleLogging.For(s.Quiet),
+            ConfigureLogging = ConsoleLogging.For(s.Quiet, s.LogFormat),
         };
 
         TsmControllerHost controller;
@@ -197,7 +201,7 @@ internal static class ServeCommand
                 Mode = ApplyMode.Computed,
                 // Untagged hosts are VLAN 0 (the southbound then matches no vlan_vid).
                 Lifecycle = new LifecycleOptions().AddVlan(s.Vlan, s.Block, V6Block),
-                ConfigureLogging = ConsoleLogging.For(s.Quiet),
+                ConfigureLogging = ConsoleLogging.For(s.Quiet, s.LogFormat),
             },
         };
 

@@ -18,12 +18,25 @@ internal static class ApiEndpoints
     /// <param name="southboundToken">Cancels switch I/O only when the host stops: a client that hangs up must not leave a half-applied transaction.</param>
     public static void Map(IEndpointRouteBuilder app, GroupCoordinator groups, ReferenceGroupTable references, HostTable hosts, TimeProvider time, CancellationToken southboundToken)
     {
-        var api = app.MapGroup(Prefix);
-        api.MapPost("/groups", (Func<HttpContext, Task<IResult>>)(http => CreateAsync(http, groups, time, southboundToken)));
-        api.MapGet("/groups", () => Results.Json(groups.All().Select(g => GroupView.From(g)).ToArray(), ApiJsonContext.Default.GroupViewArray));
+        var api = app.MapGroup(Prefix).WithTags("groups");
+        // Every response a handler can write is declared (Produces / ProducesProblem), so the OpenAPI document at
+        // /openapi/v1.json describes the whole API; the handlers still write bodies with the source-generated context.
+        api.MapPost("/groups", (Func<HttpContext, Task<IResult>>)(http => CreateAsync(http, groups, time, southboundToken)))
+            .WithName("createGroup").WithSummary("Create a rendezvous group (or supersede the one at 'group')")
+            .WithDescription("Programs every switch toward the members that are in the reference group (the others are returned as ignored), in one transaction: all switches or none.")
+            .Accepts<CreateGroupBody>("application/json")
+            .Produces<GroupView>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status502BadGateway);
+        api.MapGet("/groups", () => Results.Json(groups.All().Select(g => GroupView.From(g)).ToArray(), ApiJsonContext.Default.GroupViewArray))
+            .WithName("listGroups").WithSummary("List the live rendezvous groups")
+            .Produces<GroupView[]>(StatusCodes.Status200OK);
         api.MapGet("/groups/{id}", (HttpContext http, string id) => groups.TryGet(id, out var g)
             ? Results.Json(GroupView.From(g), ApiJsonContext.Default.GroupView)
-            : ApiProblems.From(NotFound(id), http));
+            : ApiProblems.From(NotFound(id), http))
+            .WithName("getGroup").WithSummary("Get one rendezvous group")
+            .Produces<GroupView>(StatusCodes.Status200OK).ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPost("/groups/{id}/refresh", async (HttpContext http, string id) =>
         {
             long start = time.GetTimestamp();
@@ -31,15 +44,26 @@ internal static class ApiEndpoints
             return done.Succeeded
                 ? Results.Json(GroupView.From(done.Value!.Group, done.Value.SetupMicros), ApiJsonContext.Default.GroupView)
                 : ApiProblems.From(done.Problem!, http);
-        });
+        })
+            .WithName("refreshGroup").WithSummary("Re-resolve the members and renew the lease")
+            .Produces<GroupView>(StatusCodes.Status200OK).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status502BadGateway);
         api.MapDelete("/groups/{id}", async (HttpContext http, string id) =>
         {
             var done = await groups.ReleaseAsync(id, southboundToken);
             return done.Succeeded ? Results.NoContent() : ApiProblems.From(done.Problem!, http);
-        });
+        })
+            .WithName("releaseGroup").WithSummary("Remove the group from every switch and free its address")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status502BadGateway);
         api.MapGet("/reference-groups", () => Results.Json(
-            references.All().Select(r => ReferenceGroupView.From(r, references.Topology)).ToArray(), ApiJsonContext.Default.ReferenceGroupViewArray));
-        api.MapGet("/topology", () => Results.Json(TopologyView.From(references.Topology, hosts), ApiJsonContext.Default.TopologyView));
+            references.All().Select(r => ReferenceGroupView.From(r, references.Topology)).ToArray(), ApiJsonContext.Default.ReferenceGroupViewArray))
+            .WithName("listReferenceGroups").WithSummary("The snooped reference groups: member and router ports per switch")
+            .WithTags("fabric").Produces<ReferenceGroupView[]>(StatusCodes.Status200OK);
+        api.MapGet("/topology", () => Results.Json(TopologyView.From(references.Topology, hosts), ApiJsonContext.Default.TopologyView))
+            .WithName("getTopology").WithSummary("The fabric: switches, links, spanning tree and located hosts")
+            .WithTags("fabric").Produces<TopologyView>(StatusCodes.Status200OK);
     }
 
     private static TsmProblem NotFound(string id) => new(ProblemKind.GroupNotFound, $"No rendezvous group '{id}'.");

@@ -9,12 +9,7 @@ namespace SubsetMulticast.Controller.Composition;
 /// </summary>
 public static class ConsoleLogging
 {
-    public static Action<ILoggingBuilder> For(bool quiet) => logging =>
-    {
-        logging.ClearProviders();
-        if (quiet) return;
-        logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
-        logging.SetMinimumLevel(LogLevel.Information);
-        logging.AddFilter("Microsoft", LogLevel.Warning);
-    };
+    /// <param name="format">Text lines for a person, or one JSON object per line (<c>--log-format json</c>).</param>
+    public static Action<ILoggingBuilder> For(bool quiet, Observability.LogFormat format = Observability.LogFormat.Text) =>
+        logging => Observability.ConsoleLogs.AddTsmConsole(logging, format, quiet);
 }

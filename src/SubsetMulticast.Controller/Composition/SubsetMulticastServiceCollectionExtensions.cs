@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using SubsetMulticast.Controller.Dashboard;
 using SubsetMulticast.Controller.Groups;
 using SubsetMulticast.Controller.Leases;
+using SubsetMulticast.Controller.Observability;
 using SubsetMulticast.Controller.Push;
 using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.Lifecycle;
@@ -47,7 +48,7 @@ public static class SubsetMulticastServiceCollectionExtensions
             sp.GetRequiredService<HostTable>(), sp.GetRequiredService<IGroupStore>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(TransactionApplierFor);
         services.TryAddSingleton(sp => new GroupCoordinator(sp.GetRequiredService<GroupLifecycle>(), sp.GetRequiredService<ITransactionApplier>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<GroupCoordinator>>(), sp.GetRequiredService<GroupChangeFeed>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<GroupCoordinator>>(), sp.GetRequiredService<GroupChangeFeed>(), sp.GetService<TsmMetrics>()));
         services.TryAddSingleton<GroupChangeFeed>(); // every committed change, for readers such as the dashboard
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LeaseSweeper>());
         BierDeliveryComposition.TryAddBierDelivery(services);   // "delivery":"bier": BitStrings instead of switch state

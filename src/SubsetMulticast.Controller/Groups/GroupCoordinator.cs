@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using SubsetMulticast.Controller.Dashboard;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Core.Southbound;
+using SubsetMulticast.Controller.Observability;
 
 namespace SubsetMulticast.Controller.Groups;
 
@@ -21,15 +22,20 @@ public sealed partial class GroupCoordinator
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly GroupChangeFeed? _changes;
+    private readonly TsmMetrics? _metrics;
 
     /// <param name="changes">Where each committed change is published (the dashboard reads it); null publishes nothing.</param>
-    internal GroupCoordinator(GroupLifecycle lifecycle, ITransactionApplier applier, TimeProvider time, ILogger<GroupCoordinator> log, GroupChangeFeed? changes = null)
+    /// <param name="metrics">The controller's instruments; null records nothing.</param>
+    internal GroupCoordinator(GroupLifecycle lifecycle, ITransactionApplier applier, TimeProvider time, ILogger<GroupCoordinator> log,
+        GroupChangeFeed? changes = null, TsmMetrics? metrics = null)
     {
         _lifecycle = lifecycle;
         _applier = applier;
         _time = time;
         _log = log;
         _changes = changes;
+        _metrics = metrics;
+        _metrics?.Observe(this);
     }
 
     public GroupLifecycle Lifecycle => _lifecycle;
@@ -46,7 +52,9 @@ public sealed partial class GroupCoordinator
         var prepared = _lifecycle.PrepareCreate(request);
         if (!prepared.Succeeded) return Refused(prepared.Problem!, "create");
         var done = await ExecuteAsync(prepared.Value!, cancellationToken).ConfigureAwait(false);
+        _metrics?.GroupOperation("create", done.Problem);
         if (!done.Succeeded) return done.Problem!;
+        _metrics?.GroupSetUp(_time.GetElapsedTime(start));
         var result = new GroupResult(done.Value!.After!, Micros(start));
         Log.Applied(_log, done.Value.Kind, result.Group.Id, result.Group.Address, result.Group.Switches.Count, result.SetupMicros);
         Publish(GroupChangeKind.Created, result.Group, result.SetupMicros, done.Value.Kind == TransactionKind.Supersede ? done.Value.Before?.Id : null);
@@ -60,7 +68,9 @@ public sealed partial class GroupCoordinator
         var prepared = _lifecycle.PrepareRefresh(id);
         if (!prepared.Succeeded) return Refused(prepared.Problem!, "refresh");
         var done = await ExecuteAsync(prepared.Value!, cancellationToken).ConfigureAwait(false);
+        _metrics?.GroupOperation("refresh", done.Problem);
         if (!done.Succeeded) return done.Problem!;
+        _metrics?.GroupSetUp(_time.GetElapsedTime(start));
         var result = new GroupResult(done.Value!.After!, Micros(start));
         Log.Applied(_log, TransactionKind.Refresh, id, result.Group.Address, result.Group.Switches.Count, result.SetupMicros);
         Publish(GroupChangeKind.Refreshed, result.Group, result.SetupMicros);
@@ -74,6 +84,7 @@ public sealed partial class GroupCoordinator
         var prepared = _lifecycle.PrepareRelease(id);
         if (!prepared.Succeeded) return Refused(prepared.Problem!, "release");
         var done = await ExecuteAsync(prepared.Value!, cancellationToken).ConfigureAwait(false);
+        _metrics?.GroupOperation("release", done.Problem);
         if (!done.Succeeded) return done.Problem!;
         var group = done.Value!.Before!;
         Log.Applied(_log, TransactionKind.Release, id, group.Address, group.Switches.Count, Micros(start));
@@ -95,6 +106,7 @@ public sealed partial class GroupCoordinator
         await Parallel.ForEachAsync(due.Take(max), new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism) }, async (tx, ct) =>
         {
             var done = await ExecuteAsync(tx, ct).ConfigureAwait(false);
+            _metrics?.GroupOperation("expire", done.Problem);
             if (done.Succeeded)
             {
                 Interlocked.Increment(ref released);
@@ -139,6 +151,7 @@ public sealed partial class GroupCoordinator
 
     private TsmProblem Refused(TsmProblem problem, string operation)
     {
+        _metrics?.GroupOperation(operation, problem);
         Log.Refused(_log, operation, problem.Kind, problem.Detail);
         return problem;
     }

@@ -68,7 +68,7 @@ public sealed class OpenFlowFabricFeed : IDisposable
     private void OnPacketIn(OpenFlowSession session, PacketIn packetIn)
     {
         if (packetIn.Match.InPort is not { } inPort) return;
-        var data = packetIn.Data;
+        var data = packetIn.Data.Span;
         // LLDP is discovery's; everything else the punt flows send is the snooper's.
         if (data.Length >= 14 && ((data[12] << 8) | data[13]) == Lldp.EtherType) return;
         Interlocked.Increment(ref _frames);

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SubsetMulticast.Controller.Groups;
+using SubsetMulticast.Controller.Observability;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Push;
@@ -23,9 +24,12 @@ internal sealed partial class PushEndpoint : BackgroundService
     private readonly PushVerifier _verifier;
     private readonly ILogger _log;
     private readonly Socket _socket;
+    private readonly LogRateLimit _rejections;
 
-    public PushEndpoint(ControllerOptions options, GroupCoordinator groups, ILogger<PushEndpoint> log)
+    public PushEndpoint(ControllerOptions options, GroupCoordinator groups, ILogger<PushEndpoint> log, TimeProvider time)
     {
+        // Anyone who can reach the port can send garbage: 10 rejection warnings per 10 s, the rest counted (metrics count all).
+        _rejections = new LogRateLimit(time);
         _groups = groups;
         _verifier = new PushVerifier(options.PushKeys);
         _log = log;
@@ -91,7 +95,11 @@ internal sealed partial class PushEndpoint : BackgroundService
         if (verdict != PushVerdict.Accepted)
         {
             Stats.Record(verdict, PushOutcome.NotProcessed);
-            Log.Rejected(_log, verdict, from, detail ?? "");
+            if (_rejections.TryAcquire(out long suppressed))
+            {
+                if (suppressed > 0) Log.RejectionsSuppressed(_log, suppressed);
+                Log.Rejected(_log, verdict, from, detail ?? "");
+            }
             return new PushAck(command.Opcode, verdict, PushOutcome.NotProcessed, 0, command.Vlan.Value, command.SenderId, command.Sequence);
         }
         var problem = await ApplyAsync(command, cancellationToken).ConfigureAwait(false);
@@ -161,6 +169,9 @@ internal sealed partial class PushEndpoint : BackgroundService
 
         [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "Push instruction from {From} rejected ({Verdict}): {Detail}")]
         public static partial void Rejected(ILogger logger, PushVerdict verdict, EndPoint from, string detail);
+
+        [LoggerMessage(EventId = 305, Level = LogLevel.Warning, Message = "{Count} more push instructions were rejected and not logged (at most 10 rejections are logged per 10 s; tsm_push_instructions_total counts them all)")]
+        public static partial void RejectionsSuppressed(ILogger logger, long count);
 
         [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "Could not send the push ack to {To}: {Error}")]
         public static partial void AckFailed(ILogger logger, EndPoint to, SocketError error);

@@ -23,21 +23,11 @@ public static class OpenFlowFramer
         if (header.Length > maxMessageLength)
             throw new OpenFlowFormatException($"header length {header.Length} exceeds the limit of {maxMessageLength}", 2);
         if (buffer.Length < header.Length) return false;
-        var frame = buffer.Slice(0, header.Length);
-        if (frame.IsSingleSegment)
-        {
-            message = OfpMessage.Decode(frame.FirstSpan);
-        }
-        else
-        {
-            var rented = ArrayPool<byte>.Shared.Rent(header.Length);
-            try
-            {
-                frame.CopyTo(rented);
-                message = OfpMessage.Decode(rented.AsSpan(0, header.Length));
-            }
-            finally { ArrayPool<byte>.Shared.Return(rented); }
-        }
+        // One copy out of the pipe (which reuses its memory once we advance): the message owns these bytes, so a
+        // PACKET_IN's frame is a slice of them and nothing is copied again.
+        var bytes = new byte[header.Length];
+        buffer.Slice(0, header.Length).CopyTo(bytes);
+        message = OfpMessage.DecodeOwned(bytes);
         buffer = buffer.Slice(header.Length);
         return true;
     }

@@ -53,6 +53,9 @@ public sealed class OpenFlowListener : IAsyncDisposable
     /// <summary>Every PORT_STATUS from every switch; the session's port table is already updated.</summary>
     public event Action<OpenFlowSession, PortStatus>? PortStatusReceived;
 
+    /// <summary>Any session's <see cref="OpenFlowSession.BarrierCompleted"/> (for the barrier round-trip histogram).</summary>
+    public event Action<OpenFlowSession, TimeSpan>? BarrierCompleted;
+
     public void Start()
     {
         _listener = new TcpListener(_endpoint);
@@ -85,6 +88,7 @@ public sealed class OpenFlowListener : IAsyncDisposable
         var pipe = new StreamDuplexPipe(PipeReader.Create(stream), PipeWriter.Create(stream));
         var session = new OpenFlowSession(pipe, socket.RemoteEndPoint?.ToString() ?? "?", _options, _logger, _time);
         session.PacketInReceived += (s, m) => PacketInReceived?.Invoke(s, m);
+        session.BarrierCompleted += (s, t) => BarrierCompleted?.Invoke(s, t);
         session.PortStatusReceived += (s, m) => PortStatusReceived?.Invoke(s, m);
         return session;
     }

@@ -57,6 +57,9 @@ public sealed class OpenFlowSession : IAsyncDisposable
     public event Action<OpenFlowSession, PortStatus>? PortStatusReceived;
     public event Action<OpenFlowSession, PacketIn>? PacketInReceived;
 
+    /// <summary>A batch sent with <see cref="ApplyWithBarrierAsync"/> was confirmed: the round trip to its BARRIER_REPLY.</summary>
+    public event Action<OpenFlowSession, TimeSpan>? BarrierCompleted;
+
     public static string FormatDatapathId(ulong dpid) => dpid.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
 
     private string Name => Features is null ? Remote : SwitchId;
@@ -298,9 +301,11 @@ public sealed class OpenFlowSession : IAsyncDisposable
         batch.Add(barrier);
         try
         {
+            long start = _time.GetTimestamp();
             await SendManyAsync(batch, ct).ConfigureAwait(false);
             try { await barrierPending.Task.WaitAsync(_options.RequestTimeout, _time, ct).ConfigureAwait(false); }
             catch (TimeoutException) { throw new TimeoutException($"switch {Name}: no barrier reply within {_options.RequestTimeout.TotalSeconds:0.#} s"); }
+            BarrierCompleted?.Invoke(this, _time.GetElapsedTime(start));
             return watchers.Where(w => w.Error is not null).Select(w => w.Error!).ToList();
         }
         finally

@@ -118,7 +118,7 @@ public sealed class FabricDiscovery : IAsyncDisposable
 
     private void OnPacketIn(OpenFlowSession session, PacketIn packetIn)
     {
-        if (packetIn.Match.InPort is not { } inPort || !Lldp.TryParse(packetIn.Data, out var dpid, out var port)) return;
+        if (packetIn.Match.InPort is not { } inPort || !Lldp.TryParse(packetIn.Data.Span, out var dpid, out var port)) return;
         var link = new SwitchLink(OpenFlowSession.FormatDatapathId(dpid), port, session.SwitchId, inPort);
         bool isNew = !_links.TryGetValue((link.FromSwitch, link.FromPort), out var old) || old.Link != link;
         _links[(link.FromSwitch, link.FromPort)] = (link, _time.GetUtcNow());

@@ -10,7 +10,10 @@ namespace SubsetMulticast.OpenFlow.Protocol;
 /// </summary>
 public abstract record OfpMessage
 {
-    public uint Xid { get; init; }
+    // A backing field the decoder sets once on the message it just built (before anyone sees it): the xid is
+    // passed in rather than cloning every decoded message with `with { Xid }`.
+    private uint _xid;
+    public uint Xid { get => _xid; init => _xid = value; }
     public abstract OfpType Type { get; }
     public virtual byte Version => Ofp.Version13;
     protected abstract int BodyLength { get; }
@@ -49,14 +52,21 @@ public abstract record OfpMessage
         if (!OfpHeader.TryRead(buffer, out var h)) return false;
         if (h.Length < Ofp.HeaderLength) throw new OpenFlowFormatException($"header length {h.Length} is less than 8", 2);
         if (buffer.Length < h.Length) return false;
-        message = Decode(buffer[..h.Length]);
+        message = DecodeOwned(buffer[..h.Length].ToArray());
         consumed = h.Length;
         return true;
     }
 
-    /// <summary>Decodes exactly one message; <paramref name="message"/> must be exactly its length field long.</summary>
-    public static OfpMessage Decode(ReadOnlySpan<byte> message)
+    /// <summary>Decodes exactly one message; <paramref name="message"/> must be exactly its length field long. Copies it once.</summary>
+    public static OfpMessage Decode(ReadOnlySpan<byte> message) => DecodeOwned(message.ToArray());
+
+    /// <summary>
+    /// Decodes exactly one message that owns <paramref name="bytes"/> from now on: a PACKET_IN's frame is a slice of
+    /// them, not a copy (the framer copies each message once out of the pipe, which reuses its memory).
+    /// </summary>
+    public static OfpMessage DecodeOwned(ReadOnlyMemory<byte> bytes)
     {
+        var message = bytes.Span;
         var h = OfpHeader.Read(message);
         if (h.Length != message.Length)
             throw new OpenFlowFormatException($"header length {h.Length} but {message.Length} bytes given", 2);
@@ -74,7 +84,7 @@ public abstract record OfpMessage
             OfpType.BarrierRequest => new BarrierRequest(),
             OfpType.BarrierReply => new BarrierReply(),
             OfpType.PortStatus => PortStatus.ReadBody(ref r),
-            OfpType.PacketIn => PacketIn.ReadBody(ref r),
+            OfpType.PacketIn => PacketIn.ReadBody(ref r, bytes),
             OfpType.PacketOut => PacketOut.ReadBody(ref r),
             OfpType.FlowMod => FlowMod.ReadBody(ref r),
             OfpType.GroupMod => GroupMod.ReadBody(ref r),
@@ -84,7 +94,8 @@ public abstract record OfpMessage
         };
         if (h.Type is OfpType.FeaturesRequest or OfpType.BarrierRequest or OfpType.BarrierReply && r.Remaining != 0)
             throw new OpenFlowFormatException($"{h.Type} has a {r.Remaining}-byte body; it must be empty", Ofp.HeaderLength);
-        return m with { Xid = h.Xid };
+        m._xid = h.Xid;
+        return m;
     }
 }
 
@@ -249,23 +260,25 @@ public sealed record PortStatus(PortStatusReason Reason, OfpPort Port) : OfpMess
 }
 
 /// <summary>PACKET_IN (spec §7.4.1): <c>buffer_id u32 | total_len u16 | reason u8 | table_id u8 | cookie u64 | match | pad2 | data</c>.</summary>
-public sealed record PacketIn(uint BufferId, ushort TotalLength, PacketInReason Reason, byte TableId, ulong Cookie, OfpMatch Match, byte[] Data) : OfpMessage
+/// <remarks><see cref="Data"/> of a decoded PACKET_IN is a slice of the message's bytes (no copy per frame).</remarks>
+public sealed record PacketIn(uint BufferId, ushort TotalLength, PacketInReason Reason, byte TableId, ulong Cookie, OfpMatch Match, ReadOnlyMemory<byte> Data) : OfpMessage
 {
     public override OfpType Type => OfpType.PacketIn;
     protected override int BodyLength => 16 + Match.EncodedLength + 2 + Data.Length;
     protected override void WriteBody(ref SpanWriter w)
     {
         w.U32(BufferId); w.U16(TotalLength); w.U8((byte)Reason); w.U8(TableId); w.U64(Cookie);
-        Match.Write(ref w); w.Zero(2); w.Bytes(Data);
+        Match.Write(ref w); w.Zero(2); w.Bytes(Data.Span);
     }
 
-    internal static PacketIn ReadBody(ref SpanReader r)
+    /// <param name="message">The whole message <paramref name="r"/> reads (its offsets are absolute in it).</param>
+    internal static PacketIn ReadBody(ref SpanReader r, ReadOnlyMemory<byte> message)
     {
         uint buffer = r.U32("packet_in"); ushort total = r.U16("packet_in"); byte reason = r.U8("packet_in"); byte table = r.U8("packet_in");
         ulong cookie = r.U64("packet_in");
         var match = OfpMatch.Read(ref r);
         r.Skip(2, "packet_in padding");
-        return new PacketIn(buffer, total, (PacketInReason)reason, table, cookie, match, r.Rest.ToArray());
+        return new PacketIn(buffer, total, (PacketInReason)reason, table, cookie, match, message[r.Offset..]);
     }
 }
 

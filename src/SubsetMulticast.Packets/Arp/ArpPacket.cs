@@ -31,19 +31,23 @@ public readonly ref struct ArpPacket
 
     /// <summary>False only on fewer than 28 bytes. Other hardware/protocol types throw
     /// <see cref="PacketError.UnsupportedFormat"/>.</summary>
-    public static bool TryRead(ReadOnlySpan<byte> packet, out ArpPacket a)
+    public static bool TryRead(ReadOnlySpan<byte> packet, out ArpPacket a) => Read(packet, out a, out var fault).Succeeded(fault);
+
+    /// <summary>As <see cref="TryRead"/>, without throwing: malformed input is <see cref="ReadStatus.Malformed"/> and a <paramref name="fault"/>.</summary>
+    public static ReadStatus Read(ReadOnlySpan<byte> packet, out ArpPacket a, out PacketFault fault)
     {
+        fault = default;
         a = default;
-        if (packet.Length < 6) return false;
-        if (BinaryPrimitives.ReadUInt16BigEndian(packet) != 1) Malformed.Throw(PacketError.UnsupportedFormat, 0);
-        if (BinaryPrimitives.ReadUInt16BigEndian(packet[2..]) != EtherTypes.Ipv4) Malformed.Throw(PacketError.UnsupportedFormat, 2);
-        if (packet[4] != 6) Malformed.Throw(PacketError.UnsupportedFormat, 4);
-        if (packet[5] != 4) Malformed.Throw(PacketError.UnsupportedFormat, 5);
-        if (packet.Length < Length) return false;
+        if (packet.Length < 6) return ReadStatus.NeedMoreBytes;
+        if (BinaryPrimitives.ReadUInt16BigEndian(packet) != 1) return PacketFault.Fail(out fault, PacketError.UnsupportedFormat, 0);
+        if (BinaryPrimitives.ReadUInt16BigEndian(packet[2..]) != EtherTypes.Ipv4) return PacketFault.Fail(out fault, PacketError.UnsupportedFormat, 2);
+        if (packet[4] != 6) return PacketFault.Fail(out fault, PacketError.UnsupportedFormat, 4);
+        if (packet[5] != 4) return PacketFault.Fail(out fault, PacketError.UnsupportedFormat, 5);
+        if (packet.Length < Length) return ReadStatus.NeedMoreBytes;
         ushort op = BinaryPrimitives.ReadUInt16BigEndian(packet[6..]);
-        if (op is not (1 or 2)) Malformed.Throw(PacketError.BadType, 6);
+        if (op is not (1 or 2)) return PacketFault.Fail(out fault, PacketError.BadType, 6);
         a = new ArpPacket(packet[..Length]);
-        return true;
+        return ReadStatus.Ok;
     }
 
     public static int Write(Span<byte> destination, ArpOperation operation, MacAddress senderMac, IpAddress senderIp, MacAddress targetMac, IpAddress targetIp)

@@ -152,22 +152,25 @@ public readonly ref struct GroupRecordList
     /// <paramref name="baseOffset"/> is where <paramref name="data"/> starts in the reader's input and
     /// <paramref name="countOffset"/> where the count field is, for exception offsets.
     /// </summary>
-    internal static GroupRecordList Parse(ReadOnlySpan<byte> data, int count, int width, int baseOffset, int countOffset)
+    internal static ReadStatus Parse(ReadOnlySpan<byte> data, int count, int width, int baseOffset, int countOffset, out GroupRecordList records, out PacketFault fault)
     {
+        records = default;
+        fault = default;
         int min = 4 + width;
         // Reject a huge count before walking: every record needs at least its fixed part.
-        if ((long)count * min > data.Length) Malformed.Throw(PacketError.BadRecordCount, countOffset);
+        if ((long)count * min > data.Length) return PacketFault.Fail(out fault, PacketError.BadRecordCount, countOffset);
         int o = 0;
         for (int i = 0; i < count; i++)
         {
-            if (data.Length - o < min) Malformed.Throw(PacketError.Truncated, baseOffset + o);
+            if (data.Length - o < min) return PacketFault.Fail(out fault, PacketError.Truncated, baseOffset + o);
             int n = BinaryPrimitives.ReadUInt16BigEndian(data[(o + 2)..]);
             int aux = data[o + 1] * 4;
             long len = min + (long)n * width + aux;
-            if (len > data.Length - o) Malformed.Throw(PacketError.BadSourceCount, baseOffset + o + 2);
+            if (len > data.Length - o) return PacketFault.Fail(out fault, PacketError.BadSourceCount, baseOffset + o + 2);
             o += (int)len;
         }
-        return new GroupRecordList(data, count, width, o);
+        records = new GroupRecordList(data, count, width, o);
+        return ReadStatus.Ok;
     }
 
     public ref struct Enumerator

@@ -66,3 +66,40 @@ internal static class Malformed
     [DoesNotReturn]
     public static void Throw(PacketError reason, int offset) => throw new MalformedPacketException(reason, offset);
 }
+
+/// <summary>What a non-throwing read (<c>Read…</c>) found. The hot path (snooping) uses these; <c>TryRead…</c> wraps them for callers that prefer the exception.</summary>
+public enum ReadStatus : byte
+{
+    Ok,
+    /// <summary>The input ends before the structure does (the only outcome <c>TryRead…</c> reports as false).</summary>
+    NeedMoreBytes,
+    /// <summary>The input is malformed; the <see cref="PacketFault"/> says why and where.</summary>
+    Malformed,
+}
+
+/// <summary>Why and where a read found its input malformed; <see cref="Offset"/> is relative to the span handed to the reader.</summary>
+public readonly record struct PacketFault(PacketError Reason, int Offset)
+{
+    public MalformedPacketException ToException() => new(Reason, Offset);
+
+    /// <summary>Sets <paramref name="fault"/> and returns <see cref="ReadStatus.Malformed"/>: one line per check in the readers.</summary>
+    internal static ReadStatus Fail(out PacketFault fault, PacketError reason, int offset)
+    {
+        fault = new PacketFault(reason, offset);
+        return ReadStatus.Malformed;
+    }
+
+    /// <summary>The same fault seen from an enclosing header <paramref name="by"/> bytes earlier.</summary>
+    internal PacketFault Shift(int by) => this with { Offset = Offset + by };
+}
+
+public static class ReadStatusExtensions
+{
+    /// <summary>The <c>TryRead…</c> contract at the API edge: true when read, false when more bytes are needed, <see cref="MalformedPacketException"/> otherwise.</summary>
+    public static bool Succeeded(this ReadStatus status, in PacketFault fault) => status switch
+    {
+        ReadStatus.Ok => true,
+        ReadStatus.NeedMoreBytes => false,
+        _ => throw fault.ToException(),
+    };
+}

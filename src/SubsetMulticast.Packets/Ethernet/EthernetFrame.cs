@@ -48,22 +48,26 @@ public readonly ref struct EthernetFrame
     public ReadOnlySpan<byte> Payload => _frame[HeaderLength..];
 
     /// <summary>False only when the header is incomplete. VID 4095 throws <see cref="PacketError.BadVlan"/>.</summary>
-    public static bool TryRead(ReadOnlySpan<byte> frame, out EthernetFrame f)
+    public static bool TryRead(ReadOnlySpan<byte> frame, out EthernetFrame f) => Read(frame, out f, out var fault).Succeeded(fault);
+
+    /// <summary>As <see cref="TryRead"/>, without throwing: malformed input is <see cref="ReadStatus.Malformed"/> and a <paramref name="fault"/>.</summary>
+    public static ReadStatus Read(ReadOnlySpan<byte> frame, out EthernetFrame f, out PacketFault fault)
     {
+        fault = default;
         f = default;
-        if (frame.Length < UntaggedHeaderLength) return false;
+        if (frame.Length < UntaggedHeaderLength) return ReadStatus.NeedMoreBytes;
         ushort type = BinaryPrimitives.ReadUInt16BigEndian(frame[12..]);
         if (type != EtherTypes.Vlan)
         {
             f = new EthernetFrame(frame, false, default, 0, type);
-            return true;
+            return ReadStatus.Ok;
         }
-        if (frame.Length < TaggedHeaderLength) return false;
+        if (frame.Length < TaggedHeaderLength) return ReadStatus.NeedMoreBytes;
         ushort tci = BinaryPrimitives.ReadUInt16BigEndian(frame[14..]);
         int vid = tci & 0x0FFF;
-        if (vid == 0x0FFF) Malformed.Throw(PacketError.BadVlan, 14);
+        if (vid == 0x0FFF) return PacketFault.Fail(out fault, PacketError.BadVlan, 14);
         f = new EthernetFrame(frame, true, new VlanId((ushort)vid), (byte)(tci >> 13), BinaryPrimitives.ReadUInt16BigEndian(frame[16..]));
-        return true;
+        return ReadStatus.Ok;
     }
 
     /// <summary>Header length for <paramref name="vlan"/>: 18 when tagged, else 14.</summary>

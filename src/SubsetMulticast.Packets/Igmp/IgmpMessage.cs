@@ -69,11 +69,15 @@ public readonly ref struct IgmpMessage
     /// Reads an IGMP message that fills <paramref name="message"/> (the IP payload) and verifies its checksum.
     /// False only when fewer than 8 bytes are present.
     /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> message, out IgmpMessage m)
+    public static bool TryRead(ReadOnlySpan<byte> message, out IgmpMessage m) => Read(message, out m, out var fault).Succeeded(fault);
+
+    /// <summary>As <see cref="TryRead"/>, without throwing: malformed input is <see cref="ReadStatus.Malformed"/> and a <paramref name="fault"/>.</summary>
+    public static ReadStatus Read(ReadOnlySpan<byte> message, out IgmpMessage m, out PacketFault fault)
     {
+        fault = default;
         m = default;
-        if (message.Length < V2Length) return false;
-        if (!InternetChecksum.IsValid(InternetChecksum.Sum(message))) Malformed.Throw(PacketError.BadChecksum, 2);
+        if (message.Length < V2Length) return ReadStatus.NeedMoreBytes;
+        if (!InternetChecksum.IsValid(InternetChecksum.Sum(message))) return PacketFault.Fail(out fault, PacketError.BadChecksum, 2);
         int version;
         SourceList sources = default;
         GroupRecordList records = default;
@@ -82,12 +86,12 @@ public readonly ref struct IgmpMessage
             case IgmpType.MembershipQuery:
                 // RFC 3376 §7.1: 8 bytes → v1 (code 0) or v2; ≥ 12 → v3; anything else is ignored.
                 if (message.Length == V2Length) version = message[1] == 0 ? 1 : 2;
-                else if (message.Length < V3QueryMinLength) { Malformed.Throw(PacketError.BadLength, 0); return false; }
+                else if (message.Length < V3QueryMinLength) return PacketFault.Fail(out fault, PacketError.BadLength, 0);
                 else
                 {
                     version = 3;
                     int n = BinaryPrimitives.ReadUInt16BigEndian(message[10..]);
-                    if ((long)n * 4 > message.Length - V3QueryMinLength) Malformed.Throw(PacketError.BadSourceCount, 10);
+                    if ((long)n * 4 > message.Length - V3QueryMinLength) return PacketFault.Fail(out fault, PacketError.BadSourceCount, 10);
                     sources = new SourceList(message[V3QueryMinLength..], n, 4);
                 }
                 break;
@@ -97,12 +101,13 @@ public readonly ref struct IgmpMessage
             case IgmpType.V3MembershipReport:
                 version = 3;
                 int count = BinaryPrimitives.ReadUInt16BigEndian(message[6..]);
-                records = GroupRecordList.Parse(message[V3ReportHeaderLength..], count, 4, V3ReportHeaderLength, 6);
+                var parsed = GroupRecordList.Parse(message[V3ReportHeaderLength..], count, 4, V3ReportHeaderLength, 6, out records, out fault);
+                if (parsed != ReadStatus.Ok) return parsed;
                 break;
             default: version = 0; break; // RFC 3376 §4: unrecognized types are ignored, not malformed.
         }
         m = new IgmpMessage(message, version, sources, records);
-        return true;
+        return ReadStatus.Ok;
     }
 
     /// <summary>
@@ -111,19 +116,19 @@ public readonly ref struct IgmpMessage
     /// <see cref="PacketError.MissingRouterAlert"/>; reports and leaves name a multicast group and queries
     /// name 0 or a multicast group → <see cref="PacketError.BadAddress"/>. Offsets are relative to the IP header.
     /// </summary>
-    public static bool TryReadPacket(scoped in IpPacket ip, out IgmpMessage m)
+    public static bool TryReadPacket(scoped in IpPacket ip, out IgmpMessage m) => ReadPacket(in ip, out m, out var fault).Succeeded(fault);
+
+    /// <summary>As <see cref="TryReadPacket"/>, without throwing: malformed input is <see cref="ReadStatus.Malformed"/> and a <paramref name="fault"/>.</summary>
+    public static ReadStatus ReadPacket(scoped in IpPacket ip, out IgmpMessage m, out PacketFault fault)
     {
+        fault = default;
+        m = default;
         if (ip.Version != 4 || ip.Protocol != IpProtocols.Igmp) throw new ArgumentException("The packet does not carry IGMP.", nameof(ip));
-        if (ip.Ttl != 1) Malformed.Throw(PacketError.BadTtl, 8);
-        try
-        {
-            if (!TryRead(ip.Payload, out m)) return false;
-        }
-        catch (MalformedPacketException e)
-        {
-            throw new MalformedPacketException(e.Reason, e.Offset + ip.PayloadOffset);
-        }
-        if (m.Version == 3 && !ip.HasRouterAlert) Malformed.Throw(PacketError.MissingRouterAlert, 0);
+        if (ip.Ttl != 1) return PacketFault.Fail(out fault, PacketError.BadTtl, 8);
+        var status = Read(ip.Payload, out m, out fault);
+        if (status == ReadStatus.Malformed) fault = fault.Shift(ip.PayloadOffset);
+        if (status != ReadStatus.Ok) return status;
+        if (m.Version == 3 && !ip.HasRouterAlert) return PacketFault.Fail(out fault, PacketError.MissingRouterAlert, 0);
         var g = m.Group;
         bool ok = m.Type switch
         {
@@ -131,8 +136,8 @@ public readonly ref struct IgmpMessage
             IgmpType.V1MembershipReport or IgmpType.V2MembershipReport or IgmpType.LeaveGroup => g.IsMulticast,
             _ => true,
         };
-        if (!ok) Malformed.Throw(PacketError.BadAddress, ip.PayloadOffset + 4);
-        return true;
+        if (!ok) return PacketFault.Fail(out fault, PacketError.BadAddress, ip.PayloadOffset + 4);
+        return ReadStatus.Ok;
     }
 
     /// <summary>Writes an 8-byte v1/v2 message (query, report or leave) with checksum.</summary>

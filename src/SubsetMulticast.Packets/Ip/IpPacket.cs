@@ -94,19 +94,23 @@ public readonly ref struct IpPacket
         _ => throw new ArgumentException($"EtherType 0x{etherType:x4} is not IP.", nameof(etherType)),
     };
 
-    public static bool TryReadV4(ReadOnlySpan<byte> l3, out IpPacket p)
+    public static bool TryReadV4(ReadOnlySpan<byte> l3, out IpPacket p) => ReadV4(l3, out p, out var fault).Succeeded(fault);
+
+    /// <summary>As <see cref="TryReadV4"/>, without throwing: malformed input is <see cref="ReadStatus.Malformed"/> and a <paramref name="fault"/>.</summary>
+    public static ReadStatus ReadV4(ReadOnlySpan<byte> l3, out IpPacket p, out PacketFault fault)
     {
+        fault = default;
         p = default;
-        if (l3.Length < Ipv4MinHeaderLength) return false;
-        if (l3[0] >> 4 != 4) Malformed.Throw(PacketError.BadVersion, 0);
+        if (l3.Length < Ipv4MinHeaderLength) return ReadStatus.NeedMoreBytes;
+        if (l3[0] >> 4 != 4) return PacketFault.Fail(out fault, PacketError.BadVersion, 0);
         int hl = (l3[0] & 0x0F) * 4;
-        if (hl < Ipv4MinHeaderLength) Malformed.Throw(PacketError.BadHeaderLength, 0);
-        if (l3.Length < hl) return false;
+        if (hl < Ipv4MinHeaderLength) return PacketFault.Fail(out fault, PacketError.BadHeaderLength, 0);
+        if (l3.Length < hl) return ReadStatus.NeedMoreBytes;
         int total = BinaryPrimitives.ReadUInt16BigEndian(l3[2..]);
-        if (total < hl) Malformed.Throw(PacketError.BadLength, 2);
-        if (l3.Length < total) return false;
+        if (total < hl) return PacketFault.Fail(out fault, PacketError.BadLength, 2);
+        if (l3.Length < total) return ReadStatus.NeedMoreBytes;
         // RFC 1071: the sum over the header including its checksum is all ones.
-        if (!InternetChecksum.IsValid(InternetChecksum.Sum(l3[..hl]))) Malformed.Throw(PacketError.BadChecksum, 10);
+        if (!InternetChecksum.IsValid(InternetChecksum.Sum(l3[..hl]))) return PacketFault.Fail(out fault, PacketError.BadChecksum, 10);
 
         bool ra = false;
         ushort raValue = 0;
@@ -116,13 +120,13 @@ public readonly ref struct IpPacket
             byte type = l3[o];
             if (type == 0) break;
             if (type == 1) { o++; continue; }
-            if (o + 1 >= hl) Malformed.Throw(PacketError.BadOption, o);
+            if (o + 1 >= hl) return PacketFault.Fail(out fault, PacketError.BadOption, o);
             int olen = l3[o + 1];
-            if (olen < 2 || o + olen > hl) Malformed.Throw(PacketError.BadOption, o + 1);
+            if (olen < 2 || o + olen > hl) return PacketFault.Fail(out fault, PacketError.BadOption, o + 1);
             if (type == 0x94)
             {
                 // RFC 2113: 94 04 value(2).
-                if (olen != 4) Malformed.Throw(PacketError.BadOption, o + 1);
+                if (olen != 4) return PacketFault.Fail(out fault, PacketError.BadOption, o + 1);
                 ra = true;
                 raValue = BinaryPrimitives.ReadUInt16BigEndian(l3[(o + 2)..]);
             }
@@ -133,17 +137,21 @@ public readonly ref struct IpPacket
         bool isFragment = (frag & 0x3FFF) != 0;
         p = new IpPacket(l3, 4, IpAddress.FromV4(l3[12..]), IpAddress.FromV4(l3[16..]), l3[9], l3[8], ra, raValue,
             hl, total - hl, isFragment, l3[1]);
-        return true;
+        return ReadStatus.Ok;
     }
 
-    public static bool TryReadV6(ReadOnlySpan<byte> l3, out IpPacket p)
+    public static bool TryReadV6(ReadOnlySpan<byte> l3, out IpPacket p) => ReadV6(l3, out p, out var fault).Succeeded(fault);
+
+    /// <summary>As <see cref="TryReadV6"/>, without throwing: malformed input is <see cref="ReadStatus.Malformed"/> and a <paramref name="fault"/>.</summary>
+    public static ReadStatus ReadV6(ReadOnlySpan<byte> l3, out IpPacket p, out PacketFault fault)
     {
+        fault = default;
         p = default;
-        if (l3.Length < Ipv6HeaderLength) return false;
-        if (l3[0] >> 4 != 6) Malformed.Throw(PacketError.BadVersion, 0);
+        if (l3.Length < Ipv6HeaderLength) return ReadStatus.NeedMoreBytes;
+        if (l3[0] >> 4 != 6) return PacketFault.Fail(out fault, PacketError.BadVersion, 0);
         int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(l3[4..]);
         int end = Ipv6HeaderLength + payloadLength;
-        if (l3.Length < end) return false;
+        if (l3.Length < end) return ReadStatus.NeedMoreBytes;
 
         byte next = l3[6];
         int o = Ipv6HeaderLength;
@@ -152,8 +160,8 @@ public readonly ref struct IpPacket
         for (int count = 0; ; count++)
         {
             if (!IsExtensionHeader(next)) break;
-            if (count >= MaxExtensionHeaders) Malformed.Throw(PacketError.TooManyExtensionHeaders, o);
-            if (end - o < 8) Malformed.Throw(PacketError.BadExtensionHeader, o);
+            if (count >= MaxExtensionHeaders) return PacketFault.Fail(out fault, PacketError.TooManyExtensionHeaders, o);
+            if (end - o < 8) return PacketFault.Fail(out fault, PacketError.BadExtensionHeader, o);
             int len;
             byte following = l3[o];
             if (next == IpProtocols.Fragment)
@@ -172,12 +180,12 @@ public readonly ref struct IpPacket
             else
             {
                 len = next == IpProtocols.Ah ? (l3[o + 1] + 2) * 4 : (l3[o + 1] + 1) * 8;
-                if (len > end - o) Malformed.Throw(PacketError.BadExtensionHeader, o + 1);
+                if (len > end - o) return PacketFault.Fail(out fault, PacketError.BadExtensionHeader, o + 1);
                 if (next == IpProtocols.HopByHop)
                 {
                     // RFC 8200 §4.3: Hop-by-Hop only immediately after the IPv6 header.
-                    if (count != 0) Malformed.Throw(PacketError.BadExtensionHeader, o);
-                    ReadHopByHopOptions(l3.Slice(o, len), o, ref ra, ref raValue);
+                    if (count != 0) return PacketFault.Fail(out fault, PacketError.BadExtensionHeader, o);
+                    if (ReadHopByHopOptions(l3.Slice(o, len), o, ref ra, ref raValue, out fault) != ReadStatus.Ok) return ReadStatus.Malformed;
                 }
             }
             o += len;
@@ -186,31 +194,33 @@ public readonly ref struct IpPacket
 
         p = new IpPacket(l3, 6, IpAddress.FromV6(l3[8..]), IpAddress.FromV6(l3[24..]), next, l3[7], ra, raValue,
             o, end - o, fragment, (byte)(BinaryPrimitives.ReadUInt16BigEndian(l3) >> 4));
-        return true;
+        return ReadStatus.Ok;
     }
 
     private static bool IsExtensionHeader(byte next) => next is IpProtocols.HopByHop or IpProtocols.Routing
         or IpProtocols.Fragment or IpProtocols.DestinationOptions or IpProtocols.Ah or IpProtocols.Mobility;
 
-    private static void ReadHopByHopOptions(ReadOnlySpan<byte> header, int baseOffset, ref bool ra, ref ushort raValue)
+    private static ReadStatus ReadHopByHopOptions(ReadOnlySpan<byte> header, int baseOffset, ref bool ra, ref ushort raValue, out PacketFault fault)
     {
+        fault = default;
         // TLV options (RFC 8200 §4.2): Pad1 is a lone zero byte; others are type|len|data. Bounded by header length.
         for (int o = 2; o < header.Length;)
         {
             byte type = header[o];
             if (type == 0) { o++; continue; }
-            if (o + 2 > header.Length) Malformed.Throw(PacketError.BadOption, baseOffset + o);
+            if (o + 2 > header.Length) return PacketFault.Fail(out fault, PacketError.BadOption, baseOffset + o);
             int olen = header[o + 1];
-            if (o + 2 + olen > header.Length) Malformed.Throw(PacketError.BadOption, baseOffset + o + 1);
+            if (o + 2 + olen > header.Length) return PacketFault.Fail(out fault, PacketError.BadOption, baseOffset + o + 1);
             if (type == 5)
             {
                 // RFC 2711: Router Alert, length 2, value 0 = MLD.
-                if (olen != 2) Malformed.Throw(PacketError.BadOption, baseOffset + o + 1);
+                if (olen != 2) return PacketFault.Fail(out fault, PacketError.BadOption, baseOffset + o + 1);
                 ra = true;
                 raValue = BinaryPrimitives.ReadUInt16BigEndian(header[(o + 2)..]);
             }
             o += 2 + olen;
         }
+        return ReadStatus.Ok;
     }
 
     /// <summary>Header length <see cref="WriteHeader"/> produces for this family.</summary>

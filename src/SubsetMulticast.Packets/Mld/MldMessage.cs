@@ -61,20 +61,24 @@ public readonly ref struct MldMessage
     /// and verifies the ICMPv6 checksum with the pseudo-header. False only when shorter than the type's fixed
     /// part. ICMPv6 types that are not MLD throw <see cref="PacketError.BadType"/>.
     /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> message, IpAddress source, IpAddress destination, out MldMessage m)
+    public static bool TryRead(ReadOnlySpan<byte> message, IpAddress source, IpAddress destination, out MldMessage m) => Read(message, source, destination, out m, out var fault).Succeeded(fault);
+
+    /// <summary>As <see cref="TryRead"/>, without throwing: malformed input is <see cref="ReadStatus.Malformed"/> and a <paramref name="fault"/>.</summary>
+    public static ReadStatus Read(ReadOnlySpan<byte> message, IpAddress source, IpAddress destination, out MldMessage m, out PacketFault fault)
     {
+        fault = default;
         m = default;
-        if (message.Length < 4) return false;
+        if (message.Length < 4) return ReadStatus.NeedMoreBytes;
         int min = (MldType)message[0] switch
         {
             MldType.Query or MldType.V1Report or MldType.V1Done => V1Length,
             MldType.V2Report => V2ReportHeaderLength,
             _ => -1,
         };
-        if (min < 0) Malformed.Throw(PacketError.BadType, 0);
-        if (message.Length < min) return false;
+        if (min < 0) return PacketFault.Fail(out fault, PacketError.BadType, 0);
+        if (message.Length < min) return ReadStatus.NeedMoreBytes;
         uint sum = InternetChecksum.Sum(message, InternetChecksum.PseudoHeader(source, destination, IpProtocols.Icmpv6, message.Length));
-        if (!InternetChecksum.IsValid(sum)) Malformed.Throw(PacketError.BadChecksum, 2);
+        if (!InternetChecksum.IsValid(sum)) return PacketFault.Fail(out fault, PacketError.BadChecksum, 2);
 
         int version;
         SourceList sources = default;
@@ -84,24 +88,25 @@ public readonly ref struct MldMessage
             case MldType.Query:
                 // RFC 3810 §8.1: 24 bytes → MLDv1; ≥ 28 → MLDv2; else ignore.
                 if (message.Length == V1Length) version = 1;
-                else if (message.Length < V2QueryMinLength) { Malformed.Throw(PacketError.BadLength, 0); return false; }
+                else if (message.Length < V2QueryMinLength) return PacketFault.Fail(out fault, PacketError.BadLength, 0);
                 else
                 {
                     version = 2;
                     int n = BinaryPrimitives.ReadUInt16BigEndian(message[26..]);
-                    if ((long)n * 16 > message.Length - V2QueryMinLength) Malformed.Throw(PacketError.BadSourceCount, 26);
+                    if ((long)n * 16 > message.Length - V2QueryMinLength) return PacketFault.Fail(out fault, PacketError.BadSourceCount, 26);
                     sources = new SourceList(message[V2QueryMinLength..], n, 16);
                 }
                 break;
             case MldType.V2Report:
                 version = 2;
                 int count = BinaryPrimitives.ReadUInt16BigEndian(message[6..]);
-                records = GroupRecordList.Parse(message[V2ReportHeaderLength..], count, 16, V2ReportHeaderLength, 6);
+                var parsed = GroupRecordList.Parse(message[V2ReportHeaderLength..], count, 16, V2ReportHeaderLength, 6, out records, out fault);
+                if (parsed != ReadStatus.Ok) return parsed;
                 break;
             default: version = 1; break;
         }
         m = new MldMessage(message, version, sources, records);
-        return true;
+        return ReadStatus.Ok;
     }
 
     /// <summary>
@@ -111,28 +116,28 @@ public readonly ref struct MldMessage
     /// multicast address in v1 reports/dones and v2 records, unspecified or multicast in queries →
     /// <see cref="PacketError.BadAddress"/>. Offsets are relative to the IPv6 header.
     /// </summary>
-    public static bool TryReadPacket(scoped in IpPacket ip, out MldMessage m)
+    public static bool TryReadPacket(scoped in IpPacket ip, out MldMessage m) => ReadPacket(in ip, out m, out var fault).Succeeded(fault);
+
+    /// <summary>As <see cref="TryReadPacket"/>, without throwing: malformed input is <see cref="ReadStatus.Malformed"/> and a <paramref name="fault"/>.</summary>
+    public static ReadStatus ReadPacket(scoped in IpPacket ip, out MldMessage m, out PacketFault fault)
     {
+        fault = default;
+        m = default;
         if (ip.Version != 6 || ip.Protocol != IpProtocols.Icmpv6) throw new ArgumentException("The packet does not carry ICMPv6.", nameof(ip));
-        if (ip.HopLimit != 1) Malformed.Throw(PacketError.BadTtl, 7);
-        if (!ip.HasRouterAlert) Malformed.Throw(PacketError.MissingRouterAlert, 6);
-        try
-        {
-            if (!TryRead(ip.Payload, ip.Source, ip.Destination, out m)) return false;
-        }
-        catch (MalformedPacketException e)
-        {
-            throw new MalformedPacketException(e.Reason, e.Offset + ip.PayloadOffset);
-        }
+        if (ip.HopLimit != 1) return PacketFault.Fail(out fault, PacketError.BadTtl, 7);
+        if (!ip.HasRouterAlert) return PacketFault.Fail(out fault, PacketError.MissingRouterAlert, 6);
+        var status = Read(ip.Payload, ip.Source, ip.Destination, out m, out fault);
+        if (status == ReadStatus.Malformed) fault = fault.Shift(ip.PayloadOffset);
+        if (status != ReadStatus.Ok) return status;
         var src = ip.Source;
         bool linkLocal = (src.High >> 54) == (0xFE80UL >> 6);
-        if (!(linkLocal || (src.IsUnspecified && !m.IsQuery))) Malformed.Throw(PacketError.BadSourceAddress, 8);
+        if (!(linkLocal || (src.IsUnspecified && !m.IsQuery))) return PacketFault.Fail(out fault, PacketError.BadSourceAddress, 8);
         if (m.Version == 1 || m.IsQuery)
         {
             var a = m.MulticastAddress;
-            if (!(a.IsMulticast || (m.IsQuery && a.IsUnspecified))) Malformed.Throw(PacketError.BadAddress, ip.PayloadOffset + 8);
+            if (!(a.IsMulticast || (m.IsQuery && a.IsUnspecified))) return PacketFault.Fail(out fault, PacketError.BadAddress, ip.PayloadOffset + 8);
         }
-        return true;
+        return ReadStatus.Ok;
     }
 
     /// <summary>Writes a 24-byte MLDv1 message (query, report or done). The checksum needs the addresses.</summary>

@@ -44,25 +44,29 @@ public readonly ref struct NeighborMessage
     /// Reads an NS/NA filling <paramref name="message"/>, verifying the ICMPv6 checksum and RFC 4861 §7.1
     /// structure (code 0, target not multicast, no zero-length option). False only under 24 bytes.
     /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> message, IpAddress source, IpAddress destination, out NeighborMessage m)
+    public static bool TryRead(ReadOnlySpan<byte> message, IpAddress source, IpAddress destination, out NeighborMessage m) => Read(message, source, destination, out m, out var fault).Succeeded(fault);
+
+    /// <summary>As <see cref="TryRead"/>, without throwing: malformed input is <see cref="ReadStatus.Malformed"/> and a <paramref name="fault"/>.</summary>
+    public static ReadStatus Read(ReadOnlySpan<byte> message, IpAddress source, IpAddress destination, out NeighborMessage m, out PacketFault fault)
     {
+        fault = default;
         m = default;
-        if (message.Length < 1) return false;
+        if (message.Length < 1) return ReadStatus.NeedMoreBytes;
         if (message[0] is not ((byte)NeighborDiscoveryType.NeighborSolicitation or (byte)NeighborDiscoveryType.NeighborAdvertisement))
-            Malformed.Throw(PacketError.BadType, 0);
-        if (message.Length < FixedLength) return false;
+            return PacketFault.Fail(out fault, PacketError.BadType, 0);
+        if (message.Length < FixedLength) return ReadStatus.NeedMoreBytes;
         uint sum = InternetChecksum.Sum(message, InternetChecksum.PseudoHeader(source, destination, IpProtocols.Icmpv6, message.Length));
-        if (!InternetChecksum.IsValid(sum)) Malformed.Throw(PacketError.BadChecksum, 2);
-        if (message[1] != 0) Malformed.Throw(PacketError.BadCode, 1);
-        if (message[8] == 0xFF) Malformed.Throw(PacketError.BadAddress, 8);
+        if (!InternetChecksum.IsValid(sum)) return PacketFault.Fail(out fault, PacketError.BadChecksum, 2);
+        if (message[1] != 0) return PacketFault.Fail(out fault, PacketError.BadCode, 1);
+        if (message[8] == 0xFF) return PacketFault.Fail(out fault, PacketError.BadAddress, 8);
 
         MacAddress? sll = null, tll = null;
         int o = FixedLength;
         for (int i = 0; o < message.Length; i++)
         {
-            if (i >= MaxOptions || message.Length - o < 2) Malformed.Throw(PacketError.BadOption, o);
+            if (i >= MaxOptions || message.Length - o < 2) return PacketFault.Fail(out fault, PacketError.BadOption, o);
             int len = message[o + 1] * 8;
-            if (len == 0 || len > message.Length - o) Malformed.Throw(PacketError.BadOption, o + 1);
+            if (len == 0 || len > message.Length - o) return PacketFault.Fail(out fault, PacketError.BadOption, o + 1);
             byte type = message[o];
             if (type is 1 or 2 && len >= 8)
             {
@@ -72,7 +76,7 @@ public readonly ref struct NeighborMessage
             o += len;
         }
         m = new NeighborMessage(message, sll, tll);
-        return true;
+        return ReadStatus.Ok;
     }
 
     /// <summary>
@@ -81,26 +85,26 @@ public readonly ref struct NeighborMessage
     /// source link-layer option → <see cref="PacketError.BadOption"/>; NA to a multicast address must not be
     /// solicited → <see cref="PacketError.BadAddress"/>.
     /// </summary>
-    public static bool TryReadPacket(scoped in IpPacket ip, out NeighborMessage m)
+    public static bool TryReadPacket(scoped in IpPacket ip, out NeighborMessage m) => ReadPacket(in ip, out m, out var fault).Succeeded(fault);
+
+    /// <summary>As <see cref="TryReadPacket"/>, without throwing: malformed input is <see cref="ReadStatus.Malformed"/> and a <paramref name="fault"/>.</summary>
+    public static ReadStatus ReadPacket(scoped in IpPacket ip, out NeighborMessage m, out PacketFault fault)
     {
+        fault = default;
+        m = default;
         if (ip.Version != 6 || ip.Protocol != IpProtocols.Icmpv6) throw new ArgumentException("The packet does not carry ICMPv6.", nameof(ip));
-        if (ip.HopLimit != 255) Malformed.Throw(PacketError.BadTtl, 7);
-        try
-        {
-            if (!TryRead(ip.Payload, ip.Source, ip.Destination, out m)) return false;
-        }
-        catch (MalformedPacketException e)
-        {
-            throw new MalformedPacketException(e.Reason, e.Offset + ip.PayloadOffset);
-        }
+        if (ip.HopLimit != 255) return PacketFault.Fail(out fault, PacketError.BadTtl, 7);
+        var status = Read(ip.Payload, ip.Source, ip.Destination, out m, out fault);
+        if (status == ReadStatus.Malformed) fault = fault.Shift(ip.PayloadOffset);
+        if (status != ReadStatus.Ok) return status;
         if (m.Type == NeighborDiscoveryType.NeighborSolicitation && ip.Source.IsUnspecified)
         {
-            if (m.SourceLinkLayerAddress.HasValue) Malformed.Throw(PacketError.BadOption, ip.PayloadOffset + FixedLength);
-            if (ip.Destination != NeighborDiscovery.SolicitedNodeAddress(m.Target)) Malformed.Throw(PacketError.BadAddress, 24);
+            if (m.SourceLinkLayerAddress.HasValue) return PacketFault.Fail(out fault, PacketError.BadOption, ip.PayloadOffset + FixedLength);
+            if (ip.Destination != NeighborDiscovery.SolicitedNodeAddress(m.Target)) return PacketFault.Fail(out fault, PacketError.BadAddress, 24);
         }
         if (m.Type == NeighborDiscoveryType.NeighborAdvertisement && ip.Destination.IsMulticast && m.IsSolicited)
-            Malformed.Throw(PacketError.BadAddress, 24);
-        return true;
+            return PacketFault.Fail(out fault, PacketError.BadAddress, 24);
+        return ReadStatus.Ok;
     }
 
     public static int GetLength(bool withLinkLayerOption) => FixedLength + (withLinkLayerOption ? 8 : 0);

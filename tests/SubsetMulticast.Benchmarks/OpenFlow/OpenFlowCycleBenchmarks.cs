@@ -59,13 +59,13 @@ public class OpenFlowCycleBenchmarks
         _switches = await EmulatedOpenFlowFabric.ConnectAsync(new EmulatedFabric(spec), _service.Listener.LocalEndpoint);
         var fabric = _switches.Fabric;
         var wait = TimeSpan.FromSeconds(120);
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => fabric.Switches.All(_switches.PuntsIgmp), wait, "punt flows");
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => _service.Learner.Topology.Links.Count == spec.Links.Count, wait, "LLDP links");
+        await Eventually.UntilAsync(() => fabric.Switches.All(_switches.PuntsIgmp), wait, "punt flows");
+        await Eventually.UntilAsync(() => _service.Learner.Topology.Links.Count == spec.Links.Count, wait, "LLDP links");
         fabric.Announce();
         foreach (var h in fabric.Hosts) fabric.Join(h, Reference);
         await _switches.WaitForPacketInsSentAsync(wait);
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => _service.References.TryGet(0, Reference, out var g) && g.SwitchCount == 100, wait, "reference group on 100 switches");
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => _service.Hosts.Count == fabric.Hosts.Count, wait, "every host located by the learner");
+        await Eventually.UntilAsync(() => _service.References.TryGet(0, Reference, out var g) && g.SwitchCount == 100, wait, "reference group on 100 switches");
+        await Eventually.UntilAsync(() => _service.Hosts.Count == fabric.Hosts.Count, wait, "every host located by the learner");
 
         var members = new[] { fabric.Host("h7-2"), fabric.Host("h40-1"), fabric.Host("h95-4") };
         _request = new CreateGroupRequest(0, Reference, [.. members.Select(m => m.Ipv4)], TimeSpan.FromSeconds(60));

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -12,7 +13,7 @@ public sealed class RunningController : IAsyncDisposable
 {
     public static readonly byte[] Key = [.. Enumerable.Range(1, 32).Select(i => (byte)i)];
 
-    private RunningController(TsmControllerHost host, TestFabric fabric, RecordingSouthbound southbound, RecordingPushTarget push, ManualTimeProvider time)
+    private RunningController(TsmControllerHost host, TestFabric fabric, RecordingSouthbound southbound, RecordingPushTarget push, FakeTimeProvider time)
     {
         Host = host;
         Fabric = fabric;
@@ -26,16 +27,17 @@ public sealed class RunningController : IAsyncDisposable
     public TestFabric Fabric { get; }
     public RecordingSouthbound Southbound { get; }
     public RecordingPushTarget PushTarget { get; }
-    public ManualTimeProvider Time { get; }
+    public FakeTimeProvider Time { get; }
     public HttpClient Http { get; }
 
     /// <param name="block">VLAN 1's IPv4 block; VLAN 2 is allowed too (with no reference group on it).</param>
-    public static async Task<RunningController> StartAsync(ApplyMode mode = ApplyMode.Computed, string block = "239.255.0.0/24", bool push = true)
+    public static async Task<RunningController> StartAsync(ApplyMode mode = ApplyMode.Computed, string block = "239.255.0.0/24", bool push = true,
+        ILoggerProvider? logs = null)
     {
         var fabric = new TestFabric();
         var southbound = new RecordingSouthbound();
         var target = new RecordingPushTarget();
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero));
         var options = new ControllerOptions
         {
             ApiUrl = "http://127.0.0.1:0",
@@ -43,7 +45,7 @@ public sealed class RunningController : IAsyncDisposable
             Mode = mode,
             Lifecycle = new LifecycleOptions().AddVlan(1, block).AddVlan(2, "239.254.0.0/24"),
             PushKeys = new PushKeyRing().Add(1, 1, Key).Add(2, 1, Key),
-            ConfigureLogging = l => l.ClearProviders(),
+            ConfigureLogging = l => { l.ClearProviders(); if (logs is not null) l.AddProvider(logs); },
         };
         var host = await TsmControllerHost.StartAsync(options, fabric.Topology, fabric.Hosts, fabric.References, southbound, target, time);
         return new RunningController(host, fabric, southbound, target, time);

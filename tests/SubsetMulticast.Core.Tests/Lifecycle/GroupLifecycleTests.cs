@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.Lifecycle;
@@ -9,7 +10,7 @@ public class GroupLifecycleTests
 {
     private static readonly IpAddress Reference = IpAddress.Parse("239.1.0.1");
     private readonly TestFabric _fabric = new(2, 3, 4);
-    private readonly ManualTime _time = new(new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero));
     private readonly InMemoryGroupStore _store = new();
     private readonly GroupLifecycle _lifecycle;
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.Lifecycle;
@@ -99,7 +100,7 @@ public sealed class EmulatedFabricFeedTests
     [Fact]
     public async Task Leave_RemovesTheMemberAfterLeaveProcessing_AndAGroupAskedForItIgnoresIt()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var fabric = new EmulatedFabric(FabricSpec.LeafSpine(2, 4, 4));
         var learner = new FabricLearner(time: clock);
         using var feed = new EmulatedFabricFeed(fabric, learner);
@@ -199,15 +200,4 @@ public sealed class EmulatedFabricFeedTests
         [.. table.All().SelectMany(g => Enumerable.Range(0, g.SwitchCount).Select(i =>
             $"{g.Vlan.Value}/{g.Group} {table.Topology.Switches[g.SwitchAt(i)].Id} members [{string.Join(",", g.MemberPortsAt(i).ToArray())}] routers [{string.Join(",", g.RouterPortsAt(i).ToArray())}]"))
             .Order(StringComparer.Ordinal)];
-
-    /// <summary>A clock that moves only when told (the learner's snooping timers read it).</summary>
-    private sealed class ManualClock : TimeProvider
-    {
-        private readonly Lock _gate = new();
-        private DateTimeOffset _now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() { lock (_gate) return _now; }
-
-        public void Advance(TimeSpan by) { lock (_gate) _now += by; }
-    }
 }

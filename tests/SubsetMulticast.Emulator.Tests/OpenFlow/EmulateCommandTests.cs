@@ -22,7 +22,7 @@ public sealed class EmulateCommandTests
         var igmpFrom = new ConcurrentDictionary<string, int>();
         listener.PacketInReceived += (s, p) =>
         {
-            if (p.Data.Length > 23 && p.Data[12] == 0x08 && p.Data[13] == 0x00 && p.Data[23] == 2) igmpFrom.AddOrUpdate(s.SwitchId, 1, (_, n) => n + 1);
+            if (p.Data.Span is { Length: > 23 } d && d[12] == 0x08 && d[13] == 0x00 && d[23] == 2) igmpFrom.AddOrUpdate(s.SwitchId, 1, (_, n) => n + 1);
         };
 
         using var tsm = Start("emulate", "--fabric", "leaf-spine:2:4:2", "--controller", $"127.0.0.1:{listener.LocalEndpoint.Port}", "--no-ipv6", "--wait", "20");
@@ -119,5 +119,5 @@ public sealed class EmulateCommandTests
     }
 
     private static Task OpenFlowFabricWait(Func<bool> condition, string what) =>
-        SubsetMulticast.Emulator.OpenFlow.OpenFlowFabric.WaitUntilAsync(condition, TimeSpan.FromSeconds(30), what);
+        Eventually.UntilAsync(condition, TimeSpan.FromSeconds(30), what);
 }

@@ -61,5 +61,5 @@ public sealed class OpenFlowFabricSessionTests
 internal static class EmulatorOpenFlowWait
 {
     public static Task UntilAsync(Func<bool> condition, string what) =>
-        OpenFlowFabric.WaitUntilAsync(condition, TimeSpan.FromSeconds(30), what);
+        Eventually.UntilAsync(condition, TimeSpan.FromSeconds(30), what);
 }

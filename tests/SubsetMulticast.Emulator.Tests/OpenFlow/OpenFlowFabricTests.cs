@@ -53,7 +53,7 @@ public sealed class OpenFlowFabricTests
 
         private static void RecordJoins(ConcurrentDictionary<(string, uint, IpAddress), int> joins, string sw, PacketIn p)
         {
-            if (p.Match.InPort is not { } port || !EthernetFrame.TryRead(p.Data, out var eth) || eth.EtherType != EtherTypes.Ipv4) return;
+            if (p.Match.InPort is not { } port || !EthernetFrame.TryRead(p.Data.Span, out var eth) || eth.EtherType != EtherTypes.Ipv4) return;
             if (!IpPacket.TryRead(eth.Payload, eth.EtherType, out var ip) || ip.Protocol != IpProtocols.Igmp) return;
             if (!IgmpMessage.TryReadPacket(in ip, out var igmp) || igmp.Type != IgmpType.V3MembershipReport) return;
             foreach (var r in igmp.Records)
@@ -63,9 +63,9 @@ public sealed class OpenFlowFabricTests
         public async Task ConnectedAndDiscoveredAsync()
         {
             var f = Fabric.Fabric;
-            await OpenFlowFabric.WaitUntilAsync(() => f.Switches.All(s => Listener.TryGetSwitch(OpenFlowFabric.SwitchIdOf(s), out _)), Wait, "every handshake");
-            await OpenFlowFabric.WaitUntilAsync(() => f.Switches.All(Fabric.PuntsIgmp), Wait, "punt flows on every switch");
-            await OpenFlowFabric.WaitUntilAsync(() => Discovery.Links.Count == 2 * f.Spec.Links.Count, Wait, "LLDP discovery of every link direction");
+            await Eventually.UntilAsync(() => f.Switches.All(s => Listener.TryGetSwitch(OpenFlowFabric.SwitchIdOf(s), out _)), Wait, "every handshake");
+            await Eventually.UntilAsync(() => f.Switches.All(Fabric.PuntsIgmp), Wait, "punt flows on every switch");
+            await Eventually.UntilAsync(() => Discovery.Links.Count == 2 * f.Spec.Links.Count, Wait, "LLDP discovery of every link direction");
         }
 
         public async ValueTask DisposeAsync()
@@ -120,7 +120,7 @@ public sealed class OpenFlowFabricTests
         var tree = f.Topology.Tree;
         var at = new PortRef(host.Switch, host.Port);
         var expected = f.Switches.Select(s => (OpenFlowFabric.SwitchIdOf(s), tree.PortToward(s.Index, at), Reference)).ToHashSet();
-        await OpenFlowFabric.WaitUntilAsync(() => rig.Joins.Count >= expected.Count, Wait, "a punted join from every switch");
+        await Eventually.UntilAsync(() => rig.Joins.Count >= expected.Count, Wait, "a punted join from every switch");
         Assert.Equal(expected, rig.Joins.Keys.ToHashSet());
         Assert.All(rig.Joins.Values, n => Assert.Equal(1, n));
     }
@@ -135,7 +135,7 @@ public sealed class OpenFlowFabricTests
         f.Announce();
         foreach (var h in f.Hosts) f.Join(h, Reference);
         await rig.Fabric.WaitForPacketInsSentAsync(Wait);
-        await OpenFlowFabric.WaitUntilAsync(() => rig.Joins.Count >= MemberPortCount(f), Wait, "punted joins");
+        await Eventually.UntilAsync(() => rig.Joins.Count >= MemberPortCount(f), Wait, "punted joins");
 
         // The controller's model from what the switches told it: topology by datapath id, member ports from the punted joins.
         var topology = new FabricTopology(

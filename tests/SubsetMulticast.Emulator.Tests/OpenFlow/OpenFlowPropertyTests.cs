@@ -35,8 +35,8 @@ public sealed class OpenFlowPropertyTests(ITestOutputHelper output)
         await using var service = await TestController.StartAsync();
         await using var switches = await EmulatedOpenFlowFabric.ConnectAsync(new EmulatedFabric(spec), service.Listener.LocalEndpoint);
         var fabric = switches.Fabric;
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => fabric.Switches.All(switches.PuntsIgmp), Wait, "punt flows");
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Learner.Topology.Links.Count == spec.Links.Count, Wait, "LLDP links");
+        await Eventually.UntilAsync(() => fabric.Switches.All(switches.PuntsIgmp), Wait, "punt flows");
+        await Eventually.UntilAsync(() => service.Learner.Topology.Links.Count == spec.Links.Count, Wait, "LLDP links");
 
         // A random reference group of at least 3 hosts, joined with real reports.
         var joined = fabric.Hosts.Where(_ => rng.Next(3) != 0).ToList();
@@ -44,7 +44,7 @@ public sealed class OpenFlowPropertyTests(ITestOutputHelper output)
         fabric.Announce();
         foreach (var h in joined) fabric.Join(h, Reference);
         await switches.WaitForPacketInsSentAsync(Wait);
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Hosts.Count == fabric.Hosts.Count, Wait, "every host located");
+        await Eventually.UntilAsync(() => service.Hosts.Count == fabric.Hosts.Count, Wait, "every host located");
         await TestController.WaitForReferenceGroupAsync(service, switches, Reference, joined, Wait);
         await TestController.WaitForUnregisteredGroupFlowsAsync(switches, Wait);
         output.WriteLine($"seed {seed}: {fabric.Switches.Count} switches, {spec.Links.Count} links, {joined.Count}/{fabric.Hosts.Count} hosts in the reference group");

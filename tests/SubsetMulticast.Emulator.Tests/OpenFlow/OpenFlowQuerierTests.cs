@@ -35,8 +35,8 @@ public sealed class OpenFlowQuerierTests(ITestOutputHelper output)
         var spec = FabricSpec.LeafSpine(1, 2, 2, vlan: 0, ipv6: false);
         await using var switches = await EmulatedOpenFlowFabric.ConnectAsync(new EmulatedFabric(spec), service.Listener.LocalEndpoint);
         var fabric = switches.Fabric;
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => fabric.Switches.All(switches.PuntsIgmp), Wait, "punt flows");
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Learner.Topology.Links.Count == spec.Links.Count, Wait, "LLDP links");
+        await Eventually.UntilAsync(() => fabric.Switches.All(switches.PuntsIgmp), Wait, "punt flows");
+        await Eventually.UntilAsync(() => service.Learner.Topology.Links.Count == spec.Links.Count, Wait, "LLDP links");
 
         var (h11, h12, h21) = (fabric.Host("h1-1"), fabric.Host("h1-2"), fabric.Host("h2-1"));
         var spine = fabric.Switch("spine1");
@@ -44,7 +44,7 @@ public sealed class OpenFlowQuerierTests(ITestOutputHelper output)
         foreach (var h in new[] { h11, h12, h21 }) fabric.Join(h, Reference);
         await switches.WaitForPacketInsSentAsync(Wait);
         await TestController.WaitForReferenceGroupAsync(service, switches, Reference, [h11, h12, h21], Wait);
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Hosts.Count == fabric.Hosts.Count, Wait, "host locations");
+        await Eventually.UntilAsync(() => service.Hosts.Count == fabric.Hosts.Count, Wait, "host locations");
         uint spineTowardLeaf1 = fabric.Topology.Tree.PortToward(spine.Index, new PortRef(h11.Switch, h11.Port));
 
         // Nobody re-reports on their own: only answers to our general queries keep the memberships past GMI.
@@ -64,7 +64,7 @@ public sealed class OpenFlowQuerierTests(ITestOutputHelper output)
         // h1-1 leaves. Its own port goes after the last-member query time; h1-2 answers leaf1's group-specific
         // query, so the spine's port toward leaf1 (where it heard the leave) and h1-2's port stay.
         fabric.Leave(h11, Reference);
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => !IsMemberPort(service, fabric.Switches[h11.Switch], h11.Port), Wait, "h1-1's port to leave the group");
+        await Eventually.UntilAsync(() => !IsMemberPort(service, fabric.Switches[h11.Switch], h11.Port), Wait, "h1-1's port to leave the group");
         var afterLeave = Stopwatch.StartNew();
         for (int i = 0; i < 100 && afterLeave.Elapsed < TimeSpan.FromSeconds(4); i++)
         {

@@ -40,8 +40,8 @@ public sealed class OpenFlowScaleScenarioTests(ITestOutputHelper output)
         var fabric = switches.Fabric;
 
         // The controller learns the wiring: every switch, every link, the same spanning tree as the emulator's.
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => fabric.Switches.All(switches.PuntsIgmp), Wait, $"punt flows on {switchCount} switches");
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Learner.Topology.Links.Count == spec.Links.Count, Wait, $"{spec.Links.Count} links learned from LLDP");
+        await Eventually.UntilAsync(() => fabric.Switches.All(switches.PuntsIgmp), Wait, $"punt flows on {switchCount} switches");
+        await Eventually.UntilAsync(() => service.Learner.Topology.Links.Count == spec.Links.Count, Wait, $"{spec.Links.Count} links learned from LLDP");
         using var http = new HttpClient { BaseAddress = service.Controller.ApiUrl, Timeout = TimeSpan.FromSeconds(30) };
         var topology = (await http.GetFromJsonAsync<JsonNode>("api/v1/topology"))!;
         Assert.Equal(switchCount, topology["switches"]!.AsArray().Count);
@@ -62,7 +62,7 @@ public sealed class OpenFlowScaleScenarioTests(ITestOutputHelper output)
         await switches.WaitForPacketInsSentAsync(Wait);
         Assert.Equal(0, switches.PacketInsDropped);
         output.WriteLine($"{switches.PacketInsSent} packet-ins sent; learner fed {service.Feed.FramesFed} frames");
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Hosts.Count == fabric.Hosts.Count, Wait,
+        await Eventually.UntilAsync(() => service.Hosts.Count == fabric.Hosts.Count, Wait,
             $"{fabric.Hosts.Count} host locations (learned so far: {service.Hosts.Count})");
         // "Sent" is the switches' side: the controller may still be reading packet-ins (the spine's last).
         await TestController.WaitForReferenceGroupAsync(service, switches, Reference, fabric.Hosts, Wait);
@@ -124,7 +124,7 @@ public sealed class OpenFlowScaleScenarioTests(ITestOutputHelper output)
             flows.RemoveAll(f => f.Instructions.OfType<ApplyActions>().Any(a => a.Actions.OfType<GroupAction>().Any()));
         });
         // Without its rule the leaf treats the address as unregistered (router ports only): its own member is cut off.
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => switches.Agent(victim).Flows.Any(f => f.Cookie >> 48 == 0x5355), Wait, "the victim's unregistered-group flow");
+        await Eventually.UntilAsync(() => switches.Agent(victim).Flows.Any(f => f.Cookie >> 48 == 0x5355), Wait, "the victim's unregistered-group flow");
         var broken = fabric.SendUdp(senders[0], group, "chunk"u8);
         var cutOff = members.Single(m => m.Switch == victim.Index);
         Assert.DoesNotContain(cutOff.Index, broken.HostsReached());
@@ -155,12 +155,12 @@ public sealed class OpenFlowScaleScenarioTests(ITestOutputHelper output)
         var spec = FabricSpec.LeafSpine(1, 7, 4, vlan: 0, ipv6: false);
         await using var switches = await EmulatedOpenFlowFabric.ConnectAsync(new EmulatedFabric(spec), service.Listener.LocalEndpoint);
         var fabric = switches.Fabric;
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => fabric.Switches.All(switches.PuntsIgmp), Wait, "punt flows");
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Learner.Topology.Links.Count == spec.Links.Count, Wait, "links learned from LLDP");
+        await Eventually.UntilAsync(() => fabric.Switches.All(switches.PuntsIgmp), Wait, "punt flows");
+        await Eventually.UntilAsync(() => service.Learner.Topology.Links.Count == spec.Links.Count, Wait, "links learned from LLDP");
         fabric.Announce();
         foreach (var h in fabric.Hosts) fabric.Join(h, Reference);
         await switches.WaitForPacketInsSentAsync(Wait);
-        await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Hosts.Count == fabric.Hosts.Count, Wait, "host locations");
+        await Eventually.UntilAsync(() => service.Hosts.Count == fabric.Hosts.Count, Wait, "host locations");
         var members = new[] { fabric.Host("h2-2"), fabric.Host("h4-1"), fabric.Host("h6-4") };
         await TestController.WaitForReferenceGroupAsync(service, switches, Reference, fabric.Hosts, Wait);
         // The guard under test: every switch holds its unregistered-group flow (written on topology changes and ticks).

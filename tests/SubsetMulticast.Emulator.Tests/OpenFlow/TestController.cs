@@ -43,7 +43,7 @@ internal static class TestController
     {
         var fabric = switches.Fabric;
         var tree = fabric.Topology.Tree;
-        return EmulatedOpenFlowFabric.WaitUntilAsync(() =>
+        return Eventually.UntilAsync(() =>
         {
             if (!service.References.TryGet(0, group, out var g)) return false;
             var learned = service.References.Topology;
@@ -69,7 +69,7 @@ internal static class TestController
     {
         var fabric = switches.Fabric;
         var tree = fabric.Topology.Tree;
-        return EmulatedOpenFlowFabric.WaitUntilAsync(() => fabric.Switches.All(sw =>
+        return Eventually.UntilAsync(() => fabric.Switches.All(sw =>
         {
             uint root = tree.RootPort(sw.Index);
             uint[] want = root == SpanningTree.NoPort ? [] : [root];

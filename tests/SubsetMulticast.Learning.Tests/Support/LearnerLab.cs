@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Packets.Arp;
@@ -19,7 +20,7 @@ internal sealed record LabHost(int Number, string Switch, uint Port, MacAddress 
 /// </summary>
 internal sealed class LearnerLab
 {
-    public readonly ManualClock Clock = new();
+    public readonly FakeTimeProvider Clock = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
     public readonly FabricLearner Learner;
     public readonly List<LabHost> Hosts = [];
     public readonly Dictionary<string, List<uint>> Ports = [];

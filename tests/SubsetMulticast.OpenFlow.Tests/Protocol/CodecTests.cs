@@ -72,7 +72,19 @@ public class CodecTests
     {
         var m = (PacketIn)OfpMessage.Decode(Hex("040a002e 00000000 ffffffff 0004 01 00 0000000000000000 0001 000c 80000004 00000003 00000000 0000 01020304"));
         Assert.Equal(3u, m.Match.InPort);
-        Assert.Equal(new byte[] { 1, 2, 3, 4 }, m.Data);
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, m.Data.ToArray());
+    }
+
+    [Fact]
+    public void Decode_PacketIn_FromOwnedBytes_SlicesTheFrameAndKeepsTheXid()
+    {
+        byte[] bytes = Hex("040a002e 0000abcd ffffffff 0004 01 00 0000000000000000 0001 000c 80000004 00000003 00000000 0000 01020304");
+        var m = (PacketIn)OfpMessage.DecodeOwned(bytes);
+        Assert.Equal(0xABCDu, m.Xid);
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(m.Data, out var segment));
+        Assert.Same(bytes, segment.Array);
+        Assert.Equal(bytes.Length - 4, segment.Offset);
+        Assert.Equal(bytes, m.ToArray());
     }
 
     public static TheoryData<int> SampleIndexes()
