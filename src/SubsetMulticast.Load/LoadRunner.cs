@@ -48,13 +48,23 @@ public static class LoadRunner
             ConfigureLogging = l => l.ClearProviders().AddFilter((_, level) => level >= LogLevel.Error),
         };
 
-        var connectWatch = Stopwatch.StartNew();
         Bench bench = o.Switches == LoadSwitches.OpenFlow
             ? await OpenFlowBench.StartAsync(options, spec, o, log, cancellationToken).ConfigureAwait(false)
             : await EmulatorBench.StartAsync(options, spec).ConfigureAwait(false);
-        await using var _ = bench;
+        try { return await RunOnAsync(bench, o, log, cancellationToken).ConfigureAwait(false); }
+        finally
+        {
+            // The report is made; a switch connection failing while both ends shut down must not lose it.
+            try { await bench.DisposeAsync().ConfigureAwait(false); }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+            { log.WriteLine($"(shutdown: {e.Message})"); }
+        }
+    }
+
+    private static async Task<LoadReport> RunOnAsync(Bench bench, LoadOptions o, TextWriter log, CancellationToken cancellationToken)
+    {
         var connectTime = bench.ConnectTime;
-        var learnTime = connectWatch.Elapsed - connectTime;
+        var learnTime = bench.LearnTime;
         log.WriteLine($"fabric up: {bench.SwitchCount} switches connected in {connectTime.TotalSeconds:0.00} s, learned {learnTime.TotalSeconds:0.00} s later");
 
         var groups = bench.Controller.Groups;
@@ -275,6 +285,7 @@ public static class LoadRunner
         public required IpAddress[] Hosts { get; init; }
         public required int SwitchCount { get; init; }
         public required TimeSpan ConnectTime { get; init; }
+        public required TimeSpan LearnTime { get; init; }
         public abstract TableCheck CheckTables(GroupCoordinator groups);
         public abstract Task QuiesceAsync(GroupCoordinator groups);
         public abstract ValueTask DisposeAsync();
@@ -324,6 +335,7 @@ public static class LoadRunner
                 Hosts = [.. fabric.Hosts.Select(h => h.Ipv4)],
                 SwitchCount = fabric.Switches.Count,
                 ConnectTime = connected,
+                LearnTime = watch.Elapsed - connected,
             };
         }
 
@@ -390,6 +402,7 @@ public static class LoadRunner
                 Hosts = [.. fabric.Hosts.Select(h => h.Ipv4)],
                 SwitchCount = fabric.Switches.Count,
                 ConnectTime = watch.Elapsed,
+                LearnTime = TimeSpan.Zero,
             };
         }
 

@@ -402,7 +402,9 @@ public sealed class OpenFlowSession : IAsyncDisposable
         try
         {
             _writesCompleted = true;
-            await _pipe.Output.CompleteAsync().ConfigureAwait(false);
+            // Completing flushes what is buffered; a switch that already hung up makes that throw, and a close must not.
+            try { await _pipe.Output.CompleteAsync().ConfigureAwait(false); }
+            catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { }
         }
         finally { _writeLock.Release(); }
     }
