@@ -9,9 +9,7 @@ using SubsetMulticast.Controller.OpenFlowFabric;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Emulator;
-using SubsetMulticast.Emulator.Learning;
 using SubsetMulticast.Emulator.Topology;
-using SubsetMulticast.Learning;
 using SubsetMulticast.OpenFlow.Connections;
 using SubsetMulticast.OpenFlow.Discovery;
 using SubsetMulticast.OpenFlow.Protocol;
@@ -382,22 +380,21 @@ public static class LoadRunner
 
     private sealed class EmulatorBench : Bench
     {
-        public required EmulatedFabricFeed Feed { get; init; }
-
+        /// <summary>The emulator's own view of hosts and reference groups stands in for learning (no OpenFlow here to learn from).</summary>
         public static async Task<EmulatorBench> StartAsync(ControllerOptions options, FabricSpec spec)
         {
             var watch = Stopwatch.StartNew();
             var fabric = new EmulatedFabric(spec);
-            var learner = new FabricLearner();
-            var feed = new EmulatedFabricFeed(fabric, learner);
-            fabric.Announce();
             foreach (var h in fabric.Hosts) fabric.Join(h, Reference);
+            var hosts = new Core.Fabric.HostTable();
+            fabric.ExportHosts(hosts);
+            var references = new Core.ReferenceGroups.ReferenceGroupTable(fabric.Topology);
+            fabric.ExportReferenceGroups(references);
             var keys = new PushKeyRing().Add(Vlan, 1, new byte[32]);
             var southbound = new EmulatorSouthbound(fabric, keys);
-            var controller = await TsmControllerHost.StartAsync(options, learner.Hosts, learner.References, southbound, southbound, TimeProvider.System).ConfigureAwait(false);
+            var controller = await TsmControllerHost.StartAsync(options, fabric.Topology, hosts, references, southbound, southbound, TimeProvider.System).ConfigureAwait(false);
             return new EmulatorBench
             {
-                Feed = feed,
                 Controller = controller,
                 Hosts = [.. fabric.Hosts.Select(h => h.Ipv4)],
                 SwitchCount = fabric.Switches.Count,
@@ -409,10 +406,6 @@ public static class LoadRunner
         public override Task QuiesceAsync(GroupCoordinator groups) => Task.CompletedTask;
         public override TableCheck CheckTables(GroupCoordinator groups) => new(SwitchCount, 0, 0, 0, 0, 0, 0, false);
 
-        public override async ValueTask DisposeAsync()
-        {
-            await Controller.DisposeAsync().ConfigureAwait(false);
-            Feed.Dispose();
-        }
+        public override ValueTask DisposeAsync() => Controller.DisposeAsync();
     }
 }
