@@ -83,7 +83,7 @@ public sealed class SetupModesApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NoContent, del.StatusCode);
         var confirmed = DateTimeOffset.Parse(Assert.Single(del.Headers.GetValues("Tsm-Confirmed-At")), System.Globalization.CultureInfo.InvariantCulture);
         var stopped = DateTimeOffset.Parse(Assert.Single(del.Headers.GetValues("Tsm-Delivery-Stopped-By")), System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Equal(TimeSpan.FromMilliseconds(20), stopped - confirmed);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), stopped - confirmed); // LifecycleOptions.ReleaseHoldDown's default
     }
 
     [Fact]
