@@ -26,6 +26,10 @@ public sealed class GroupLifecycle
     private readonly Dictionary<(VlanId, IpAddress), string> _byAddress = new();
     private readonly HashSet<string> _busy = new(StringComparer.Ordinal);
     private long _nextId;
+    // No committed group expires before this: the sweep scans the store only once it has passed, not every tick
+    // (a million live groups made every one-second sweep a full scan under the lock). Lowered on every commit
+    // and abort, recomputed by each scan.
+    private DateTimeOffset _earliestExpiry = DateTimeOffset.MaxValue;
 
     public GroupLifecycle(LifecycleOptions options, ReferenceGroupTable references, HostTable hosts, IGroupStore store, TimeProvider time)
     {
@@ -43,6 +47,7 @@ public sealed class GroupLifecycle
             if (g.Id.StartsWith("rg-", StringComparison.Ordinal) &&
                 long.TryParse(g.Id.AsSpan(3), System.Globalization.NumberStyles.HexNumber, null, out var n) && n > _nextId)
                 _nextId = n;
+            if (g.Expires < _earliestExpiry) _earliestExpiry = g.Expires;
         }
     }
 
@@ -151,12 +156,20 @@ public sealed class GroupLifecycle
         var result = new List<GroupTransaction>();
         lock (_gate)
         {
+            if (now < _earliestExpiry) return result;
+            var next = DateTimeOffset.MaxValue;
             foreach (var g in _store.All())
             {
-                if (g.Expires > now || _busy.Contains(g.Id)) continue;
+                if (g.Expires > now || _busy.Contains(g.Id))
+                {
+                    // A busy one settles through Commit or Abort, which lower the mark again.
+                    if (g.Expires > now && g.Expires < next) next = g.Expires;
+                    continue;
+                }
                 _busy.Add(g.Id);
                 result.Add(new GroupTransaction(TransactionKind.Expire, g, null, Diff(g, null), false));
             }
+            _earliestExpiry = next;
         }
         return result;
     }
@@ -188,6 +201,7 @@ public sealed class GroupLifecycle
             {
                 _busy.Remove(after.Id);
                 _store.Put(after);
+                if (after.Expires < _earliestExpiry) _earliestExpiry = after.Expires;
                 _byAddress[(after.Vlan, after.Address)] = after.Id;
             }
         }
@@ -199,7 +213,12 @@ public sealed class GroupLifecycle
         {
             if (tx.Settled) throw new InvalidOperationException("The transaction is already settled.");
             tx.Settled = true;
-            if (tx.Before is { } before) _busy.Remove(before.Id);
+            if (tx.Before is { } before)
+            {
+                _busy.Remove(before.Id);
+                // An aborted expiry or refresh leaves the group as it was: due again at its old time.
+                if (before.Expires < _earliestExpiry) _earliestExpiry = before.Expires;
+            }
             if (tx.After is { } after)
             {
                 _busy.Remove(after.Id);

@@ -90,3 +90,41 @@ public class ReleaseHoldDownTests
         Assert.Equal(b, run);
     }
 }
+
+/// <summary>The sweep scans the store only once the earliest lease can have run out; nothing due is ever skipped.</summary>
+public class ExpirySweepTests
+{
+    private static readonly IpAddress Reference = IpAddress.Parse("239.1.0.1");
+    private readonly TestFabric _fabric = new(2, 3, 4);
+    private readonly ManualTime _time = new(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
+    private readonly GroupLifecycle _lifecycle;
+
+    public ExpirySweepTests() =>
+        _lifecycle = new GroupLifecycle(new LifecycleOptions().AddVlan(1, "239.255.0.0/24"), _fabric.Reference(Reference, _fabric.HostList), _fabric.Hosts, new InMemoryGroupStore(), _time);
+
+    private string Create(int seconds)
+    {
+        var tx = _lifecycle.PrepareCreate(new CreateGroupRequest(1, Reference, [_fabric.HostList[0].Ip], TimeSpan.FromSeconds(seconds))).Value!;
+        _lifecycle.Commit(tx);
+        return tx.After!.Id;
+    }
+
+    [Fact]
+    public void AbortedExpiry_IsDueAgain_AndLaterLeasesStillExpire()
+    {
+        var early = Create(5);
+        var late = Create(60);
+        Assert.Empty(_lifecycle.PrepareExpired());
+        _time.Advance(TimeSpan.FromSeconds(5));
+        var due = Assert.Single(_lifecycle.PrepareExpired());
+        Assert.Equal(early, due.Before!.Id);
+        _lifecycle.Abort(due);
+        Assert.Equal(early, Assert.Single(_lifecycle.PrepareExpired()).Before!.Id);
+        _time.Advance(TimeSpan.FromSeconds(55));
+        Assert.Equal(late, Assert.Single(_lifecycle.PrepareExpired()).Before!.Id);
+        // A lease committed after a scan is seen by the next one.
+        var later = Create(1);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(later, Assert.Single(_lifecycle.PrepareExpired()).Before!.Id);
+    }
+}

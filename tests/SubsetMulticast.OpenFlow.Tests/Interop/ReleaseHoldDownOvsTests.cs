@@ -46,6 +46,12 @@ public class ReleaseHoldDownOvsTests(ITestOutputHelper output)
             OpenFlowEndpoint = new IPEndPoint(lab.ControllerAddress, 0),
             Connection = new OpenFlowOptions { HandshakeTimeout = TimeSpan.FromSeconds(30), RequestTimeout = TimeSpan.FromSeconds(30) },
             Discovery = new DiscoveryOptions { LldpInterval = TimeSpan.FromSeconds(1) },
+            // Our querier keeps the hosts' reference-group memberships alive past the 260 s membership interval (long runs).
+            Learner = new Learning.FabricLearnerOptions
+            {
+                Snooping = Snooping.SnoopingOptions.FromQueryTimers(TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(2),
+                    new Snooping.QuerierOptions { IPv4Source = Core.Addressing.IpAddress.Parse("10.77.0.254"), Vlans = [new Core.Addressing.VlanId(0)] }),
+            },
         });
         using var http = new HttpClient { BaseAddress = service.Controller.ApiUrl, Timeout = TimeSpan.FromSeconds(30) };
         string br = lab.AddBridge(0x21, service.Listener.LocalEndpoint.Port);
