@@ -1,7 +1,7 @@
 using System.CommandLine;
 using SubsetMulticast.Cli.CommandLine;
 using SubsetMulticast.Core.Lifecycle;
-using SubsetMulticast.Load;
+using SubsetMulticast.Cli.Load;
 
 namespace SubsetMulticast.Cli.Commands;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace SubsetMulticast.Load;
+namespace SubsetMulticast.Cli.Load;
 
 /// <summary>What a load run measured, and whether the switches ended as the controller says they are.</summary>
 public sealed record LoadReport

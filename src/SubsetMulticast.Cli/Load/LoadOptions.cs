@@ -1,6 +1,6 @@
 using SubsetMulticast.Core.Lifecycle;
 
-namespace SubsetMulticast.Load;
+namespace SubsetMulticast.Cli.Load;
 
 /// <summary>How a load client reaches the controller.</summary>
 public enum LoadPath

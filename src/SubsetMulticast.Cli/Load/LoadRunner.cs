@@ -16,7 +16,7 @@ using SubsetMulticast.OpenFlow.Protocol;
 using SubsetMulticast.Push;
 using EmulatedOpenFlowFabric = SubsetMulticast.Emulator.OpenFlow.OpenFlowFabric;
 
-namespace SubsetMulticast.Load;
+namespace SubsetMulticast.Cli.Load;
 
 /// <summary>
 /// Runs <see cref="LoadOptions.Clients"/> concurrent clients, each creating a group of random members and

@@ -1,5 +1,5 @@
 #!/bin/bash
-H="dotnet /work/wt/fast/tests/SubsetMulticast.LoadHarness/bin/Release/net10.0/SubsetMulticast.LoadHarness.dll"
+H="./tsm load"   # run from the repository root
 run() { echo "### $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg) :: $*"; timeout 1200 $H "$@" 2>&1 | grep -v "^  [0-9,]* live groups$"; echo "exit ${PIPESTATUS[0]}"; }
 run --switches emulator --live 1000000 --clients 16 --seconds 10 --warmup 1
 run --fabric leaf-spine:8:992:1 --clients 8 --seconds 20 --warmup 2

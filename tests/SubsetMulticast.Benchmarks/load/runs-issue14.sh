@@ -1,5 +1,5 @@
 #!/bin/bash
-H="dotnet /work/wt/fast/tests/SubsetMulticast.LoadHarness/bin/Release/net10.0/SubsetMulticast.LoadHarness.dll"
+H="./tsm load"   # run from the repository root
 run() { echo "### $(date -u +%FT%TZ) load $(cat /proc/loadavg | cut -d' ' -f1-3) :: $*"; timeout 900 $H "$@" 2>&1 | grep -v "^  [0-9,]* live groups$"; echo "exit $?"; }
 run --path coordinator --clients 32 --seconds 60
 run --path rest --clients 32 --seconds 60

@@ -1,4 +1,4 @@
-namespace SubsetMulticast.Load;
+namespace SubsetMulticast.Cli.Load;
 
 /// <summary>A client's latency samples in microseconds; merged and sorted once, after the run.</summary>
 internal sealed class LatencyRecorder
