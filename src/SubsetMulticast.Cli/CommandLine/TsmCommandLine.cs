@@ -25,6 +25,7 @@ public static class TsmCommandLine
         PutCommand.Create(),
         GetCommand.Create(),
         PushCommand.Create(),
+        LoadCommand.Create(),
     ];
 
     /// <summary>The root command with every subcommand; <c>--help</c>, <c>--version</c> and the <c>[suggest]</c> completion directive come with it.</summary>
