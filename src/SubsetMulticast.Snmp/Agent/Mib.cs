@@ -82,14 +82,23 @@ public sealed class MibTree
         return null;
     }
 
+    /// <summary>SET in one go: prepare every touched region, then commit (undoing on a failed commit).</summary>
     public SetOutcome Set(IReadOnlyList<VarBind> varBinds, out string? detail)
     {
         detail = null;
+        var prepared = Prepare(varBinds, out var outcome);
+        if (prepared is null) return outcome;
+        return prepared.Commit(out detail);
+    }
+
+    /// <summary>The test phase (AgentX TestSet): checks every varbind; null with the failing status and index when any fails.</summary>
+    public PreparedSet? Prepare(IReadOnlyList<VarBind> varBinds, out SetOutcome outcome)
+    {
         var byRegion = new Dictionary<MibRegion, (List<VarBind> Vbs, List<int> Idx)>();
         for (int i = 0; i < varBinds.Count; i++)
         {
             var region = RegionOf(varBinds[i].Oid);
-            if (region is null) return new SetOutcome(SnmpErrorStatus.NotWritable, i + 1);
+            if (region is null) { outcome = new SetOutcome(SnmpErrorStatus.NotWritable, i + 1); return null; }
             if (!byRegion.TryGetValue(region, out var l)) byRegion[region] = l = ([], []);
             l.Vbs.Add(varBinds[i]);
             l.Idx.Add(i + 1);
@@ -97,18 +106,16 @@ public sealed class MibTree
         var prepared = new List<ISetTransaction>();
         foreach (var (region, (vbs, idx)) in byRegion)
         {
-            var tx = region.Prepare(vbs, idx, out var outcome);
-            if (tx is null || !outcome.Succeeded) return outcome.Succeeded ? new SetOutcome(SnmpErrorStatus.GenErr, idx[0]) : outcome;
+            var tx = region.Prepare(vbs, idx, out outcome);
+            if (tx is null || !outcome.Succeeded)
+            {
+                if (outcome.Succeeded) outcome = new SetOutcome(SnmpErrorStatus.GenErr, idx[0]);
+                return null;
+            }
             prepared.Add(tx);
         }
-        for (int i = 0; i < prepared.Count; i++)
-        {
-            if (prepared[i].Commit(out detail)) continue;
-            bool undone = true;
-            for (int j = i - 1; j >= 0; j--) undone &= prepared[j].Undo();
-            return new SetOutcome(undone ? SnmpErrorStatus.CommitFailed : SnmpErrorStatus.UndoFailed, 1);
-        }
-        return SetOutcome.Ok;
+        outcome = SetOutcome.Ok;
+        return new PreparedSet(prepared);
     }
 
     private static int Search(IReadOnlyList<VarBind> snap, ObjectIdentifier oid)
@@ -122,5 +129,33 @@ public sealed class MibTree
             if (c < 0) lo = mid + 1; else hi = mid - 1;
         }
         return ~lo;
+    }
+}
+
+/// <summary>A SET that passed its test phase: commit it (all regions or none), and undo a committed one.</summary>
+public sealed class PreparedSet(List<ISetTransaction> regions)
+{
+    private int _committed;
+
+    public SetOutcome Commit(out string? detail)
+    {
+        detail = null;
+        for (int i = 0; i < regions.Count; i++)
+        {
+            if (regions[i].Commit(out detail)) { _committed = i + 1; continue; }
+            bool undone = true;
+            for (int j = i - 1; j >= 0; j--) undone &= regions[j].Undo();
+            _committed = 0;
+            return new SetOutcome(undone ? SnmpErrorStatus.CommitFailed : SnmpErrorStatus.UndoFailed, 1);
+        }
+        return SetOutcome.Ok;
+    }
+
+    public bool Undo()
+    {
+        bool ok = true;
+        for (int j = _committed - 1; j >= 0; j--) ok &= regions[j].Undo();
+        _committed = 0;
+        return ok;
     }
 }
