@@ -482,7 +482,7 @@ public sealed class EmulatedFabric
 
     /// <summary>
     /// Every host's IP → MAC → edge port, read from the spec: a shortcut for property tests and benchmarks.
-    /// The controller itself learns hosts from frames (<see cref="Learning.EmulatedFabricFeed"/>).
+    /// The controller itself learns hosts from frames (the CLI's EmulatedFabricFeed).
     /// </summary>
     public void ExportHosts(HostTable table)
     {
@@ -497,7 +497,7 @@ public sealed class EmulatedFabric
     /// <summary>
     /// The switches' snooping tables copied into <paramref name="table"/> (as SNMP's dot1qTpGroupTable would give
     /// them): a shortcut for property tests and benchmarks. It only adds — a later leave is not reflected; the
-    /// controller learns from frames instead (<see cref="Learning.EmulatedFabricFeed"/>).
+    /// controller learns from frames instead (the CLI's EmulatedFabricFeed).
     /// </summary>
     public void ExportReferenceGroups(ReferenceGroupTable table)
     {

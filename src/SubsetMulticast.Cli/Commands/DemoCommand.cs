@@ -1,12 +1,14 @@
+using System.CommandLine;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using SubsetMulticast.Cli.CommandLine;
 using SubsetMulticast.Controller;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Emulator;
-using SubsetMulticast.Emulator.Learning;
+using SubsetMulticast.Cli.Emulated;
 using SubsetMulticast.Emulator.Topology;
 using SubsetMulticast.Learning;
 using SubsetMulticast.Push;
@@ -24,22 +26,37 @@ internal static class DemoCommand
 {
     private const int DatagramPayload = 1400;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    public static Command Create()
     {
-        var a = new Args(args, "--fabric", "--negotiating", "--targets", "--chunk-bytes", "--mode", "--json");
-        var spec = FabricSpec.Parse(a.Get("--fabric") ?? "leaf-spine:2:4:8");
-        int negotiating = a.Int("--negotiating", 12, 1, 255);
-        int targets = a.Int("--targets", 3, 1, 255);
-        int chunkBytes = a.Int("--chunk-bytes", 128 * 1024, 1, 64 << 20);
-        var mode = (a.Get("--mode") ?? "computed") switch
+        const string DefaultFabric = "leaf-spine:2:4:8";
+        const int DefaultNegotiating = 12, DefaultTargets = 3;
+        var fabric = OptionKinds.Fabric("--fabric", "The emulated fabric:", DefaultFabric);
+        var negotiating = OptionKinds.Int("--negotiating", "Servers in the negotiating (reference) group.", 1, 255, DefaultNegotiating);
+        var targets = OptionKinds.Int("--targets", "Servers the chunk goes to.", 1, 255, DefaultTargets);
+        var chunkBytes = OptionKinds.Int("--chunk-bytes", "Size of the chunk.", 1, 64 << 20, 128 * 1024);
+        var mode = OptionKinds.Choice("--mode", "computed: the controller programs each switch; pushed: one signed instruction to every switch's agent.", "computed", "computed", "pushed");
+        var json = OptionKinds.Flag("--json", "One JSON object instead of the table.");
+        var command = new Command("demo", "Controller and an emulated fabric: one chunk to a few of a negotiating group's servers, three ways, side by side.")
         {
-            "computed" => ApplyMode.Computed,
-            "pushed" => ApplyMode.Pushed,
-            var m => throw new UsageException($"--mode must be computed or pushed, not '{m}'."),
+            fabric, negotiating, targets, chunkBytes, mode, json,
         };
-        if (targets > negotiating) throw new UsageException($"--targets {targets} exceeds --negotiating {negotiating}.");
-        if (negotiating + 1 > spec.Hosts.Count) throw new UsageException($"The fabric has {spec.Hosts.Count} hosts; the demo needs {negotiating} servers and a client.");
+        command.AddCheck(r =>
+        {
+            int t = r.ValueOr(targets, DefaultTargets), n = r.ValueOr(negotiating, DefaultNegotiating);
+            if (t > n)
+                r.AddError($"--targets {t} exceeds --negotiating {n}.");
+            else if ((r.GetValue(fabric) ?? FabricSpec.Parse(DefaultFabric)) is var spec && n + 1 > spec.Hosts.Count)
+                r.AddError($"--fabric has {spec.Hosts.Count} hosts; the demo needs {n} servers (--negotiating) and a client.");
+        });
+        command.SetAction((r, ct) => RunAsync(r.GetValue(fabric) ?? FabricSpec.Parse(DefaultFabric), r.GetValue(negotiating), r.GetValue(targets), r.GetValue(chunkBytes),
+            r.GetValue(mode) == "pushed" ? ApplyMode.Pushed : ApplyMode.Computed, r.GetValue(json),
+            r.InvocationConfiguration.Output, r.InvocationConfiguration.Error, ct));
+        return command;
+    }
 
+    private static async Task<int> RunAsync(FabricSpec spec, int negotiating, int targets, int chunkBytes, ApplyMode mode, bool json,
+        TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
         var fabric = new EmulatedFabric(spec);
         // The controller learns the fabric as on real switches: every IGMP/MLD, ARP and ND frame a switch
         // receives reaches its learner (reference groups from the reports, hosts from ARP/ND). So the
@@ -57,7 +74,6 @@ internal static class DemoCommand
         var chosen = Enumerable.Range(0, targets).Select(i => servers[i * negotiating / targets]).ToList();
 
         var keys = new PushKeyRing().Add(1, 1, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        var southbound = new EmulatorSouthbound(fabric, keys);
         var options = new ControllerOptions
         {
             ApiUrl = "http://127.0.0.1:0",
@@ -67,7 +83,7 @@ internal static class DemoCommand
             Lifecycle = new LifecycleOptions().AddVlan(1, "239.255.0.0/16", "ff15::7:0/112"),
             ConfigureLogging = l => l.ClearProviders(),
         };
-        await using var controller = await TsmControllerHost.StartAsync(options, learner.Hosts, learner.References, southbound, southbound, TimeProvider.System, cancellationToken);
+        await using var controller = await TsmControllerHost.StartAsync(options, tsm => tsm.AddEmulatedFabric(fabric, learner, keys), cancellationToken);
         using var http = new HttpClient { BaseAddress = controller.ApiUrl, Timeout = TimeSpan.FromSeconds(30) };
 
         // One throwaway group first, so setupMicros measures the controller, not the JIT's first pass.
@@ -127,7 +143,7 @@ internal static class DemoCommand
             ["referenceExcessDeliveries"] = plain.FramesPerHost.Select((n, i) => chosenSet.Contains(i) ? 0 : n).Sum(),
             ["released"] = deleted.IsSuccessStatusCode,
         };
-        if (a.Has("--json"))
+        if (json)
         {
             await stdout.WriteLineAsync(summary.ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
         }

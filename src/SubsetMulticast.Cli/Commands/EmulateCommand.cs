@@ -1,9 +1,12 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using SubsetMulticast.Cli.CommandLine;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Emulator;
 using SubsetMulticast.Emulator.OpenFlow;
+using SubsetMulticast.Emulator.Switching;
 using SubsetMulticast.Emulator.Topology;
 
 namespace SubsetMulticast.Cli.Commands;
@@ -17,33 +20,56 @@ namespace SubsetMulticast.Cli.Commands;
 /// </summary>
 internal static class EmulateCommand
 {
-    public const string Usage =
-        "tsm emulate --fabric SPEC --controller HOST:PORT [--join GROUP] [--vlan N] [--no-ipv6] [--wait SECONDS] [--rejoin SECONDS]";
-
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    public static Command Create()
     {
-        var a = new Args(args, "--fabric", "--controller", "--join", "--vlan", "--no-ipv6", "--wait", "--rejoin");
-        var fabricArg = a.Get("--fabric") ?? throw new UsageException($"--fabric is required. Usage: {Usage}");
-        var controllerArg = a.Get("--controller") ?? throw new UsageException($"--controller is required. Usage: {Usage}");
-        ushort vlan = (ushort)a.Int("--vlan", 0, 0, VlanId.MaxValue);
-        bool ipv6 = !a.Has("--no-ipv6");
-        var wait = TimeSpan.FromSeconds(a.Int("--wait", 30, 0, 3600));
-        var rejoin = TimeSpan.FromSeconds(a.Int("--rejoin", 60, 1, 3600));
-        var joinArg = a.Get("--join") ?? "239.1.0.1";
-        if (!IpAddress.TryParse(joinArg, out var group) || !group.IsMulticast || group.IsLinkLocalMulticast)
-            throw new UsageException($"--join must be a routable multicast group (e.g. 239.1.0.1 or ff15::1), not '{joinArg}'.");
-        if (group.IsV6 && !ipv6) throw new UsageException("--join with an IPv6 group needs IPv6 hosts (drop --no-ipv6).");
-        FabricSpec spec;
-        try
+        var fabric = OptionKinds.Text("--fabric", "The emulated fabric: single:HOSTS, leaf-spine:SPINES:LEAVES:HOSTS, fat-tree:K or file:PATH.", "SPEC");
+        var controller = OptionKinds.Text("--controller", "The OpenFlow controller to connect every switch to (e.g. tsm serve --openflow).", "HOST:PORT");
+        var join = OptionKinds.Address("--join", "The group every host joins (default 239.1.0.1).",
+            ip => ip.IsMulticast && !ip.IsLinkLocalMulticast, "must be a routable multicast group (e.g. 239.1.0.1 or ff15::1)");
+        var vlan = OptionKinds.Int("--vlan", "The hosts' VLAN (0: untagged).", 0, VlanId.MaxValue, 0);
+        var noIpv6 = OptionKinds.Flag("--no-ipv6", "IPv4 hosts only.");
+        var wait = OptionKinds.WholeSeconds("--wait", "How long to wait for the controller's punt flows and LLDP probes before the hosts join anyway.", 0, 3600, 30);
+        var rejoin = OptionKinds.WholeSeconds("--rejoin", "How often the hosts report their membership again.", 1, 3600, 60);
+        fabric.CompletionSources.Add("single:4", "leaf-spine:2:4:8", "fat-tree:4", "file:");
+        var command = new Command("emulate", "An emulated fabric whose switches are OpenFlow 1.3 switches connected to a controller, until Ctrl-C.")
         {
-            spec = FabricSpec.Parse(fabricArg, vlan, ipv6);
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException or IOException)
+            fabric, controller, join, vlan, noIpv6, wait, rejoin,
+        };
+        command.AddCheck(r =>
         {
-            throw new UsageException($"--fabric: {e.Message}");
-        }
-        var controller = await ResolveAsync(controllerArg, cancellationToken);
+            if (r.GetValue(fabric) is null) r.AddError("--fabric is required.");
+            else if (r.GetValue(controller) is null) r.AddError("--controller is required.");
+            else if (r.GetValue(join) is { IsV6: true } && r.GetValue(noIpv6)) r.AddError("--join with an IPv6 group needs IPv6 hosts (drop --no-ipv6).");
+        });
+        command.SetAction(async (r, ct) =>
+        {
+            ushort v = (ushort)r.GetValue(vlan);
+            bool ipv6 = !r.GetValue(noIpv6);
+            string fabricArg = r.GetValue(fabric)!;
+            FabricSpec spec;
+            try
+            {
+                spec = FabricSpec.Parse(fabricArg, v, ipv6);
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException or IOException)
+            {
+                throw new UsageException($"--fabric: {e.Message}");
+            }
+            var at = await ResolveAsync(r.GetValue(controller)!, ct);
+            var session = new OpenFlowFabricSessionOptions
+            {
+                Group = r.GetValue(join) ?? IpAddress.Parse("239.1.0.1"),
+                SettleTimeout = TimeSpan.FromSeconds(r.GetValue(wait)),
+                RejoinInterval = TimeSpan.FromSeconds(r.GetValue(rejoin)),
+            };
+            return await RunAsync(fabricArg, spec, v, at, session, r.InvocationConfiguration.Output, r.InvocationConfiguration.Error, ct);
+        });
+        return command;
+    }
 
+    private static async Task<int> RunAsync(string fabricArg, FabricSpec spec, ushort vlan, IPEndPoint controller, OpenFlowFabricSessionOptions session,
+        TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
         EmulatedFabric fabric;
         try
         {
@@ -71,21 +97,12 @@ internal static class EmulateCommand
 
         await using (switches)
         {
-            var inv = CultureInfo.InvariantCulture;
-            await stdout.WriteLineAsync(string.Create(inv,
+            await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"tsm emulate: {fabricArg}: {fabric.Switches.Count} switches connected to {controller} (OpenFlow 1.3), {fabric.Hosts.Count} hosts, VLAN {vlan}"));
             await stdout.FlushAsync(CancellationToken.None);
             try
             {
-                await SettleAsync(switches, wait, stdout, cancellationToken);
-                fabric.Announce();
-                Join(fabric, group);
-                await switches.WaitForPacketInsSentAsync(TimeSpan.FromSeconds(30), cancellationToken);
-                await stdout.WriteLineAsync(string.Create(inv,
-                    $"  {fabric.Hosts.Count} hosts announced and joined {group}; {switches.PacketInsSent} packet-ins sent, {switches.PacketInsDropped} dropped"));
-                await stdout.WriteLineAsync("  Ctrl-C stops.");
-                await stdout.FlushAsync(CancellationToken.None);
-                await RunUntilCancelledAsync(switches, group, rejoin, stdout, cancellationToken);
+                await OpenFlowFabricSession.RunAsync(switches, session, new ConsoleEvents(stdout, switches), cancellationToken: cancellationToken);
             }
             catch (OperationCanceledException) { }
             catch (TimeoutException e)
@@ -98,57 +115,30 @@ internal static class EmulateCommand
         return 0;
     }
 
-    /// <summary>Waits (bounded) for the controller's punt flows and LLDP probes; without them joins would go unseen.</summary>
-    private static async Task SettleAsync(OpenFlowFabric switches, TimeSpan wait, TextWriter stdout, CancellationToken ct)
+    /// <summary>The session's events as the lines <c>tsm emulate</c> prints.</summary>
+    private sealed class ConsoleEvents(TextWriter stdout, OpenFlowFabric switches) : IOpenFlowFabricEvents
     {
-        var fabric = switches.Fabric;
-        try
+        public void ControllerReady(bool ready, int puntingSwitches, bool probedEveryLink, TimeSpan waited)
         {
-            await OpenFlowFabric.WaitUntilAsync(() => fabric.Switches.All(switches.PuntsIgmp), wait, "punt flows", ct);
-            await OpenFlowFabric.WaitUntilAsync(() => switches.ProbedEveryLink, wait, "LLDP probes", ct);
-            await switches.WaitForPacketInsSentAsync(wait, ct);
-            await stdout.WriteLineAsync("  controller installed its punt flows and probed every link");
+            stdout.WriteLine(ready
+                ? "  controller installed its punt flows and probed every link"
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"  warning: after {waited.TotalSeconds:0} s, {puntingSwitches} of {switches.Fabric.Switches.Count} switches punt IGMP to the controller and links are {(probedEveryLink ? "" : "not all ")}probed; joining anyway"));
+            stdout.Flush();
         }
-        catch (TimeoutException)
+
+        public void Joined(int hosts, IpAddress group, long packetInsSent, long packetInsDropped)
         {
-            int punting = fabric.Switches.Count(switches.PuntsIgmp);
-            await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"  warning: after {wait.TotalSeconds:0} s, {punting} of {fabric.Switches.Count} switches punt IGMP to the controller and links are {(switches.ProbedEveryLink ? "" : "not all ")}probed; joining anyway"));
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {hosts} hosts announced and joined {group}; {packetInsSent} packet-ins sent, {packetInsDropped} dropped"));
+            stdout.WriteLine("  Ctrl-C stops.");
+            stdout.Flush();
         }
-    }
 
-    private static void Join(EmulatedFabric fabric, IpAddress group)
-    {
-        foreach (var h in fabric.Hosts) fabric.Join(h, group);
-    }
-
-    /// <summary>Every second: reconnect switches that lost the controller; every <paramref name="rejoin"/>: hosts report again.</summary>
-    private static async Task RunUntilCancelledAsync(OpenFlowFabric switches, IpAddress group, TimeSpan rejoin, TextWriter stdout, CancellationToken ct)
-    {
-        var fabric = switches.Fabric;
-        var nextJoin = DateTime.UtcNow + rejoin;
-        using var tick = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        while (await tick.WaitForNextTickAsync(ct))
+        public void Reconnected(EmulatedSwitch sw)
         {
-            foreach (var s in fabric.Switches)
-            {
-                if (switches.Agent(s).IsConnected) continue;
-                try
-                {
-                    await switches.ReconnectAsync(s, ct);
-                    await stdout.WriteLineAsync($"  {s.Name} reconnected to {switches.Controller}");
-                }
-                catch (Exception e) when (e is SocketException or TimeoutException or IOException)
-                {
-                    // The controller is away; try again on the next tick, as a switch's connection manager does.
-                    break;
-                }
-            }
-            if (DateTime.UtcNow >= nextJoin)
-            {
-                Join(fabric, group);
-                nextJoin = DateTime.UtcNow + rejoin;
-            }
+            stdout.WriteLine($"  {sw.Name} reconnected to {switches.Controller}");
+            stdout.Flush();
         }
     }
 

@@ -1,17 +1,18 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Logging;
+using SubsetMulticast.Cli.CommandLine;
+using SubsetMulticast.Cli.Emulated;
 using SubsetMulticast.Controller;
+using SubsetMulticast.Controller.Composition;
 using SubsetMulticast.Controller.OpenFlowFabric;
 using SubsetMulticast.Core.Addressing;
-using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.Lifecycle;
-using SubsetMulticast.Core.ReferenceGroups;
 using SubsetMulticast.Emulator;
-using SubsetMulticast.Emulator.Learning;
 using SubsetMulticast.Emulator.Topology;
 using SubsetMulticast.Learning;
+using SubsetMulticast.OpenFlow.Discovery;
 using SubsetMulticast.Push;
 using SubsetMulticast.Snooping;
 
@@ -19,63 +20,116 @@ namespace SubsetMulticast.Cli.Commands;
 
 /// <summary>
 /// <c>tsm serve</c>: the controller service on an emulated fabric, until Ctrl-C. Every host joins the
-/// reference group (real IGMPv3 reports, learned by the controller from the switches' control frames) so that rendezvous groups can be requested at once over REST or
-/// pushed over UDP. With <c>--openflow ADDR:PORT</c> it serves real switches instead: they connect over
-/// OpenFlow 1.3, the topology is learned by LLDP, reference groups from punted IGMP/MLD, hosts from ARP/ND.
+/// reference group (real IGMPv3 reports, learned by the controller from the switches' control frames) so that
+/// rendezvous groups can be requested at once over REST or pushed over UDP. With <c>--openflow ADDR:PORT</c> it
+/// serves real switches instead: they connect over OpenFlow 1.3, the topology is learned by LLDP, reference
+/// groups from punted IGMP/MLD, hosts from ARP/ND. Settings come from flags, <c>TSM_*</c> variables and <c>--config</c>.
 /// </summary>
 internal static class ServeCommand
 {
-    private const ushort Vlan = 1;
+    private const ushort EmulatedVlan = 1;
     private const ushort KeyId = 1;
+    private const string V6Block = "ff15::7:0/112";
+    private const int DefaultQueryInterval = 125, DefaultQueryResponse = 10;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    /// <summary>Everything <c>tsm serve</c> runs with, parsed and validated.</summary>
+    private sealed record Settings(string Api, IPEndPoint? PushUdp, bool PushUdpGiven, string Block, bool Quiet)
     {
-        var a = new Args(args, "--fabric", "--api", "--push-udp", "--mode", "--reference", "--block", "--push-key", "--quiet",
-            "--openflow", "--vlan", "--lldp-interval", "--querier", "--querier-v6", "--query-interval", "--query-response");
-        if (a.Has("--openflow")) return await RunOpenFlowAsync(a, stdout, stderr, cancellationToken);
-        foreach (var openFlowOnly in new[] { "--querier", "--querier-v6", "--query-interval", "--query-response", "--lldp-interval", "--vlan" })
-            if (a.Has(openFlowOnly))
-                throw new UsageException($"{openFlowOnly} applies with --openflow only (the emulated fabric is VLAN {Vlan} and re-reports on its own).");
-        foreach (var only in new[] { "--vlan", "--lldp-interval" })
-            if (a.Has(only)) throw new UsageException($"{only} applies only with --openflow ADDR:PORT.");
-        var fabricSpec = a.Get("--fabric") ?? "leaf-spine:2:4:8";
-        FabricSpec spec;
-        try
+        public FabricSpec? Fabric { get; init; }
+        public string FabricText { get; init; } = "";
+        public ApplyMode Mode { get; init; }
+        public IpAddress Reference { get; init; }
+        public byte[]? PushKey { get; init; }
+        public IPEndPoint? OpenFlow { get; init; }
+        public ushort Vlan { get; init; }
+        public int LldpSeconds { get; init; }
+        public SnoopingOptions Snooping { get; init; } = new();
+    }
+
+    public static Command Create()
+    {
+        const string DefaultFabric = "leaf-spine:2:4:8";
+        var fabric = OptionKinds.Fabric("--fabric", "The emulated fabric:", DefaultFabric);
+        var api = OptionKinds.Parsed<string>("--api", "Where the REST API listens (port 0: any free port).", "URL",
+            t => Uri.TryCreate(t, UriKind.Absolute, out var u) && u.Scheme == Uri.UriSchemeHttp && u.AbsolutePath == "/" ? t : null,
+            "must be a URL like http://127.0.0.1:8080");
+        api.DefaultValueFactory = _ => "http://127.0.0.1:8080";
+        var pushUdp = OptionKinds.EndPoint("--push-udp", "Where the push-instruction endpoint listens (default 127.0.0.1:9470 emulated, off with --openflow).", allowOff: true, "127.0.0.1:9470");
+        var mode = OptionKinds.Choice("--mode", "computed: the controller programs each switch; pushed: one signed instruction to every switch's agent (emulated only).", "computed", "computed", "pushed");
+        var reference = OptionKinds.Address("--reference", "The reference group every emulated host joins (default 239.1.0.1).",
+            ip => ip.IsMulticast && !ip.IsV6, "must be an IPv4 multicast group");
+        var block = OptionKinds.Parsed<string>("--block", "The IPv4 block transactional groups are allocated from.", "CIDR", t =>
         {
-            spec = FabricSpec.Parse(fabricSpec);
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException or IOException)
+            try { new LifecycleOptions().AddVlan(1, t, V6Block); return t; }
+            catch (Exception e) when (e is FormatException or ArgumentException) { return null; }
+        }, "must be a multicast block like 239.255.0.0/16");
+        block.DefaultValueFactory = _ => "239.255.0.0/16";
+        var pushKey = OptionKinds.Parsed<byte[]>("--push-key", "The push key (hex, 16+ bytes; default: random, printed).", "HEX", t =>
         {
-            throw new UsageException($"--fabric: {e.Message}");
-        }
-        var api = a.Get("--api") ?? "http://127.0.0.1:8080";
-        if (!Uri.TryCreate(api, UriKind.Absolute, out var apiUri) || apiUri.Scheme != Uri.UriSchemeHttp || apiUri.AbsolutePath != "/")
-            throw new UsageException($"--api must be a URL like http://127.0.0.1:8080, not '{api}'.");
-        var pushArg = a.Get("--push-udp") ?? "127.0.0.1:9470";
-        IPEndPoint? pushAt = null;
-        if (pushArg != "off" && (!IPEndPoint.TryParse(pushArg, out pushAt) || !pushArg.Contains(':', StringComparison.Ordinal)))
-            throw new UsageException($"--push-udp must be ADDRESS:PORT (e.g. 127.0.0.1:9470) or 'off', not '{pushArg}'.");
-        var mode = (a.Get("--mode") ?? "computed") switch
+            try { var k = Convert.FromHexString(t); return k.Length >= 16 ? k : null; }
+            catch (FormatException) { return null; }
+        }, "must be at least 16 bytes as hex (32+ hex digits)");
+        var quiet = OptionKinds.Flag("--quiet", "No log lines.");
+        var openflow = OptionKinds.EndPoint("--openflow", "Serve real OpenFlow 1.3 switches connecting here (port 0: any free port).", allowOff: false, "0.0.0.0:6653");
+        var vlan = OptionKinds.Int("--vlan", "The VLAN of the groups (0: untagged). --openflow only.", 0, VlanId.MaxValue, 0);
+        var lldp = OptionKinds.WholeSeconds("--lldp-interval", "How often every port is probed with LLDP. --openflow only.", 1, 3600, 5);
+        var querier = OptionKinds.Address("--querier", "Be the IGMP querier from this address on the switches' host ports. --openflow only.",
+            ip => ip.IsV4 && !ip.IsMulticast && !ip.IsUnspecified, "must be an IPv4 unicast address to query from (e.g. 10.0.0.254)");
+        var querierV6 = OptionKinds.Address("--querier-v6", "Be the MLD querier from this link-local address too (with --querier).",
+            ip => !ip.IsV4 && (ip.High >> 48) == 0xfe80, "must be an IPv6 link-local address (fe80::…, as MLD requires)");
+        var queryInterval = OptionKinds.WholeSeconds("--query-interval", "Query interval; memberships last robustness × this + --query-response. --openflow only.", 2, 3175, DefaultQueryInterval);
+        var queryResponse = OptionKinds.WholeSeconds("--query-response", "Query response interval. --openflow only.", 1, 3174, DefaultQueryResponse);
+        var config = ConfigurationArguments.Create();
+        var command = new Command("serve", "The controller service until Ctrl-C: on an emulated fabric, or for OpenFlow 1.3 switches with --openflow.")
         {
-            "computed" => ApplyMode.Computed,
-            "pushed" => ApplyMode.Pushed,
-            var m => throw new UsageException($"--mode must be computed or pushed, not '{m}'."),
+            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, config,
         };
-        var referenceArg = a.Get("--reference") ?? "239.1.0.1";
-        if (!IpAddress.TryParse(referenceArg, out var reference) || !reference.IsMulticast || reference.IsV6)
-            throw new UsageException($"--reference must be an IPv4 multicast group, not '{referenceArg}'.");
-        var blockArg = a.Get("--block") ?? "239.255.0.0/16";
-        LifecycleOptions lifecycle;
-        try
+        Option[] emulatedOnly = [fabric, reference, mode, pushKey];
+        Option[] openFlowOnly = [querier, querierV6, queryInterval, queryResponse, lldp, vlan];
+        command.AddCheck(r =>
         {
-            lifecycle = new LifecycleOptions().AddVlan(Vlan, blockArg, "ff15::7:0/112");
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException)
+            bool isOpenFlow = r.GetResult(openflow) is { Implicit: false };
+            foreach (var o in isOpenFlow ? emulatedOnly : openFlowOnly)
+                if (r.GetResult(o) is { Implicit: false })
+                {
+                    r.AddError(isOpenFlow
+                        ? $"{o.Name} does not apply with --openflow: the fabric and its reference groups are learned from the switches, and rules are computed by the controller."
+                        : $"{o.Name} applies with --openflow only (the emulated fabric is VLAN {EmulatedVlan} and re-reports on its own).");
+                    return;
+                }
+            if (r.GetResult(querierV6) is { Implicit: false } && r.GetResult(querier) is not { Implicit: false })
+                r.AddError("--querier-v6 goes with --querier.");
+            else if (r.ValueOr(queryResponse, DefaultQueryResponse) is var response && r.ValueOr(queryInterval, DefaultQueryInterval) is var interval && response >= interval)
+                r.AddError($"--query-response ({response} s) must be shorter than --query-interval ({interval} s).");
+        });
+        command.SetAction((r, ct) =>
         {
-            throw new UsageException($"--block: {e.Message}");
-        }
-        byte[] key = a.Get("--push-key") is { } hex ? ParseKey(hex) : System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
-        bool quiet = a.Has("--quiet");
+            var settings = new Settings(r.GetValue(api)!, r.GetValue(pushUdp)?.EndPoint, r.GetValue(pushUdp) is not null, r.GetValue(block)!, r.GetValue(quiet))
+            {
+                Fabric = r.GetValue(fabric) ?? FabricSpec.Parse(DefaultFabric),
+                FabricText = r.GetResult(fabric)?.Tokens is { Count: > 0 } t ? t[^1].Value : DefaultFabric,
+                Mode = r.GetValue(mode) == "pushed" ? ApplyMode.Pushed : ApplyMode.Computed,
+                Reference = r.GetValue(reference) ?? IpAddress.Parse("239.1.0.1"),
+                PushKey = r.GetValue(pushKey) is { Length: > 0 } key ? key : null, // an array option not given reads as empty
+                OpenFlow = r.GetValue(openflow)?.EndPoint,
+                Vlan = (ushort)r.GetValue(vlan),
+                LldpSeconds = r.GetValue(lldp),
+                Snooping = SnoopingOptions.FromQueryTimers(TimeSpan.FromSeconds(r.GetValue(queryInterval)), TimeSpan.FromSeconds(r.GetValue(queryResponse)),
+                    r.GetValue(querier) is { } q4 ? new QuerierOptions { IPv4Source = q4, IPv6Source = r.GetValue(querierV6), Vlans = [new VlanId((ushort)r.GetValue(vlan))] } : null),
+            };
+            var stdout = r.InvocationConfiguration.Output;
+            var stderr = r.InvocationConfiguration.Error;
+            return settings.OpenFlow is null ? RunEmulatedAsync(settings, stdout, stderr, ct) : RunOpenFlowAsync(settings, stdout, stderr, ct);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunEmulatedAsync(Settings s, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var spec = s.Fabric!;
+        var lifecycle = new LifecycleOptions().AddVlan(EmulatedVlan, s.Block, V6Block);
+        byte[] key = s.PushKey ?? System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        var pushAt = s.PushUdpGiven ? s.PushUdp : new IPEndPoint(IPAddress.Loopback, 9470);
 
         var fabric = new EmulatedFabric(spec);
         // The controller learns from the switches' control frames (feed first, then the hosts speak):
@@ -83,24 +137,23 @@ internal static class ServeCommand
         var learner = new FabricLearner();
         using var feed = new EmulatedFabricFeed(fabric, learner);
         fabric.Announce();
-        foreach (var h in fabric.Hosts) fabric.Join(h, reference);
-        var keys = new PushKeyRing().Add(Vlan, KeyId, key);
-        var southbound = new EmulatorSouthbound(fabric, keys);
+        foreach (var h in fabric.Hosts) fabric.Join(h, s.Reference);
+        var keys = new PushKeyRing().Add(EmulatedVlan, KeyId, key);
         var options = new ControllerOptions
         {
-            ApiUrl = api,
+            ApiUrl = s.Api,
             PushUdp = pushAt,
-            Mode = mode,
+            Mode = s.Mode,
             PushKeys = keys,
             PushKeyId = KeyId,
             Lifecycle = lifecycle,
-            ConfigureLogging = l => ConsoleLogging(l, quiet),
+            ConfigureLogging = ConsoleLogging.For(s.Quiet),
         };
 
         TsmControllerHost controller;
         try
         {
-            controller = await TsmControllerHost.StartAsync(options, learner.Hosts, learner.References, southbound, southbound, TimeProvider.System, cancellationToken);
+            controller = await TsmControllerHost.StartAsync(options, tsm => tsm.AddEmulatedFabric(fabric, learner, keys, keepJoined: s.Reference), cancellationToken);
         }
         catch (Exception e) when (e is IOException or SocketException)
         {
@@ -110,99 +163,40 @@ internal static class ServeCommand
         await using (controller)
         {
             var inv = CultureInfo.InvariantCulture;
-            await stdout.WriteLineAsync(string.Create(inv, $"tsm serve: {fabricSpec} ({fabric.Switches.Count} switches, {fabric.Hosts.Count} hosts), {mode.ToString().ToLowerInvariant()} mode"));
+            await stdout.WriteLineAsync(string.Create(inv, $"tsm serve: {s.FabricText} ({fabric.Switches.Count} switches, {fabric.Hosts.Count} hosts), {s.Mode.ToString().ToLowerInvariant()} mode"));
             await stdout.WriteLineAsync($"  api       {controller.ApiUrl}api/v1/groups");
             await stdout.WriteLineAsync(controller.PushEndPoint is { } p
-                ? $"  push-udp  {p}  (VLAN {Vlan}, key id {KeyId}, key {Convert.ToHexStringLower(key)})"
+                ? $"  push-udp  {p}  (VLAN {EmulatedVlan}, key id {KeyId}, key {Convert.ToHexStringLower(key)})"
                 : "  push-udp  off");
-            int learned = learner.References.TryGet(Vlan, reference, out var referenceGroup) ? referenceGroup.SwitchCount : 0;
-            await stdout.WriteLineAsync($"  reference {reference} on VLAN {Vlan}: {fabric.Hosts.Count} hosts joined, learned on {learned} switches; block {blockArg}");
+            int learned = learner.References.TryGet(EmulatedVlan, s.Reference, out var referenceGroup) ? referenceGroup.SwitchCount : 0;
+            await stdout.WriteLineAsync($"  reference {s.Reference} on VLAN {EmulatedVlan}: {fabric.Hosts.Count} hosts joined, learned on {learned} switches; block {s.Block}");
             await stdout.WriteLineAsync("  Ctrl-C stops.");
             await stdout.FlushAsync(CancellationToken.None);
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var upkeep = KeepMembershipsAsync(fabric, learner, reference, stop.Token);
             try
             {
                 await controller.WaitForShutdownAsync(cancellationToken);
             }
             catch (OperationCanceledException) { }
-            finally
-            {
-                await stop.CancelAsync();
-                await upkeep;
-            }
         }
         return 0;
     }
 
-    /// <summary>
-    /// Runs the learner's snooping timers each second, and has every host re-report its membership as a
-    /// querier's general query would make it (the emulated fabric has no querier): without that the learned
-    /// memberships would expire after the group membership interval (260 s). Ends when <paramref name="stop"/> fires.
-    /// </summary>
-    private static async Task KeepMembershipsAsync(EmulatedFabric fabric, FabricLearner learner, IpAddress reference, CancellationToken stop)
+    private static async Task<int> RunOpenFlowAsync(Settings s, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        const int ReaffirmEverySeconds = 60; // well inside the 260 s membership interval, as a 125 s query interval is
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        try
-        {
-            for (long second = 1; await timer.WaitForNextTickAsync(stop); second++)
-            {
-                if (second % ReaffirmEverySeconds == 0)
-                    foreach (var h in fabric.Hosts) fabric.Reaffirm(h, reference);
-                learner.Tick();
-            }
-        }
-        catch (OperationCanceledException) { }
-    }
-
-    /// <summary><c>tsm serve --openflow ADDR:PORT [--api URL] [--vlan N] [--block CIDR] [--push-udp ADDR:PORT|off] [--lldp-interval S] [--quiet]</c>.</summary>
-    private static async Task<int> RunOpenFlowAsync(Args a, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
-    {
-        foreach (var emulatedOnly in new[] { "--fabric", "--reference", "--mode", "--push-key" })
-            if (a.Has(emulatedOnly))
-                throw new UsageException($"{emulatedOnly} does not apply with --openflow: the fabric and its reference groups are learned from the switches, and rules are computed by the controller.");
-        var ofArg = a.Get("--openflow")!;
-        if (!IPEndPoint.TryParse(ofArg, out var ofAt) || !ofArg.Contains(':', StringComparison.Ordinal))
-            throw new UsageException($"--openflow must be ADDRESS:PORT (e.g. 0.0.0.0:6653), not '{ofArg}'.");
-        var api = a.Get("--api") ?? "http://127.0.0.1:8080";
-        if (!Uri.TryCreate(api, UriKind.Absolute, out var apiUri) || apiUri.Scheme != Uri.UriSchemeHttp || apiUri.AbsolutePath != "/")
-            throw new UsageException($"--api must be a URL like http://127.0.0.1:8080, not '{api}'.");
-        var pushArg = a.Get("--push-udp") ?? "off";
-        IPEndPoint? pushAt = null;
-        if (pushArg != "off" && (!IPEndPoint.TryParse(pushArg, out pushAt) || !pushArg.Contains(':', StringComparison.Ordinal)))
-            throw new UsageException($"--push-udp must be ADDRESS:PORT (e.g. 127.0.0.1:9470) or 'off', not '{pushArg}'.");
-        // Untagged hosts are VLAN 0 (the southbound then matches no vlan_vid).
-        int vlan = a.Int("--vlan", 0, 0, VlanId.MaxValue);
-        int lldpSeconds = a.Int("--lldp-interval", 5, 1, 3600);
-        var blockArg = a.Get("--block") ?? "239.255.0.0/16";
-        LifecycleOptions lifecycle;
-        try
-        {
-            lifecycle = new LifecycleOptions().AddVlan((ushort)vlan, blockArg, "ff15::7:0/112");
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException)
-        {
-            throw new UsageException($"--block: {e.Message}");
-        }
-        bool quiet = a.Has("--quiet");
-        var snooping = SnoopingFor(a, (ushort)vlan);
+        var snooping = s.Snooping;
         var settings = new OpenFlowControllerSettings
         {
-            OpenFlowEndpoint = ofAt,
+            OpenFlowEndpoint = s.OpenFlow!,
             Learner = new FabricLearnerOptions { Snooping = snooping },
-            Discovery = new SubsetMulticast.OpenFlow.Discovery.DiscoveryOptions
-            {
-                LldpInterval = TimeSpan.FromSeconds(lldpSeconds),
-                LinkTimeout = TimeSpan.FromSeconds(lldpSeconds * 3 + 1),
-            },
+            Discovery = DiscoveryOptions.ForLldpInterval(TimeSpan.FromSeconds(s.LldpSeconds)),
             Controller = new ControllerOptions
             {
-                ApiUrl = api,
-                PushUdp = pushAt,
+                ApiUrl = s.Api,
+                PushUdp = s.PushUdp, // off unless given: OpenFlow switches run no push agent
                 Mode = ApplyMode.Computed,
-                Lifecycle = lifecycle,
-                ConfigureLogging = l => ConsoleLogging(l, quiet),
+                // Untagged hosts are VLAN 0 (the southbound then matches no vlan_vid).
+                Lifecycle = new LifecycleOptions().AddVlan(s.Vlan, s.Block, V6Block),
+                ConfigureLogging = ConsoleLogging.For(s.Quiet),
             },
         };
 
@@ -218,11 +212,11 @@ internal static class ServeCommand
         }
         await using (service)
         {
-            await stdout.WriteLineAsync($"tsm serve: OpenFlow 1.3 fabric, learned from the switches (LLDP every {lldpSeconds} s, IGMP/MLD/ARP/ND punted)");
+            await stdout.WriteLineAsync($"tsm serve: OpenFlow 1.3 fabric, learned from the switches (LLDP every {s.LldpSeconds} s, IGMP/MLD/ARP/ND punted)");
             await stdout.WriteLineAsync($"  api       {service.Controller.ApiUrl}api/v1/groups");
             await stdout.WriteLineAsync($"  openflow  {service.Listener.LocalEndpoint}");
             await stdout.WriteLineAsync(service.Controller.PushEndPoint is { } p ? $"  push-udp  {p}  (no keys: instructions are refused)" : "  push-udp  off");
-            await stdout.WriteLineAsync($"  groups on VLAN {vlan} from block {blockArg}; reference groups are whatever hosts join");
+            await stdout.WriteLineAsync($"  groups on VLAN {s.Vlan} from block {s.Block}; reference groups are whatever hosts join");
             await stdout.WriteLineAsync(snooping.Querier is { } q
                 ? string.Create(CultureInfo.InvariantCulture, $"  querier   {q.IPv4Source}{(q.IPv6Source is { } q6 ? $" / {q6}" : "")} on edge ports every {snooping.QueryInterval.TotalSeconds:0} s while no lower-addressed querier is heard; membership interval {snooping.GroupMembershipInterval.TotalSeconds:0} s")
                 : string.Create(CultureInfo.InvariantCulture, $"  querier   none of ours (--querier ADDR): memberships last {snooping.GroupMembershipInterval.TotalSeconds:0} s unless a router or switch queries"));
@@ -235,55 +229,5 @@ internal static class ServeCommand
             catch (OperationCanceledException) { }
         }
         return 0;
-    }
-
-    /// <summary>
-    /// The learner's snooping timers and our optional querier. Without a querier on the network, hosts report a
-    /// join only a couple of times, and every membership expires after the membership interval
-    /// (robustness × query interval + query response interval, RFC 3376 §8.4): <c>--querier ADDR</c> makes the
-    /// controller query the hosts through the switches.
-    /// </summary>
-    private static SnoopingOptions SnoopingFor(Args a, ushort vlan)
-    {
-        int interval = a.Int("--query-interval", 125, 2, 3175);
-        int response = a.Int("--query-response", 10, 1, 3174);
-        if (response >= interval) throw new UsageException($"--query-response ({response} s) must be shorter than --query-interval ({interval} s).");
-        QuerierOptions? querier = null;
-        if (a.Get("--querier") is { } v4Text)
-        {
-            if (!IpAddress.TryParse(v4Text, out var v4) || !v4.IsV4 || v4.IsMulticast || v4.IsUnspecified)
-                throw new UsageException($"--querier must be an IPv4 unicast address to query from (e.g. 10.0.0.254), not '{v4Text}'.");
-            IpAddress? v6 = null;
-            if (a.Get("--querier-v6") is { } v6Text)
-            {
-                if (!IpAddress.TryParse(v6Text, out var parsed) || parsed.IsV4 || (parsed.High >> 48) != 0xfe80)
-                    throw new UsageException($"--querier-v6 must be an IPv6 link-local address (fe80::…, as MLD requires), not '{v6Text}'.");
-                v6 = parsed;
-            }
-            querier = new QuerierOptions { IPv4Source = v4, IPv6Source = v6, Vlans = [new VlanId(vlan)] };
-        }
-        else if (a.Has("--querier-v6")) throw new UsageException("--querier-v6 goes with --querier.");
-        return SnoopingOptions.FromQueryTimers(TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(response), querier);
-    }
-
-    /// <summary>One line per event on the console, our own at Information and ASP.NET's at Warning; nothing with --quiet.</summary>
-    private static void ConsoleLogging(ILoggingBuilder logging, bool quiet)
-    {
-        logging.ClearProviders();
-        if (quiet) return;
-        logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
-        logging.SetMinimumLevel(LogLevel.Information);
-        logging.AddFilter("Microsoft", LogLevel.Warning);
-    }
-
-    private static byte[] ParseKey(string hex)
-    {
-        try
-        {
-            var key = Convert.FromHexString(hex);
-            if (key.Length >= 16) return key;
-        }
-        catch (FormatException) { }
-        throw new UsageException("--push-key must be at least 16 bytes as hex (32+ hex digits).");
     }
 }

@@ -1,5 +1,5 @@
-using System.Globalization;
-using SubsetMulticast.Core.Addressing;
+using System.CommandLine;
+using SubsetMulticast.Cli.CommandLine;
 using SubsetMulticast.Snooping;
 using SubsetMulticast.Snooping.Capture;
 using SubsetMulticast.Snooping.Reporting;
@@ -12,95 +12,75 @@ namespace SubsetMulticast.Cli.Commands;
 /// </summary>
 internal static class SnoopCommand
 {
-    public const string Usage = """
-        tsm snoop --pcap FILE [--json] [--at TIME ...]
-        tsm snoop --iface IF [--iface IF2 ...] [--json] [--duration SECONDS] [--filter BPF] [--querier-v4 IP] [--querier-v6 IP]
-          timers:  --gmi S (260) --lmqi S (1) --lmqc N (2) --other-querier S (255) --query-interval S (125)
-                   --query-response S (10) --robustness N (2)
-          compat:  --no-compat: no IGMPv1/v2 / MLDv1 compatibility mode (RFC 3376 §7.3.2; the Linux bridge has none).
-                   By default a group on a port that heard an older report ignores IGMPv3/MLDv2 BLOCK and TO_EX
-                   source lists (IGMPv1: also leaves and TO_IN) for robustness × query interval + query response.
-          ports:   --fast-leave PORT (repeatable; IGMPv3/MLDv2 hosts behind it are tracked one by one)
-          limits:  --max-groups N --max-groups-per-port N --max-sources N
-          --at TIME: the state at that moment of the capture instead of at its end. Repeat it (or give a
-                     comma-separated list) for one state per moment, in time order; with --json each is one
-                     JSON object on its own line (JSON Lines), with its "time". TIME is one of
-                       1767225603.5               unix seconds
-                       2026-01-01T12:00:03.5Z     ISO 8601 (no offset: UTC)
-                       +2.5                       seconds after the capture's first frame
-                       12:00:03  or  12:00:03.5   UTC time of day on the capture's first day
-                     e.g. "what did the bridge think at 12:00:03?":  tsm snoop --pcap ports.pcapng --at 12:00:03
-        """;
-
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    public static Command Create()
     {
-        string? pcap = null, filter = null;
-        var ifaces = new List<string>();
-        var fastLeave = new HashSet<string>(StringComparer.Ordinal);
-        bool json = false;
-        var moments = new List<CaptureMoment>();
-        TimeSpan? duration = null;
         var defaults = new SnoopingOptions();
-        TimeSpan gmi = defaults.GroupMembershipInterval, lmqi = defaults.LastMemberQueryInterval,
-            oqpi = defaults.OtherQuerierPresentInterval, qi = defaults.QueryInterval, qri = defaults.QueryResponseInterval;
-        int robustness = defaults.Robustness;
-        bool compat = defaults.OlderVersionCompatibility;
-        int lmqc = defaults.LastMemberQueryCount, maxGroups = defaults.MaxGroups, maxPerPort = defaults.MaxGroupsPerPort,
-            maxSources = defaults.MaxSourcesPerMembership;
-        IpAddress? q4 = null, q6 = null;
-
-        for (int i = 0; i < args.Length; i++)
+        var pcap = new Option<FileInfo?>("--pcap") { Description = "Replay this capture (pcap or pcapng; a multi-interface pcapng is one bridge, interface names are port names).", HelpName = "FILE" };
+        var iface = OptionKinds.Many<string>("--iface", "Snoop this interface live (libpcap); repeat for more.", "IF", t => (t, null));
+        var json = OptionKinds.Flag("--json", "JSON (one object per state, JSON Lines) instead of text.");
+        var at = OptionKinds.Many<CaptureMoment>("--at", """
+            The state at that moment of the capture instead of at its end; repeat it (or give a comma-separated list) for
+            one state per moment, in time order. TIME: 1767225603.5 (unix seconds), 2026-01-01T12:00:03.5Z (ISO 8601, no
+            offset: UTC), +2.5 (seconds after the first frame), 12:00:03 or 12:00:03.5 (UTC time of day on the first day).
+            """, "TIME", t => CaptureMoment.TryParse(t, out var m, out string error) ? (m, null) : (default, error), commas: true);
+        var duration = OptionKinds.Seconds("--duration", "Stop live snooping after this many seconds (default: Ctrl-C).");
+        var filter = OptionKinds.Text("--filter", "A BPF filter for live capture.", "BPF");
+        var querierV4 = OptionKinds.Address("--querier-v4", "Run our IGMP querier from this address (live only).", ip => ip.IsV4, "wants an IPv4 address");
+        var querierV6 = OptionKinds.Address("--querier-v6", "Run our MLD querier from this address (live only).", ip => ip.IsV6, "wants an IPv6 address");
+        var gmi = OptionKinds.Seconds("--gmi", $"Group membership interval (default {defaults.GroupMembershipInterval.TotalSeconds:0}).");
+        var lmqi = OptionKinds.Seconds("--lmqi", $"Last member query interval (default {defaults.LastMemberQueryInterval.TotalSeconds:0}).");
+        var lmqc = OptionKinds.Count("--lmqc", $"Last member query count (default {defaults.LastMemberQueryCount}).", 1);
+        var otherQuerier = OptionKinds.Seconds("--other-querier", $"Other querier present interval (default {defaults.OtherQuerierPresentInterval.TotalSeconds:0}).");
+        var queryInterval = OptionKinds.Seconds("--query-interval", $"Query interval (default {defaults.QueryInterval.TotalSeconds:0}).");
+        var queryResponse = OptionKinds.Seconds("--query-response", $"Query response interval (default {defaults.QueryResponseInterval.TotalSeconds:0}).");
+        var robustness = OptionKinds.Count("--robustness", $"Robustness variable (default {defaults.Robustness}).", 1);
+        var noCompat = OptionKinds.Flag("--no-compat", "No IGMPv1/v2 / MLDv1 compatibility mode (RFC 3376 §7.3.2; the Linux bridge has none).");
+        var fastLeave = OptionKinds.Many<string>("--fast-leave", "A fast-leave port (repeatable; IGMPv3/MLDv2 hosts behind it are tracked one by one).", "PORT", t => (t, null));
+        var maxGroups = OptionKinds.Count("--max-groups", "Groups in all; new ones beyond are refused (counted, logged).", 0);
+        var maxPerPort = OptionKinds.Count("--max-groups-per-port", "Groups per port; new ones beyond are refused.", 0);
+        var maxSources = OptionKinds.Count("--max-sources", "Sources per membership.", 0);
+        var command = new Command("snoop", "Replay a capture through the IGMP/MLD snooper (or snoop live) and print the state.")
         {
-            string a = args[i];
-            string Next() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{a} needs a value.\n{Usage}");
-            switch (a)
-            {
-                case "--pcap": pcap = Next(); break;
-                case "--iface": ifaces.Add(Next()); break;
-                case "--json": json = true; break;
-                case "--filter": filter = Next(); break;
-                case "--fast-leave": fastLeave.Add(Next()); break;
-                case "--at": foreach (var t in Next().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)) moments.Add(ParseMoment(t)); break;
-                case "--duration": duration = Seconds(a, Next()); break;
-                case "--gmi": gmi = Seconds(a, Next()); break;
-                case "--lmqi": lmqi = Seconds(a, Next()); break;
-                case "--other-querier": oqpi = Seconds(a, Next()); break;
-                case "--query-interval": qi = Seconds(a, Next()); break;
-                case "--query-response": qri = Seconds(a, Next()); break;
-                case "--robustness": robustness = Count(a, Next(), 1); break;
-                case "--no-compat": compat = false; break;
-                case "--lmqc": lmqc = Count(a, Next(), 1); break;
-                case "--max-groups": maxGroups = Count(a, Next(), 0); break;
-                case "--max-groups-per-port": maxPerPort = Count(a, Next(), 0); break;
-                case "--max-sources": maxSources = Count(a, Next(), 0); break;
-                case "--querier-v4": q4 = Address(a, Next(), v6: false); break;
-                case "--querier-v6": q6 = Address(a, Next(), v6: true); break;
-                case "-h" or "--help": await stdout.WriteLineAsync(Usage); return 0;
-                default: throw new UsageException($"unknown argument '{a}'.\n{Usage}");
-            }
-        }
-        if ((pcap is null) == (ifaces.Count == 0)) throw new UsageException($"give either --pcap FILE or --iface IF.\n{Usage}");
-        if (pcap is not null && (q4 is not null || q6 is not null)) throw new UsageException("--querier-v4/--querier-v6 need live interfaces (--iface).");
-        if (pcap is not null && (filter is not null || duration is not null)) throw new UsageException("--filter and --duration apply to --iface only.");
-        if (ifaces.Count > 0 && moments.Count > 0) throw new UsageException("--at applies to --pcap only.");
-
-        var options = new SnoopingOptions
-        {
-            GroupMembershipInterval = gmi,
-            LastMemberQueryInterval = lmqi,
-            LastMemberQueryCount = lmqc,
-            OtherQuerierPresentInterval = oqpi,
-            QueryInterval = qi,
-            QueryResponseInterval = qri,
-            Robustness = robustness,
-            OlderVersionCompatibility = compat,
-            FastLeavePorts = fastLeave,
-            MaxGroups = maxGroups,
-            MaxGroupsPerPort = maxPerPort,
-            MaxSourcesPerMembership = maxSources,
-            Querier = q4 is null && q6 is null ? null : new QuerierOptions { IPv4Source = q4, IPv6Source = q6 },
+            pcap, iface, json, at, duration, filter, querierV4, querierV6, gmi, lmqi, lmqc, otherQuerier, queryInterval, queryResponse,
+            robustness, noCompat, fastLeave, maxGroups, maxPerPort, maxSources,
         };
+        command.AddCheck(r =>
+        {
+            bool live = r.GetValue(iface) is { Count: > 0 };
+            if ((r.GetValue(pcap) is null) == !live) r.AddError("give either --pcap FILE or --iface IF.");
+            else if (!live && (r.GetValue(querierV4) is not null || r.GetValue(querierV6) is not null)) r.AddError("--querier-v4/--querier-v6 need live interfaces (--iface).");
+            else if (!live && (r.GetValue(filter) is not null || r.GetValue(duration) is not null)) r.AddError("--filter and --duration apply to --iface only.");
+            else if (live && r.GetValue(at) is { Count: > 0 }) r.AddError("--at applies to --pcap only.");
+        });
+        command.SetAction((r, ct) =>
+        {
+            var q4 = r.GetValue(querierV4);
+            var q6 = r.GetValue(querierV6);
+            var options = new SnoopingOptions
+            {
+                GroupMembershipInterval = r.GetValue(gmi) ?? defaults.GroupMembershipInterval,
+                LastMemberQueryInterval = r.GetValue(lmqi) ?? defaults.LastMemberQueryInterval,
+                LastMemberQueryCount = r.GetValue(lmqc) ?? defaults.LastMemberQueryCount,
+                OtherQuerierPresentInterval = r.GetValue(otherQuerier) ?? defaults.OtherQuerierPresentInterval,
+                QueryInterval = r.GetValue(queryInterval) ?? defaults.QueryInterval,
+                QueryResponseInterval = r.GetValue(queryResponse) ?? defaults.QueryResponseInterval,
+                Robustness = r.GetValue(robustness) ?? defaults.Robustness,
+                OlderVersionCompatibility = !r.GetValue(noCompat) && defaults.OlderVersionCompatibility,
+                FastLeavePorts = new HashSet<string>(r.GetValue(fastLeave) ?? [], StringComparer.Ordinal),
+                MaxGroups = r.GetValue(maxGroups) ?? defaults.MaxGroups,
+                MaxGroupsPerPort = r.GetValue(maxPerPort) ?? defaults.MaxGroupsPerPort,
+                MaxSourcesPerMembership = r.GetValue(maxSources) ?? defaults.MaxSourcesPerMembership,
+                Querier = q4 is null && q6 is null ? null : new QuerierOptions { IPv4Source = q4, IPv6Source = q6 },
+            };
+            return RunAsync(options, r.GetValue(pcap)?.FullName, r.GetValue(iface) ?? [], r.GetValue(at) ?? [], r.GetValue(json),
+                r.GetValue(duration), r.GetValue(filter), r.InvocationConfiguration.Output, r.InvocationConfiguration.Error, ct);
+        });
+        return command;
+    }
 
+    private static async Task<int> RunAsync(SnoopingOptions options, string? pcap, List<string> ifaces, List<CaptureMoment> moments, bool json,
+        TimeSpan? duration, string? filter, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
         Snooper snooper;
         if (pcap is not null)
         {
@@ -170,18 +150,4 @@ internal static class SnoopCommand
             => $"{c.Kind} {c.Mac} vlan {c.Vlan} {c.Port} {(c.Address.IsUnspecified ? "" : c.Address.ToString())}",
         _ => $"{c.Kind} vlan {c.Vlan} {c.Port} {c.Detail}",
     };
-
-    private static TimeSpan Seconds(string name, string text) =>
-        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double s) && s > 0 && s < 1e7
-            ? TimeSpan.FromSeconds(s) : throw new UsageException($"{name} wants a positive number of seconds, not '{text}'.");
-
-    private static int Count(string name, string text, int min) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= min
-            ? n : throw new UsageException($"{name} wants an integer ≥ {min}, not '{text}'.");
-
-    private static IpAddress Address(string name, string text, bool v6) =>
-        IpAddress.TryParse(text, out var ip) && ip.IsV6 == v6 ? ip : throw new UsageException($"{name} wants an IPv{(v6 ? 6 : 4)} address, not '{text}'.");
-
-    private static CaptureMoment ParseMoment(string text) =>
-        CaptureMoment.TryParse(text, out var m, out string error) ? m : throw new UsageException($"--at: {error}");
 }

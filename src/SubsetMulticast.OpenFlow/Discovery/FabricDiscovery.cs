@@ -11,6 +11,13 @@ public readonly record struct SwitchLink(string FromSwitch, uint FromPort, strin
 /// <summary>Options for the per-switch bootstrap: punt flows and LLDP link discovery.</summary>
 public sealed class DiscoveryOptions
 {
+    /// <summary>Probes every <paramref name="interval"/>; a link is lost after three missed probes (and a second of slack).</summary>
+    public static DiscoveryOptions ForLldpInterval(TimeSpan interval) => new()
+    {
+        LldpInterval = interval,
+        LinkTimeout = interval * 3 + TimeSpan.FromSeconds(1),
+    };
+
     /// <summary>High 16 bits of the punt flows' cookie ("SN"); distinct from the group rules' space.</summary>
     public ushort PuntCookiePrefix { get; set; } = 0x534E;
     public ushort PuntPriority { get; set; } = 2000;

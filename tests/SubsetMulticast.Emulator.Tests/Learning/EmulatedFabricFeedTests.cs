@@ -2,7 +2,7 @@ using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Core.ReferenceGroups;
-using SubsetMulticast.Emulator.Learning;
+using SubsetMulticast.Cli.Emulated;
 using SubsetMulticast.Emulator.Topology;
 using SubsetMulticast.Learning;
 using SubsetMulticast.Packets;

@@ -1,7 +1,8 @@
+using SubsetMulticast.Emulator;
 using SubsetMulticast.Emulator.Switching;
 using SubsetMulticast.Learning;
 
-namespace SubsetMulticast.Emulator.Learning;
+namespace SubsetMulticast.Cli.Emulated;
 
 /// <summary>
 /// Feeds a <see cref="FabricLearner"/> from an in-process <see cref="EmulatedFabric"/>, as
