@@ -20,6 +20,7 @@ public static class TsmCommandLine
         ServeCommand.Create(),
         EmulateCommand.Create(),
         SnoopCommand.Create(),
+        BridgeAgentCommand.Create(),
     ];
 
     /// <summary>The root command with every subcommand; <c>--help</c>, <c>--version</c> and the <c>[suggest]</c> completion directive come with it.</summary>
