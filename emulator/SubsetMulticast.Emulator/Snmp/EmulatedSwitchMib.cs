@@ -9,7 +9,7 @@ namespace SubsetMulticast.Emulator.Snmp;
 /// <summary>
 /// The MIB one emulated switch serves: system group, BRIDGE-MIB base port table, Q-BRIDGE dot1qTpFdbTable and
 /// dot1qTpGroupTable (its MAC learning and IGMP/MLD snooping), a read-write dot1qStaticMulticastTable that is its
-/// static-MAC forwarding table, and the LLDP-MIB remote table (its neighbours). dot1qVlanIndex is the VLAN id; VLAN 0
+/// static-MAC forwarding table (also as IEEE8021-Q-BRIDGE-MIB ieee8021QBridgeStaticMulticastTable), and the LLDP-MIB remote table (its neighbours). dot1qVlanIndex is the VLAN id; VLAN 0
 /// (untagged, which the MIB cannot name: its index starts at 1) is shown as VLAN 1, the default VLAN.
 /// </summary>
 public static class EmulatedSwitchMib
@@ -23,6 +23,7 @@ public static class EmulatedSwitchMib
     {
         long started = time.GetTimestamp();
         var gate = fabric.Gate;
+        var store = new EmulatedStaticStore(fabric, sw);
         return new MibTree(
         [
             new ComputedRegion(System, () =>
@@ -91,7 +92,9 @@ public static class EmulatedSwitchMib
                     }).ToList();
                 }
             }),
-            new StaticMulticastRegion(new EmulatedStaticStore(fabric, sw)),
+            new StaticMulticastRegion(store),
+            // The same table through IEEE8021-Q-BRIDGE-MIB (RowStatus), for the ieee8021 driver.
+            new IeeeStaticMulticastRegion(store),
             new ComputedRegion(ObjectIdentifier.Parse("1.0.8802.1.1.2.1.4.1"), () =>
             {
                 // lldpRemTable: index (TimeMark 0, local port, RemIndex 1); chassis and port ids are locally assigned (7).

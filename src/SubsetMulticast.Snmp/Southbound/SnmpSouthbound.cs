@@ -44,7 +44,7 @@ public sealed class SnmpSouthbound(SnmpClient client, IEnumerable<SnmpSwitch> sw
         if (rule is null) return null;
         int vlan = sw.VlanIndex(rule.Vlan);
         ulong mac = rule.Mac.Value;
-        var pdus = change.Next is null ? sw.Driver.Remove(vlan, mac) : sw.Driver.Install(vlan, mac, change.Next.Ports, sw.PortCount);
+        var pdus = change.Next is null ? sw.Driver.Remove(vlan, mac) : sw.Driver.Install(vlan, mac, change.Next.Ports, sw.PortCount, exists: change.Previous is not null);
         foreach (var pdu in pdus)
         {
             var r = await client.SetAsync(sw.Target, pdu, ct).ConfigureAwait(false);

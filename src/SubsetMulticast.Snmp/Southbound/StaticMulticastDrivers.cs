@@ -13,8 +13,11 @@ public sealed record StaticEntryState(bool Present, uint[] Egress);
 public interface IStaticMulticastDriver
 {
     string Name { get; }
-    /// <summary>The SETs, in order, that make the entry hold <paramref name="egress"/> (usually one PDU; IEEE8021 needs two).</summary>
-    IReadOnlyList<IReadOnlyList<VarBind>> Install(int vlanIndex, ulong mac, IReadOnlyList<uint> egress, int portCount);
+    /// <summary>
+    /// The SETs, in order, that make the entry hold <paramref name="egress"/> (usually one PDU; IEEE8021 needs two to
+    /// create). <paramref name="exists"/>: the switch holds the entry already (a modify).
+    /// </summary>
+    IReadOnlyList<IReadOnlyList<VarBind>> Install(int vlanIndex, ulong mac, IReadOnlyList<uint> egress, int portCount, bool exists = false);
     IReadOnlyList<IReadOnlyList<VarBind>> Remove(int vlanIndex, ulong mac);
     /// <summary>The objects to GET for a read-back.</summary>
     IReadOnlyList<ObjectIdentifier> ReadBack(int vlanIndex, ulong mac);
@@ -30,7 +33,7 @@ public sealed class QBridgeDriver : IStaticMulticastDriver
     private static ObjectIdentifier Column(int column, int vlan, ulong mac) =>
         QBridgeOids.StaticMulticastEntry.Append((uint)column).Append(QBridgeOids.StaticIndex(vlan, mac, 0));
 
-    public IReadOnlyList<IReadOnlyList<VarBind>> Install(int vlanIndex, ulong mac, IReadOnlyList<uint> egress, int portCount) =>
+    public IReadOnlyList<IReadOnlyList<VarBind>> Install(int vlanIndex, ulong mac, IReadOnlyList<uint> egress, int portCount, bool exists = false) =>
     [[
         new(Column(QBridgeOids.StaticEgressPorts, vlanIndex, mac), SnmpValue.OctetString(PortList.Encode(egress, (portCount + 7) / 8))),
         new(Column(QBridgeOids.StaticStatus, vlanIndex, mac), SnmpValue.Integer(QBridgeOids.StatusPermanent)),
@@ -63,11 +66,11 @@ public sealed class Ieee8021QBridgeDriver(uint componentId = 1) : IStaticMultica
     private ObjectIdentifier Column(int column, int vlan, ulong mac) =>
         QBridgeOids.IeeeStaticMulticastEntry.Append((uint)column, componentId).Append(QBridgeOids.StaticIndex(vlan, mac, 0));
 
-    public IReadOnlyList<IReadOnlyList<VarBind>> Install(int vlanIndex, ulong mac, IReadOnlyList<uint> egress, int portCount) =>
-    [
-        [new(Column(QBridgeOids.IeeeRowStatus, vlanIndex, mac), SnmpValue.Integer(QBridgeOids.RowCreateAndGo))],
-        [new(Column(QBridgeOids.StaticEgressPorts, vlanIndex, mac), SnmpValue.OctetString(PortList.Encode(egress, (portCount + 7) / 8)))],
-    ];
+    public IReadOnlyList<IReadOnlyList<VarBind>> Install(int vlanIndex, ulong mac, IReadOnlyList<uint> egress, int portCount, bool exists = false)
+    {
+        IReadOnlyList<VarBind> setEgress = [new(Column(QBridgeOids.StaticEgressPorts, vlanIndex, mac), SnmpValue.OctetString(PortList.Encode(egress, (portCount + 7) / 8)))];
+        return exists ? [setEgress] : [[new(Column(QBridgeOids.IeeeRowStatus, vlanIndex, mac), SnmpValue.Integer(QBridgeOids.RowCreateAndGo))], setEgress];
+    }
 
     public IReadOnlyList<IReadOnlyList<VarBind>> Remove(int vlanIndex, ulong mac) =>
         [[new(Column(QBridgeOids.IeeeRowStatus, vlanIndex, mac), SnmpValue.Integer(QBridgeOids.RowDestroy))]];

@@ -33,18 +33,20 @@ public sealed class SnmpSouthboundTests : IAsyncLifetime
         await _client.DisposeAsync();
     }
 
-    private SnmpSwitch Switch(int i, bool v3) => new(_fabric.Switches[i].Name,
+    private SnmpSwitch Switch(int i, bool v3, bool ieee = false) => new(_fabric.Switches[i].Name,
         v3 ? SnmpTarget.V3(_agents.Agents[i].Endpoint, Emulator.EmulatorAgentTests.Users[1]) : SnmpTarget.V2c(_agents.Agents[i].Endpoint, "private"),
-        new QBridgeDriver(), _fabric.Switches[i].PortCount);
+        ieee ? new Ieee8021QBridgeDriver() : new QBridgeDriver(), _fabric.Switches[i].PortCount);
 
     private GroupRule Rule(params uint[] ports) => new(new VlanId(1), Group, ports);
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Install_Modify_Remove_AcrossSwitches_ChangesForwarding(bool v3)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task Install_Modify_Remove_AcrossSwitches_ChangesForwarding(bool v3, bool ieee)
     {
-        var sb = new SnmpSouthbound(_client, Enumerable.Range(0, _fabric.Switches.Count).Select(i => Switch(i, v3)));
+        var sb = new SnmpSouthbound(_client, Enumerable.Range(0, _fabric.Switches.Count).Select(i => Switch(i, v3, ieee)));
         var leaf1 = _fabric.Switches.First(s => _fabric.Hosts.Count(h => h.Switch == s.Index) >= 3);
         var hosts = _fabric.Hosts.Where(h => h.Switch == leaf1.Index).ToArray();
         // On the hosts' leaf: ports of hosts 0 and 1.
