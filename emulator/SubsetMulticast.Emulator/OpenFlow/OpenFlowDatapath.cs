@@ -8,6 +8,7 @@ using SubsetMulticast.OpenFlow.Protocol;
 using SubsetMulticast.Packets;
 using SubsetMulticast.Packets.Ethernet;
 using SubsetMulticast.Packets.Ip;
+using SubsetMulticast.Packets.Lldp;
 
 namespace SubsetMulticast.Emulator.OpenFlow;
 

@@ -8,6 +8,7 @@ using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.ReferenceGroups;
 using SubsetMulticast.Learning;
 using SubsetMulticast.OpenFlow;
+using SubsetMulticast.OpenFlow.Bootstrap;
 using SubsetMulticast.OpenFlow.Connections;
 using SubsetMulticast.OpenFlow.Discovery;
 using SubsetMulticast.OpenFlow.Southbound;
@@ -53,17 +54,22 @@ public static class OpenFlowFabricComposition
         });
         builder.AddFabricLearner(options.Learner);
         services.TryAddSingleton(sp => new OpenFlowFabricFeed(sp.GetRequiredService<OpenFlowListener>(), sp.GetRequiredService<FabricDiscovery>(),
-            sp.GetRequiredService<FabricLearner>()));
+            sp.GetRequiredService<FabricLearner>(), switchUpOnConnect: false));
         services.TryAddSingleton(sp =>
         {
             var unregistered = new UnregisteredGroupFlows(sp.GetRequiredService<OpenFlowListener>(), sp.GetRequiredService<ReferenceGroupTable>(),
                 sp.GetRequiredService<ControllerOptions>().Lifecycle.Vlans,
                 priority: (ushort)Math.Max(1, options.Southbound.Priority / 2), tableId: options.Southbound.TableId,
-                logger: sp.GetRequiredService<ILoggerFactory>().CreateLogger("SubsetMulticast.OpenFlow.Unregistered"));
+                logger: sp.GetRequiredService<ILoggerFactory>().CreateLogger("SubsetMulticast.OpenFlow.Unregistered"), syncOnConnect: false);
             // Off the learner's thread: it may hold its lock.
             sp.GetRequiredService<FabricLearner>().TopologyChanged += _ => Task.Run(unregistered.SyncSafeAsync);
             return unregistered;
         });
+        // Their places in the switch bootstrap (BootstrapOrder says why this order).
+        services.AddSingleton<ISwitchBootstrapStep>(sp => new SwitchBootstrapStep(BootstrapOrder.Learner, "learner",
+            (session, _) => { sp.GetRequiredService<OpenFlowFabricFeed>().SwitchUp(session); return Task.FromResult(true); }));
+        services.AddSingleton<ISwitchBootstrapStep>(sp => new SwitchBootstrapStep(BootstrapOrder.UnregisteredGroupFlows, "unregistered-group flows",
+            (session, ct) => sp.GetRequiredService<UnregisteredGroupFlows>().ResyncAsync(session, ct)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OpenFlowFabricTicker>());
         return builder;
     }

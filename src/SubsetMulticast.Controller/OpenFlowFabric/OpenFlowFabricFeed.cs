@@ -2,6 +2,7 @@ using SubsetMulticast.Learning;
 using SubsetMulticast.OpenFlow.Connections;
 using SubsetMulticast.OpenFlow.Discovery;
 using SubsetMulticast.OpenFlow.Protocol;
+using SubsetMulticast.Packets.Lldp;
 
 namespace SubsetMulticast.Controller.OpenFlowFabric;
 
@@ -18,12 +19,14 @@ public sealed class OpenFlowFabricFeed : IDisposable
     private readonly FabricLearner _learner;
     private int _disposed;
 
-    public OpenFlowFabricFeed(OpenFlowListener listener, FabricDiscovery discovery, FabricLearner learner)
+    /// <param name="switchUpOnConnect">False when a bootstrap pipeline calls <see cref="SwitchUp"/> in its order.</param>
+    public OpenFlowFabricFeed(OpenFlowListener listener, FabricDiscovery discovery, FabricLearner learner, bool switchUpOnConnect = true)
     {
         _listener = listener;
         _discovery = discovery;
         _learner = learner;
-        listener.SwitchConnected += OnConnected;
+        _switchUpOnConnect = switchUpOnConnect;
+        if (switchUpOnConnect) listener.SwitchConnected += OnConnected;
         listener.SwitchDisconnected += OnDisconnected;
         listener.PortStatusReceived += OnPortStatus;
         listener.PacketInReceived += OnPacketIn;
@@ -40,7 +43,12 @@ public sealed class OpenFlowFabricFeed : IDisposable
     public long FramesFed => Interlocked.Read(ref _frames);
     private long _frames;
 
-    private void OnConnected(OpenFlowSession session)
+    private readonly bool _switchUpOnConnect;
+
+    private void OnConnected(OpenFlowSession session) => SwitchUp(session);
+
+    /// <summary>The learner learns the switch and its physical ports (the bootstrap's first step).</summary>
+    public void SwitchUp(OpenFlowSession session)
     {
         var ports = new List<SwitchPortInfo>(session.Ports.Count);
         foreach (var p in session.Ports.Values)
@@ -94,7 +102,7 @@ public sealed class OpenFlowFabricFeed : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _listener.SwitchConnected -= OnConnected;
+        if (_switchUpOnConnect) _listener.SwitchConnected -= OnConnected;
         _listener.SwitchDisconnected -= OnDisconnected;
         _listener.PortStatusReceived -= OnPortStatus;
         _listener.PacketInReceived -= OnPacketIn;

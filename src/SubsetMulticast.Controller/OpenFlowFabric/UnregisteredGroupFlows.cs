@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Core.ReferenceGroups;
+using SubsetMulticast.OpenFlow;
 using SubsetMulticast.OpenFlow.Connections;
 using SubsetMulticast.OpenFlow.Protocol;
 
@@ -22,7 +23,7 @@ namespace SubsetMulticast.Controller.OpenFlowFabric;
 public sealed partial class UnregisteredGroupFlows : IDisposable
 {
     /// <summary>"SU": the cookie space of these flows; the southbound's reconciliation does not touch it.</summary>
-    public const ushort CookiePrefix = 0x5355;
+    public const ushort CookiePrefix = CookieSpaces.UnregisteredGroups;
 
     private readonly OpenFlowListener _listener;
     private readonly ReferenceGroupTable _references;
@@ -36,7 +37,7 @@ public sealed partial class UnregisteredGroupFlows : IDisposable
 
     /// <param name="priority">Above the table-miss (0), below the group rules (the southbound's priority).</param>
     public UnregisteredGroupFlows(OpenFlowListener listener, ReferenceGroupTable references, IEnumerable<VlanBlocks> vlans,
-        ushort priority = 500, byte tableId = 0, ILogger? logger = null)
+        ushort priority = 500, byte tableId = 0, ILogger? logger = null, bool syncOnConnect = true)
     {
         _listener = listener;
         _references = references;
@@ -44,10 +45,13 @@ public sealed partial class UnregisteredGroupFlows : IDisposable
         _priority = priority;
         _tableId = tableId;
         _logger = logger ?? NullLogger.Instance;
-        listener.SwitchConnected += OnConnected;
+        _syncOnConnect = syncOnConnect;
+        if (syncOnConnect) listener.SwitchConnected += OnConnected;
     }
 
-    public ulong CookieBase => (ulong)CookiePrefix << 48;
+    private readonly bool _syncOnConnect;
+
+    public ulong CookieBase => CookieSpaces.Base(CookiePrefix);
 
     /// <summary>What a switch's flows depend on: its router ports per VLAN. Equal signatures, equal flows.</summary>
     private string SignatureFor(int switchIndex)
@@ -132,6 +136,14 @@ public sealed partial class UnregisteredGroupFlows : IDisposable
         _ = Task.Run(SyncSafeAsync);
     }
 
+    /// <summary>The bootstrap step: a (re)connected switch may have lost its tables (ovs-vswitchd restart), so its flows are written again.</summary>
+    public async Task<bool> ResyncAsync(OpenFlowSession session, CancellationToken ct)
+    {
+        _installed.TryRemove(session.SwitchId, out _);
+        await SyncAsync(ct).ConfigureAwait(false);
+        return true;
+    }
+
     internal async Task SyncSafeAsync()
     {
         try { await SyncAsync().ConfigureAwait(false); }
@@ -156,7 +168,7 @@ public sealed partial class UnregisteredGroupFlows : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _listener.SwitchConnected -= OnConnected;
+        if (_syncOnConnect) _listener.SwitchConnected -= OnConnected;
     }
 
     private static partial class Log

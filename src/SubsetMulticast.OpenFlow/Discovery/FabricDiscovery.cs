@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.OpenFlow.Connections;
 using SubsetMulticast.OpenFlow.Protocol;
+using SubsetMulticast.Packets.Lldp;
 
 namespace SubsetMulticast.OpenFlow.Discovery;
 
@@ -19,10 +20,13 @@ public sealed class DiscoveryOptions
     };
 
     /// <summary>High 16 bits of the punt flows' cookie ("SN"); distinct from the group rules' space.</summary>
-    public ushort PuntCookiePrefix { get; set; } = 0x534E;
+    public ushort PuntCookiePrefix { get; set; } = CookieSpaces.PuntFlows;
     public ushort PuntPriority { get; set; } = 2000;
     public byte TableId { get; set; }
     public TimeSpan LldpInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Install punt flows and probe each switch as it connects, on its own; false when a <see cref="Bootstrap.SwitchBootstrap"/> runs those steps in its order.</summary>
+    public bool BootstrapOnConnect { get; set; } = true;
 
     /// <summary>A link not confirmed for this long is dropped.</summary>
     public TimeSpan LinkTimeout { get; set; } = TimeSpan.FromSeconds(16);
@@ -49,7 +53,7 @@ public sealed class FabricDiscovery : IAsyncDisposable
         _listener = listener;
         _options = options ?? new DiscoveryOptions();
         _time = time ?? TimeProvider.System;
-        _listener.SwitchConnected += OnConnected;
+        if (_options.BootstrapOnConnect) _listener.SwitchConnected += OnConnected;
         _listener.PacketInReceived += OnPacketIn;
         _listener.PortStatusReceived += OnPortStatus;
         _listener.SwitchDisconnected += OnDisconnected;
@@ -62,7 +66,7 @@ public sealed class FabricDiscovery : IAsyncDisposable
     /// <summary>Known links, one entry per direction.</summary>
     public IReadOnlyList<SwitchLink> Links => _links.Values.Select(v => v.Link).ToList();
 
-    public ulong PuntCookie => (ulong)_options.PuntCookiePrefix << 48;
+    public ulong PuntCookie => CookieSpaces.Base(_options.PuntCookiePrefix);
 
     /// <summary>The punt flows installed on every switch.</summary>
     public IReadOnlyList<FlowMod> PuntFlows()
@@ -87,11 +91,19 @@ public sealed class FabricDiscovery : IAsyncDisposable
     {
         try
         {
-            var errors = await session.ApplyWithBarrierAsync(PuntFlows(), _stop.Token).ConfigureAwait(false);
-            if (errors.Count > 0) { await session.CloseAsync($"punt flows refused: {errors[0].Name}").ConfigureAwait(false); return; }
-            await ProbeAsync(session).ConfigureAwait(false);
+            if (await InstallPuntFlowsAsync(session, _stop.Token).ConfigureAwait(false)) await ProbeAsync(session).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OpenFlowSessionException or TimeoutException or OperationCanceledException) { }
+    }
+
+    /// <summary>Installs the punt flows (one batch, one barrier); a switch that refuses them is disconnected (false): it could not be learned.</summary>
+    public async Task<bool> InstallPuntFlowsAsync(OpenFlowSession session, CancellationToken ct)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _stop.Token);
+        var errors = await session.ApplyWithBarrierAsync(PuntFlows(), linked.Token).ConfigureAwait(false);
+        if (errors.Count == 0) return true;
+        await session.CloseAsync($"punt flows refused: {errors[0].Name}").ConfigureAwait(false);
+        return false;
     }
 
     /// <summary>Sends one LLDP packet-out per physical port of <paramref name="session"/>.</summary>
@@ -156,7 +168,7 @@ public sealed class FabricDiscovery : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _listener.SwitchConnected -= OnConnected;
+        if (_options.BootstrapOnConnect) _listener.SwitchConnected -= OnConnected;
         _listener.PacketInReceived -= OnPacketIn;
         _listener.PortStatusReceived -= OnPortStatus;
         _listener.SwitchDisconnected -= OnDisconnected;

@@ -12,16 +12,19 @@ namespace SubsetMulticast.OpenFlow.Southbound;
 public sealed class OpenFlowSouthboundOptions
 {
     /// <summary>The high 16 bits of every flow cookie we install ("SM").</summary>
-    public ushort CookiePrefix { get; set; } = 0x534D;
+    public ushort CookiePrefix { get; set; } = CookieSpaces.GroupRules;
 
     /// <summary>The high 8 bits of every group id we allocate ('S').</summary>
-    public byte GroupIdPrefix { get; set; } = 0x53;
+    public byte GroupIdPrefix { get; set; } = CookieSpaces.GroupIdPrefix;
 
     public byte TableId { get; set; }
     public ushort Priority { get; set; } = 1000;
 
-    public ulong CookieMask => 0xFFFF_0000_0000_0000UL;
-    public ulong CookieBase => (ulong)CookiePrefix << 48;
+    /// <summary>Reconcile each switch as it connects, on its own; false when a <see cref="Bootstrap.SwitchBootstrap"/> runs <see cref="OpenFlowSouthbound.ReconcileOnConnectAsync"/> in its order.</summary>
+    public bool ReconcileOnConnect { get; set; } = true;
+
+    public ulong CookieMask => CookieSpaces.Mask;
+    public ulong CookieBase => CookieSpaces.Base(CookiePrefix);
 }
 
 /// <summary>How reconciliation converged one switch.</summary>
@@ -52,7 +55,7 @@ public sealed class OpenFlowSouthbound : ISouthbound, IDisposable
         _listener = listener;
         _options = options ?? new OpenFlowSouthboundOptions();
         _logger = (loggers ?? NullLoggerFactory.Instance).CreateLogger("SubsetMulticast.OpenFlow.Southbound");
-        _listener.SwitchConnected += OnSwitchConnected;
+        if (_options.ReconcileOnConnect) _listener.SwitchConnected += OnSwitchConnected;
     }
 
     public string Name => "openflow";
@@ -218,9 +221,10 @@ public sealed class OpenFlowSouthbound : ISouthbound, IDisposable
         new(command, MatchFor(rule), command == FlowModCommand.Add ? [new ApplyActions([new GroupAction(gid)])] : [])
         { Cookie = CookieFor(gid), TableId = _options.TableId, Priority = _options.Priority };
 
-    private void OnSwitchConnected(OpenFlowSession session) => _ = ReconcileAndReportAsync(session);
+    private void OnSwitchConnected(OpenFlowSession session) => _ = ReconcileOnConnectAsync(session);
 
-    private async Task ReconcileAndReportAsync(OpenFlowSession session)
+    /// <summary>Reconciles a switch that (re)connected, logs and raises <see cref="Reconciled"/>; never throws for a switch that fails.</summary>
+    public async Task ReconcileOnConnectAsync(OpenFlowSession session)
     {
         try
         {

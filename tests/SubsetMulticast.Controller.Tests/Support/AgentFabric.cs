@@ -7,6 +7,7 @@ using SubsetMulticast.OpenFlow.Protocol;
 using SubsetMulticast.Packets;
 using SubsetMulticast.Packets.Arp;
 using SubsetMulticast.Packets.Igmp;
+using SubsetMulticast.Packets.Lldp;
 
 namespace SubsetMulticast.Controller.Tests.Support;
 

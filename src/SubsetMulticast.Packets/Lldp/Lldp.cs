@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using SubsetMulticast.Core.Addressing;
 
-namespace SubsetMulticast.OpenFlow.Discovery;
+namespace SubsetMulticast.Packets.Lldp;
 
 /// <summary>
 /// The LLDP frames this controller sends on every switch port to find inter-switch links (IEEE 802.1AB):
