@@ -91,12 +91,11 @@ public sealed class BridgeAgentKernelTests : IAsyncLifetime
         var (groupsA, _) = await reader.LearnedGroupsAsync(TargetA);
         Assert.Contains(PortNo(_brA, _hosts["h2"].Port), groupsA.Single(g => g.Mac == refMac).Learnt);
 
-        // Controls: the captures are live (the reference group reaches all three joined hosts), and the rendezvous group,
-        // unregistered while a querier exists, reaches nobody (the kernel sends it to router ports only, RFC 4541 §2.1.2).
+        // Control: the captures are live — the reference group reaches all three joined hosts, h4 included, so h4's
+        // zero below is a real zero. (Not asserted: where the unregistered rendezvous group goes before programming —
+        // the kernel floods it until it counts a querier, then sends it to router ports only; that moment varies.)
         var reference = Deliver(Reference, 3, "h2", "h3", "h4");
         Assert.All(reference.Values, n => Assert.Equal(3, n));
-        var before = Deliver(Rendezvous, 3, "h2", "h3", "h4");
-        Assert.All(before.Values, n => Assert.Equal(0, n));
 
         // Members h2 and h3: A sends to h2 and the link, B to h3.
         var swA = new SnmpSwitch("A", TargetA, new QBridgeDriver(), 32);
