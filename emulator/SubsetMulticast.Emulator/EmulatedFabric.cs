@@ -426,6 +426,7 @@ public sealed partial class EmulatedFabric
             var group = ip.Destination;
             if (group.IsLinkLocalMulticast || (group.IsV6 && (group.High >> 48) == 0xFF02)) { Flood(s); return; }
             if (s.TryGetTransactional(vlan, group, out var txPorts)) { _egress.AddRange(txPorts); return; }
+            if (s.TryGetStaticMac(vlan, eth.Destination, out var staticPorts)) { _egress.AddRange(staticPorts); return; }
             var members = s.MemberPorts(vlan, group);
             if (members.Count > 0) _egress.AddRange(members);
             _egress.AddRange(s.RouterPorts);

@@ -16,6 +16,7 @@ public sealed class EmulatedSwitch
     private readonly Dictionary<(ushort, IpAddress), MacAddress> _arp = new();
     private readonly Dictionary<(ushort, IpAddress), SortedSet<uint>> _members = new();
     private readonly Dictionary<(ushort, IpAddress), uint[]> _transactional = new();
+    private readonly Dictionary<(ushort, MacAddress), uint[]> _staticMac = new();
 
     internal EmulatedSwitch(int index, string name, ulong bridgeId, int portCount)
     {
@@ -73,6 +74,26 @@ public sealed class EmulatedSwitch
         if (ports is null) _transactional.Remove((vlan.Value, group));
         else _transactional[(vlan.Value, group)] = ports;
     }
+
+    /// <summary>Static multicast entries by group MAC (Q-BRIDGE dot1qStaticMulticastTable, written over SNMP).</summary>
+    public bool TryGetStaticMac(VlanId vlan, MacAddress mac, out uint[] ports) => _staticMac.TryGetValue((vlan.Value, mac), out ports!);
+
+    public IEnumerable<(VlanId Vlan, MacAddress Mac, uint[] Ports)> StaticMacEntries() =>
+        _staticMac.Select(kv => (new VlanId(kv.Key.Item1), kv.Key.Item2, kv.Value));
+
+    /// <summary>Sets (or, with null, removes) a static multicast entry. Under the fabric's gate.</summary>
+    public void SetStaticMac(VlanId vlan, MacAddress mac, uint[]? ports)
+    {
+        if (ports is null) _staticMac.Remove((vlan.Value, mac));
+        else _staticMac[(vlan.Value, mac)] = ports;
+    }
+
+    /// <summary>The learned forwarding database: (VLAN, MAC) → port.</summary>
+    public IEnumerable<(VlanId Vlan, MacAddress Mac, uint Port)> FdbEntries() =>
+        _fdb.Select(kv => (new VlanId((ushort)(kv.Key >> 48)), new MacAddress(kv.Key & 0xFFFF_FFFF_FFFFUL), kv.Value));
+
+    /// <summary>What is at the far end of a port: (switch index, port) or (-1, 0).</summary>
+    public (int Switch, uint Port) Neighbour(uint port) => port >= 1 && port <= PortCount && Neighbours[port].IsSwitch ? (Neighbours[port].Switch, Neighbours[port].Port) : (-1, 0);
 
     internal void Learn(VlanId vlan, MacAddress mac, uint port) => _fdb[Key(vlan, mac)] = port;
     internal void LearnIp(VlanId vlan, IpAddress ip, MacAddress mac) => _arp[(vlan.Value, ip)] = mac;

@@ -26,6 +26,7 @@ public static class TsmCommandLine
         GetCommand.Create(),
         PushCommand.Create(),
         LoadCommand.Create(),
+        BridgeAgentCommand.Create(),
     ];
 
     /// <summary>The root command with every subcommand; <c>--help</c>, <c>--version</c> and the <c>[suggest]</c> completion directive come with it.</summary>

@@ -30,15 +30,18 @@ internal static class EmulateCommand
         var noIpv6 = OptionKinds.Flag("--no-ipv6", "IPv4 hosts only.");
         var wait = OptionKinds.WholeSeconds("--wait", "How long to wait for the controller's punt flows and LLDP probes before the hosts join anyway.", 0, 3600, 30);
         var rejoin = OptionKinds.WholeSeconds("--rejoin", "How often the hosts report their membership again.", 1, 3600, 60);
+        var snmp = OptionKinds.EndPoint("--snmp", "Serve every switch as an SNMP agent instead (v2c, and v3 with --snmp-user): switch i on this port + i.", allowOff: false, "127.0.0.1:16100");
+        var snmpUser = OptionKinds.Text("--snmp-user", "A v3 user NAME:AUTH:PRIV (e.g. ops:SHA-256:AES-256); keys from TSM_SNMP_AUTH_KEY and TSM_SNMP_PRIV_KEY.", "NAME:AUTH:PRIV");
         fabric.CompletionSources.Add("single:4", "leaf-spine:2:4:8", "fat-tree:4", "file:");
         var command = new Command("emulate", "An emulated fabric whose switches are OpenFlow 1.3 switches connected to a controller, until Ctrl-C.")
         {
-            fabric, controller, join, vlan, noIpv6, wait, rejoin,
+            fabric, controller, join, vlan, noIpv6, wait, rejoin, snmp, snmpUser,
         };
         command.AddCheck(r =>
         {
             if (r.GetValue(fabric) is null) r.AddError("--fabric is required.");
-            else if (r.GetValue(controller) is null) r.AddError("--controller is required.");
+            else if (r.GetValue(controller) is null && r.GetValue(snmp) is null) r.AddError("--controller (OpenFlow) or --snmp is required.");
+            else if (r.GetValue(controller) is not null && r.GetValue(snmp) is not null) r.AddError("--controller and --snmp are two ways to run the switches: give one.");
             else if (r.GetValue(join) is { IsV6: true } && r.GetValue(noIpv6)) r.AddError("--join with an IPv6 group needs IPv6 hosts (drop --no-ipv6).");
         });
         command.SetAction(async (r, ct) =>
@@ -55,6 +58,9 @@ internal static class EmulateCommand
             {
                 throw new UsageException($"--fabric: {e.Message}");
             }
+            if (r.GetValue(snmp)?.EndPoint is { } snmpAt)
+                return await EmulateSnmp.RunAsync(fabricArg, spec, snmpAt, r.GetValue(snmpUser), r.GetValue(join) ?? IpAddress.Parse("239.1.0.1"),
+                    r.InvocationConfiguration.Output, r.InvocationConfiguration.Error, ct);
             var at = await ResolveAsync(r.GetValue(controller)!, ct);
             var session = new OpenFlowFabricSessionOptions
             {

@@ -46,6 +46,7 @@ internal static class ServeCommand
         public int LldpSeconds { get; init; }
         public SnoopingOptions Snooping { get; init; } = new();
         public LogFormat LogFormat { get; init; }
+        public string? Snmp { get; init; }
     }
 
     public static Command Create()
@@ -82,15 +83,23 @@ internal static class ServeCommand
             ip => !ip.IsV4 && (ip.High >> 48) == 0xfe80, "must be an IPv6 link-local address (fe80::…, as MLD requires)");
         var queryInterval = OptionKinds.WholeSeconds("--query-interval", "Query interval; memberships last robustness × this + --query-response. --openflow only.", 2, 3175, DefaultQueryInterval);
         var queryResponse = OptionKinds.WholeSeconds("--query-response", "Query response interval. --openflow only.", 1, 3174, DefaultQueryResponse);
+        var snmp = OptionKinds.Text("--snmp", "Serve SNMP switches listed in FILE (Q-BRIDGE-MIB static multicast; see README, SNMP).", "FILE");
         var config = ConfigurationArguments.Create();
         var command = new Command("serve", "The controller service until Ctrl-C: on an emulated fabric, or for OpenFlow 1.3 switches with --openflow.")
         {
-            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, config,
+            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, snmp, config,
         };
         Option[] emulatedOnly = [fabric, reference, mode, pushKey];
         Option[] openFlowOnly = [querier, querierV6, queryInterval, queryResponse, lldp, vlan];
         command.AddCheck(r =>
         {
+            if (r.GetResult(snmp) is { Implicit: false })
+            {
+                // The SNMP fabric is the file's: emulated-only and OpenFlow-only settings do not apply (--vlan is the file's `vlan`).
+                foreach (var o in emulatedOnly.Concat(openFlowOnly).Append(openflow))
+                    if (r.GetResult(o) is { Implicit: false }) { r.AddError($"{o.Name} does not apply with --snmp (the switch list file says what the fabric is)."); return; }
+                return;
+            }
             bool isOpenFlow = r.GetResult(openflow) is { Implicit: false };
             foreach (var o in isOpenFlow ? emulatedOnly : openFlowOnly)
                 if (r.GetResult(o) is { Implicit: false })
@@ -123,6 +132,8 @@ internal static class ServeCommand
             };
             var stdout = r.InvocationConfiguration.Output;
             var stderr = r.InvocationConfiguration.Error;
+            if (r.GetValue(snmp) is { } snmpFile)
+                return ServeSnmp.RunAsync(snmpFile, settings.Api, settings.Block, V6Block, settings.Quiet, stdout, stderr, ct);
             return settings.OpenFlow is null ? RunEmulatedAsync(settings, stdout, stderr, ct) : RunOpenFlowAsync(settings, stdout, stderr, ct);
         });
         return command;
