@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Text.RegularExpressions;
+
+namespace SubsetMulticast.Proof;
+
+/// <summary>Everything one run measured.</summary>
+internal sealed class ProofResult
+{
+    public required ProofOptions Options { get; init; }
+    public List<SetupRow> Setup { get; } = [];
+    public List<TeardownRow> Teardown { get; } = [];
+    public List<PutRow> Puts { get; } = [];
+    public int KernelHz { get; set; }
+    public string KernelHzSource { get; set; } = "";
+    public int[] PutTargets { get; set; } = [];
+    public TimeSpan Elapsed { get; set; }
+    public DateTime Started { get; set; }
+    public List<string> Notes { get; } = [];
+}
+
+/// <summary>
+/// The whole proof on one testbed, phase by phase: OVS snooping with unregistered flooding on (IGMP setup and
+/// teardown, then the puts), OVS snooping with flooding off, OVS under our controller (ours), the Linux bridge
+/// (IGMP, flooding on and off). Each phase reconfigures the same bridges and veths.
+/// </summary>
+internal static class ProofRun
+{
+    public static async Task<ProofResult> RunAsync(ProofOptions o, Action<string> log)
+    {
+        var result = new ProofResult { Options = o, Started = DateTime.UtcNow };
+        var total = Stopwatch.StartNew();
+        (result.KernelHz, result.KernelHzSource) = KernelHz();
+        log($"kernel tick rate: CONFIG_HZ={result.KernelHz} ({result.KernelHzSource})");
+        using var bed = new Testbed(o.Receivers, o.RateMbit);
+        log($"testbed {bed.Tag}: spine + 2 leaves (OVS userspace datapath), sender + {o.Receivers} receivers, tbf {o.RateMbit} Mbit/s on every host link");
+        bed.Build();
+
+        // Phase 1: OVS snooping, unregistered flooding on (the default).
+        bed.UseOvsSnooping(floodUnregistered: true);
+        Thread.Sleep(500);
+        using (var bench = new SetupBench(bed, log))
+        {
+            log("IGMP path on OVS snooping, flood-unregistered on (default)");
+            var (s, t) = bench.RunIgmp("IGMP join, OVS snooping", "flood unregistered on (OVS default)", o.Warmup, o.SetupTrials, o.FloodTeardownTrials, floods: true, quietMs: 150, capMs: 2_000);
+            result.Setup.Add(s); result.Teardown.Add(t);
+        }
+
+        // Puts on the same fabric, as their users run them: a snooping switch, defaults.
+        // One target on the sender's leaf, two on the other, as a placement spreading replicas would pick.
+        int[] targets = [1, o.Receivers / 2 + 2, o.Receivers];
+        result.PutTargets = targets;
+        using (var puts = new PutBench(bed, targets, log))
+        {
+            puts.StartTcp();
+            if (o.Uftp) puts.StartUftpd();
+            foreach (int size in o.PutSizes)
+            {
+                var chunk = new byte[size];
+                new Random(size).NextBytes(chunk);
+                string file = puts.MakeFile(size);
+                foreach (double loss in o.LossPercents)
+                {
+                    bed.SetSenderLoss(loss);
+                    int n = o.PutTrials(size);
+                    foreach (var fec in new[] { "off", "on" })
+                        result.Puts.Add(new PutRow("ours (rendezvous transfer)", "tsm put", size, loss, fec) { Pending = "pending issue 8 (branch `transfer` has no working `tsm put` yet)" });
+                    var tcp = new PutRow("TCP fan-out, 3 streams", "kernel defaults (cubic), connections kept open, 1-byte app ack", size, loss, "n/a");
+                    for (int i = 0; i < n; i++) puts.PutTcp(tcp, chunk);
+                    result.Puts.Add(tcp);
+                    if (o.Uftp)
+                    {
+                        var closed = new PutRow("UFTP closed group of the 3", $"uftp -H <3 ids> -R {o.RateMbit * 1000}; rest default", size, loss, "n/a");
+                        for (int i = 0; i < n; i++) puts.PutUftp(closed, file, closed: true);
+                        result.Puts.Add(closed);
+                        var whole = new PutRow("UFTP to the whole reference group", $"uftp -H <all {o.Receivers} ids> -R {o.RateMbit * 1000}; rest default", size, loss, "n/a");
+                        for (int i = 0; i < n; i++) puts.PutUftp(whole, file, closed: false);
+                        result.Puts.Add(whole);
+                    }
+                    log($"  puts {size} B at {loss} % loss: TCP p50 {Stats.P(result.Puts[^(o.Uftp ? 3 : 1)].CompletionMs, 50):0.0} ms" + (o.Uftp ? $", UFTP closed p50 {Stats.P(result.Puts[^2].CompletionMs, 50):0.0} ms, whole group p50 {Stats.P(result.Puts[^1].CompletionMs, 50):0.0} ms" : ""));
+                }
+            }
+            bed.SetSenderLoss(0);
+            if (puts.LastLog is { } uftpLog) result.Notes.Add("last UFTP log (closed or whole group):\n" + string.Join('\n', uftpLog.Split('\n').Take(40)));
+        }
+
+        // Phase 2: OVS snooping, unregistered flooding off.
+        bed.UseOvsSnooping(floodUnregistered: false);
+        Thread.Sleep(500);
+        using (var bench = new SetupBench(bed, log))
+        {
+            log("IGMP path on OVS snooping, flood-unregistered off");
+            var (s, t) = bench.RunIgmp("IGMP join, OVS snooping", "flood unregistered off (mcast-snooping-disable-flood-unregistered=true)", o.Warmup, o.SetupTrials, o.OvsTeardownTrials, floods: false, quietMs: 150, capMs: 3_000);
+            result.Setup.Add(s); result.Teardown.Add(t);
+        }
+
+        // Phase 3: ours, the real controller process on the same bridges.
+        await using (var tsm = await TsmController.StartAsync("--lldp-interval", "1"))
+        {
+            bed.UseController(tsm.OpenFlow.Port);
+            using var http = new HttpClient { BaseAddress = tsm.Api, Timeout = TimeSpan.FromSeconds(30) };
+            log("ours: waiting for tsm serve --openflow to learn the fabric, the reference group and the hosts");
+            await TsmController.WaitLearnedAsync(http, bed, bed.JoinReference);
+            using var bench = new SetupBench(bed, log);
+            log("ours: REST create (confirmed by barriers) then send; DELETE (confirmed)");
+            var (s, t) = await bench.RunOursAsync(http, "ours: REST create, confirmed", "tsm serve --openflow, 3 OVS bridges (secure), HTTP/1.1 keep-alive", o.Warmup, o.SetupTrials, o.OursTeardownTrials, quietMs: 30, capMs: 1_000);
+            result.Setup.Add(s); result.Teardown.Add(t);
+        }
+
+        // Phase 4: the Linux bridge.
+        if (o.KernelBridge)
+        {
+            bed.UseKernelBridge(floodUnregistered: true);
+            Thread.Sleep(1000);
+            using (var bench = new SetupBench(bed, log))
+            {
+                log("IGMP path on the Linux bridge, defaults (mcast_flood on)");
+                var (s, t) = bench.RunIgmp("IGMP join, Linux bridge", "snooping + querier on; other settings default (mcast_flood on)", o.Warmup, o.SetupTrials, o.KernelTeardownTrials, floods: true, quietMs: 500, capMs: 5_000);
+                result.Setup.Add(s); result.Teardown.Add(t);
+            }
+            bed.UseKernelBridge(floodUnregistered: false);
+            Thread.Sleep(500);
+            using (var bench = new SetupBench(bed, log))
+            {
+                log("IGMP path on the Linux bridge, mcast_flood off on host ports");
+                var (s, t) = bench.RunIgmp("IGMP join, Linux bridge", "snooping + querier on; mcast_flood off on host ports", o.Warmup, o.SetupTrials, o.KernelTeardownTrials, floods: false, quietMs: 500, capMs: 5_000);
+                result.Setup.Add(s); result.Teardown.Add(t);
+            }
+        }
+        result.Elapsed = total.Elapsed;
+        return result;
+    }
+
+    /// <summary>CONFIG_HZ from the running kernel's config (/proc/config.gz or /boot/config-*).</summary>
+    public static (int Hz, string Source) KernelHz()
+    {
+        foreach (var path in new[] { "/proc/config.gz", $"/boot/config-{Environment.OSVersion.Version}" })
+        {
+            try
+            {
+                using Stream raw = File.OpenRead(path);
+                using Stream s = path.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(raw, CompressionMode.Decompress) : raw;
+                using var r = new StreamReader(s);
+                for (string? line; (line = r.ReadLine()) is not null;)
+                {
+                    var m = Regex.Match(line, @"^CONFIG_HZ=(\d+)$");
+                    if (m.Success) return (int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), path);
+                }
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return (0, "unknown (no kernel config readable)");
+    }
+}
