@@ -104,7 +104,7 @@ internal sealed class PutBench : IDisposable
         return true;
     }
 
-    public void PutTcp(PutRow row, byte[] chunk)
+    public bool PutTcp(PutRow row, byte[] chunk)
     {
         var (link0, others0) = Counters();
         var sw = Stopwatch.StartNew();
@@ -117,12 +117,13 @@ internal sealed class PutBench : IDisposable
         }, TaskCreationOptions.LongRunning)).ToArray();
         bool ok = Task.WaitAll(tasks, TimeSpan.FromSeconds(60)) && tasks.All(t => t.Result);
         double ms = sw.Elapsed.TotalMilliseconds;
-        if (!ok) { row.Failed++; return; }
+        if (!ok) { row.Failed++; _log("  TCP fan-out: a stream did not finish within 60 s"); return false; }
         Thread.Sleep(20); // the last ACK-carrying segments cross the counters
         var (link1, others1) = Counters();
         row.CompletionMs.Add(ms);
         row.SenderLinkBytes.Add(link1 - link0);
         row.NonTargetBytes.Add(others1 - others0);
+        return true;
     }
 
     // ---------------------------------------------------------------- UFTP
@@ -137,10 +138,10 @@ internal sealed class PutBench : IDisposable
         {
             string d = Path.Combine(_dir, $"r{h}");
             Directory.CreateDirectory(d);
-            _uftpd.Add(Shell.Start("ip", $"netns exec {_bed.Ns(h)} uftpd -d -U {Id(h)} -D {d} -L {_dir}/uftpd{h}.log -I {_bed.Inner(h)}"));
+            _uftpd.Add(_bed.Own(Shell.StartDrained("ip", $"netns exec {_bed.Ns(h)} uftpd -d -U {Id(h)} -D {d} -L {_dir}/uftpd{h}.log -I {_bed.Inner(h)}")));
         }
         Thread.Sleep(500);
-        foreach (var p in _uftpd) if (p.HasExited) throw new InvalidOperationException($"uftpd exited: {p.StandardError.ReadToEnd()}");
+        foreach (var p in _uftpd) if (p.HasExited) throw new InvalidOperationException($"uftpd exited with {p.ExitCode}; see {_dir}");
     }
 
     private static readonly Regex Elapsed = new(@"(\d+\.\d+)\s+seconds", RegexOptions.Compiled);
@@ -151,7 +152,7 @@ internal sealed class PutBench : IDisposable
     /// for unknown clients). -R is the link rate (its default, 1000 kbps, would take 8.5 s per MiB); everything else
     /// is UFTP's default.
     /// </summary>
-    public void PutUftp(PutRow row, string file, bool closed)
+    public bool PutUftp(PutRow row, string file, bool closed)
     {
         var (link0, others0) = Counters();
         var group = closed ? _targets : Enumerable.Range(1, _bed.Receivers).ToArray();
@@ -167,12 +168,13 @@ internal sealed class PutBench : IDisposable
         int expect = closed ? _targets.Length : _bed.Receivers;
         int got = Enumerable.Range(1, _bed.Receivers).Count(h => File.Exists(Path.Combine(_dir, $"r{h}", Path.GetFileName(file))) && new FileInfo(Path.Combine(_dir, $"r{h}", Path.GetFileName(file))).Length == new FileInfo(file).Length);
         foreach (var h in Enumerable.Range(1, _bed.Receivers)) File.Delete(Path.Combine(_dir, $"r{h}", Path.GetFileName(file)));
-        if (code != 0 || got < expect) { row.Failed++; _log($"  uftp: exit {code}, {got}/{expect} copies; {Tail(text)}"); return; }
+        if (code != 0 || got < expect) { row.Failed++; _log($"  uftp: exit {code}, {got}/{expect} copies; {Tail(text)}"); return false; }
         row.CompletionMs.Add(ms);
         row.HandshakeMs.Add(Handshake(text, ms));
         row.SenderLinkBytes.Add(link1 - link0);
         row.NonTargetBytes.Add(others1 - others0);
         LastLog = text;
+        return true;
     }
 
     public string? LastLog { get; private set; }
@@ -195,7 +197,7 @@ internal sealed class PutBench : IDisposable
         return start is { } s && data is { } d ? (d - s).TotalMilliseconds : double.NaN;
     }
 
-    private static string Tail(string s) => s.Length > 600 ? s[^600..] : s;
+    private static string Tail(string s) => string.Join(" / ", s.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(3));
 
     private (long Link, long Others) Counters()
     {

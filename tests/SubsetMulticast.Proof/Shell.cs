@@ -73,6 +73,22 @@ internal static class Shell
         return Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
     }
 
+    /// <summary>
+    /// Starts a long-running child whose output nobody reads: drained and dropped, so it never blocks on a full pipe
+    /// (a uftpd writing to an unread pipe stops in pipe_write and takes no part in later sessions).
+    /// </summary>
+    public static Process StartDrained(string file, string args)
+    {
+        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var p = new Process { StartInfo = psi };
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        if (!p.Start()) throw new InvalidOperationException($"could not start {file}");
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
     public static void Stop(Process p)
     {
         try { if (!p.HasExited) { p.Kill(entireProcessTree: true); p.WaitForExit(5000); } } catch (InvalidOperationException) { }

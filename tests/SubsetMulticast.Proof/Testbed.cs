@@ -21,6 +21,11 @@ internal sealed class Testbed : IDisposable
     private readonly List<string> _links = [];
     private int _ovsdbPid, _vswitchdPid;
     private bool _kernelBridge;
+    private readonly List<System.Diagnostics.Process> _children = [];
+    private int _disposed;
+
+    /// <summary>A child process of ours that must not outlive the testbed (stopped by its handle in <see cref="Dispose"/>).</summary>
+    public System.Diagnostics.Process Own(System.Diagnostics.Process p) { lock (_children) _children.Add(p); return p; }
 
     public Testbed(int receivers, int rateMbit)
     {
@@ -213,6 +218,10 @@ internal sealed class Testbed : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        lock (_children) foreach (var p in _children) Shell.Stop(p);
+        if (_vswitchdPid != 0 && _ovsdbPid != 0)
+            foreach (var br in Bridges) Shell.Run(_vsctl, $"--db={Db} --timeout=5 --if-exists del-br {br}", Env);
         foreach (var ns in _namespaces) Shell.Run("ip", $"netns del {ns}");
         foreach (var link in _links) Shell.Run("ip", $"link del {link}");
         if (_vswitchdPid != 0) KillPid(_vswitchdPid);

@@ -15,6 +15,7 @@ internal sealed class TsmController : IAsyncDisposable
 
     private TsmController(Process process, Uri api, IPEndPoint openFlow) { _process = process; Api = api; OpenFlow = openFlow; }
 
+    public Process Process => _process;
     public Uri Api { get; }
     public IPEndPoint OpenFlow { get; }
 
