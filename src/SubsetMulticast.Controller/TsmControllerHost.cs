@@ -10,11 +10,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SubsetMulticast.Controller.Api;
+using SubsetMulticast.Controller.Composition;
 using SubsetMulticast.Controller.Groups;
-using SubsetMulticast.Controller.Leases;
 using SubsetMulticast.Controller.Push;
 using SubsetMulticast.Core.Fabric;
-using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Core.ReferenceGroups;
 using SubsetMulticast.Core.Southbound;
 
@@ -63,24 +62,35 @@ public sealed class TsmControllerHost : IAsyncDisposable
 
     /// <summary>Builds and starts the controller. <paramref name="topology"/> must be <paramref name="references"/>' topology.</summary>
     /// <param name="pushTarget">Required in <see cref="ApplyMode.Pushed"/>; ignored in computed mode.</param>
-    public static async Task<TsmControllerHost> StartAsync(ControllerOptions options, FabricTopology topology, HostTable hosts,
+    public static Task<TsmControllerHost> StartAsync(ControllerOptions options, FabricTopology topology, HostTable hosts,
         ReferenceGroupTable references, ISouthbound southbound, IPushTarget? pushTarget, TimeProvider time, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(hosts);
         ArgumentNullException.ThrowIfNull(references);
         ArgumentNullException.ThrowIfNull(southbound);
         ArgumentNullException.ThrowIfNull(time);
         if (!ReferenceEquals(topology, references.Topology))
             throw new ArgumentException("The topology must be the reference-group table's topology (the one the planner uses).", nameof(topology));
+        return StartAsync(options, tsm =>
+        {
+            tsm.UseFabricModel(references, hosts).UseSouthbound(southbound).UseTime(time);
+            if (pushTarget is not null) tsm.UsePushTarget(pushTarget);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Builds and starts the controller: <see cref="SubsetMulticastServiceCollectionExtensions.AddSubsetMulticast(IServiceCollection, ControllerOptions)"/>
+    /// with <paramref name="options"/>, then <paramref name="features"/> (the fabric model and a southbound at least),
+    /// the REST API on Kestrel. Logging is configured here, once, by <see cref="ControllerOptions.ConfigureLogging"/>.
+    /// </summary>
+    public static async Task<TsmControllerHost> StartAsync(ControllerOptions options, Action<ISubsetMulticastBuilder> features, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(features);
         if (options.Lifecycle.Vlans.Count == 0)
             throw new ArgumentException("The lifecycle options name no VLAN for transactional groups.", nameof(options));
-        ITransactionApplier applier = options.Mode switch
-        {
-            ApplyMode.Computed => new ComputedApplier(southbound),
-            ApplyMode.Pushed => PushedApplierFor(options, pushTarget, time),
-            _ => throw new ArgumentOutOfRangeException(nameof(options), $"Unknown mode {options.Mode}."),
-        };
+        if (options.Mode is not (ApplyMode.Computed or ApplyMode.Pushed))
+            throw new ArgumentOutOfRangeException(nameof(options), $"Unknown mode {options.Mode}.");
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -90,31 +100,32 @@ public sealed class TsmControllerHost : IAsyncDisposable
         });
         builder.WebHost.UseUrls(options.ApiUrl);
         options.ConfigureLogging?.Invoke(builder.Logging);
-        var services = builder.Services;
-        services.AddSingleton(options);
-        services.AddSingleton(time);
-        services.AddSingleton(sp => new GroupLifecycle(options.Lifecycle, references, hosts, options.Store ?? new InMemoryGroupStore(), time));
-        services.AddSingleton(sp => new GroupCoordinator(sp.GetRequiredService<GroupLifecycle>(), applier, time, sp.GetRequiredService<ILogger<GroupCoordinator>>()));
-        services.AddHostedService<LeaseSweeper>();
-        if (options.PushUdp is not null)
-        {
-            services.AddSingleton<PushEndpoint>();
-            services.AddHostedService(sp => sp.GetRequiredService<PushEndpoint>());
-        }
+        features(builder.Services.AddSubsetMulticast(options));
 
         var app = builder.Build();
         try
         {
+            ITransactionApplier applier;
+            try
+            {
+                applier = app.Services.GetRequiredService<ITransactionApplier>();
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new ArgumentException(e.Message, nameof(features), e);
+            }
+            _ = applier;
             app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteUnhandledAsync });
             app.UseStatusCodePages(context => StatusProblemAsync(context.HttpContext));
             var groups = app.Services.GetRequiredService<GroupCoordinator>();
             var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-            ApiEndpoints.Map(app, groups, references, hosts, time, stopping);
+            ApiEndpoints.Map(app, groups, app.Services.GetRequiredService<ReferenceGroupTable>(), app.Services.GetRequiredService<HostTable>(),
+                app.Services.GetRequiredService<TimeProvider>(), stopping);
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
                 ?? throw new InvalidOperationException("Kestrel reported no bound address.");
-            var push = options.PushUdp is null ? null : app.Services.GetRequiredService<PushEndpoint>();
+            var push = app.Services.GetRequiredService<PushEndpointSlot>().Endpoint;
             return new TsmControllerHost(app, new Uri(bound.EndsWith('/') ? bound : bound + "/"), groups, push);
         }
         catch
@@ -123,6 +134,9 @@ public sealed class TsmControllerHost : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>The controller's services (the graph <see cref="SubsetMulticastServiceCollectionExtensions.AddSubsetMulticast(IServiceCollection, ControllerOptions)"/> built).</summary>
+    public IServiceProvider Services => _app.Services;
 
     /// <summary>Completes when the host stops (Ctrl-C is the caller's: cancel <paramref name="cancellationToken"/>).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
@@ -136,15 +150,6 @@ public sealed class TsmControllerHost : IAsyncDisposable
             catch (OperationCanceledException) { }
         }
         await _app.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private static PushedApplier PushedApplierFor(ControllerOptions options, IPushTarget? target, TimeProvider time)
-    {
-        if (target is null) throw new ArgumentException("Pushed mode needs a push target (the agents' transport).", nameof(target));
-        foreach (var v in options.Lifecycle.Vlans)
-            if (!options.PushKeys.HasKey(v.Vlan, options.PushKeyId))
-                throw new ArgumentException($"Pushed mode signs with key {options.PushKeyId}, which VLAN {v.Vlan} does not have in PushKeys.", nameof(options));
-        return new PushedApplier(target, options.PushKeys, options.PushKeyId, options.PushSenderId, time);
     }
 
     private static Task WriteUnhandledAsync(HttpContext http)

@@ -1,6 +1,8 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
+using SubsetMulticast.Controller.Composition;
 using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.ReferenceGroups;
 using SubsetMulticast.Learning;
@@ -29,37 +31,33 @@ public sealed record OpenFlowControllerSettings
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
-    /// <summary>Loggers for the OpenFlow side; null: built from <see cref="ControllerOptions.ConfigureLogging"/>.</summary>
+    /// <summary>Loggers for the whole controller; null: the host's, configured by <see cref="ControllerOptions.ConfigureLogging"/>.</summary>
     public ILoggerFactory? Loggers { get; init; }
 }
 
 /// <summary>
-/// The controller for real switches, in one call: an OpenFlow listener with its southbound (reconciliation
-/// on reconnect) and LLDP discovery, a <see cref="FabricLearner"/> fed from it (topology, reference groups
-/// from punted IGMP/MLD, hosts from ARP/ND/IGMP), and the REST controller on the learner's live tables.
-/// Used by <c>tsm serve --openflow</c>, the OVS tests and the emulator-at-scale test.
+/// The controller for real switches, in one call: <c>AddSubsetMulticast(…).AddOpenFlowFabric(…)</c> on a
+/// <see cref="TsmControllerHost"/>, with the parts tests and the CLI look at. Used by <c>tsm serve --openflow</c>,
+/// the OVS tests and the emulator-at-scale test.
 /// </summary>
 public sealed class OpenFlowControllerService : IAsyncDisposable
 {
-    private readonly CancellationTokenSource _stop = new();
-    private readonly ILoggerFactory? _ownedLoggers;
-    private Task _ticker = Task.CompletedTask;
     private int _disposed;
 
-    private OpenFlowControllerService(OpenFlowListener listener, OpenFlowSouthbound southbound, FabricDiscovery discovery,
-        FabricLearner learner, OpenFlowFabricFeed feed, UnregisteredGroupFlows unregistered, ILoggerFactory? ownedLoggers)
+    private OpenFlowControllerService(TsmControllerHost controller)
     {
-        UnregisteredFlows = unregistered;
-        Listener = listener;
-        Southbound = southbound;
-        Discovery = discovery;
-        Learner = learner;
-        Feed = feed;
-        _ownedLoggers = ownedLoggers;
+        Controller = controller;
+        var services = controller.Services;
+        Listener = services.GetRequiredService<OpenFlowListener>();
+        Southbound = services.GetRequiredService<OpenFlowSouthbound>();
+        Discovery = services.GetRequiredService<FabricDiscovery>();
+        Learner = services.GetRequiredService<FabricLearner>();
+        Feed = services.GetRequiredService<OpenFlowFabricFeed>();
+        UnregisteredFlows = services.GetRequiredService<UnregisteredGroupFlows>();
     }
 
     /// <summary>The REST controller (<see cref="TsmControllerHost.ApiUrl"/>).</summary>
-    public TsmControllerHost Controller { get; private set; } = null!;
+    public TsmControllerHost Controller { get; }
 
     /// <summary>Where switches connect (<see cref="OpenFlowListener.LocalEndpoint"/>).</summary>
     public OpenFlowListener Listener { get; }
@@ -77,68 +75,33 @@ public sealed class OpenFlowControllerService : IAsyncDisposable
     /// <summary>The learned host locations.</summary>
     public HostTable Hosts => Learner.Hosts;
 
-    /// <summary>Starts everything; switches may connect once this returns (the listener starts last).</summary>
+    /// <summary>Starts everything; switches may connect once this returns.</summary>
     public static async Task<OpenFlowControllerService> StartAsync(OpenFlowControllerSettings settings, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (settings.Controller.Mode != ApplyMode.Computed)
             throw new ArgumentException("Over OpenFlow the controller programs the switches itself: the mode must be computed.", nameof(settings));
         if (settings.TickInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(settings), "TickInterval must be positive.");
-        var owned = settings.Loggers is null ? LoggerFactory.Create(b => settings.Controller.ConfigureLogging?.Invoke(b)) : null;
-        var loggers = settings.Loggers ?? owned ?? NullLoggerFactory.Instance;
-        var time = settings.Time;
-
-        var listener = new OpenFlowListener(settings.OpenFlowEndpoint, settings.Connection, loggers, time);
-        var southbound = new OpenFlowSouthbound(listener, settings.Southbound, loggers);
-        var discovery = new FabricDiscovery(listener, settings.Discovery, time);
-        var learner = new FabricLearner(settings.Learner, time);
-        var feed = new OpenFlowFabricFeed(listener, discovery, learner);
-        var unregistered = new UnregisteredGroupFlows(listener, learner.References, settings.Controller.Lifecycle.Vlans,
-            priority: (ushort)Math.Max(1, settings.Southbound.Priority / 2), tableId: settings.Southbound.TableId,
-            logger: loggers.CreateLogger("SubsetMulticast.OpenFlow.Unregistered"));
-        learner.TopologyChanged += _ => Task.Run(unregistered.SyncSafeAsync); // off the learner's thread: it may hold its lock
-        var service = new OpenFlowControllerService(listener, southbound, discovery, learner, feed, unregistered, owned);
-        try
+        var controller = await TsmControllerHost.StartAsync(settings.Controller, tsm =>
         {
-            service.Controller = await TsmControllerHost.StartAsync(settings.Controller, learner.Hosts, learner.References,
-                southbound, pushTarget: null, time, cancellationToken).ConfigureAwait(false);
-            listener.Start();
-            service._ticker = service.TickAsync(settings.TickInterval, time, service._stop.Token);
-            return service;
-        }
-        catch
-        {
-            await service.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
-
-    private async Task TickAsync(TimeSpan interval, TimeProvider time, CancellationToken ct)
-    {
-        try
-        {
-            while (!ct.IsCancellationRequested)
+            tsm.UseTime(settings.Time);
+            if (settings.Loggers is { } loggers) tsm.Services.Replace(ServiceDescriptor.Singleton(loggers));
+            tsm.AddOpenFlowFabric(o =>
             {
-                await Task.Delay(interval, time, ct).ConfigureAwait(false);
-                Learner.Tick();
-                await UnregisteredFlows.SyncAsync(ct).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) { }
+                o.Endpoint = settings.OpenFlowEndpoint;
+                o.Connection = settings.Connection;
+                o.Southbound = settings.Southbound;
+                o.Discovery = settings.Discovery;
+                o.Learner = settings.Learner;
+                o.TickInterval = settings.TickInterval;
+            });
+        }, cancellationToken).ConfigureAwait(false);
+        return new OpenFlowControllerService(controller);
     }
 
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await _ticker.ConfigureAwait(false);
-        if (Controller is not null) await Controller.DisposeAsync().ConfigureAwait(false);
-        Feed.Dispose();
-        UnregisteredFlows.Dispose();
-        await Discovery.DisposeAsync().ConfigureAwait(false);
-        Southbound.Dispose();
-        await Listener.DisposeAsync().ConfigureAwait(false);
-        _stop.Dispose();
-        _ownedLoggers?.Dispose();
+        await Controller.DisposeAsync().ConfigureAwait(false);
     }
 }
