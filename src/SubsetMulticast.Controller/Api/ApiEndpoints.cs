@@ -20,7 +20,7 @@ internal static class ApiEndpoints
     {
         var api = app.MapGroup(Prefix);
         api.MapPost("/groups", (Func<HttpContext, Task<IResult>>)(http => CreateAsync(http, groups, time, southboundToken)));
-        api.MapGet("/groups", () => Results.Json(groups.All().Select(g => GroupView.From(g)).ToArray(), ApiJsonContext.Default.GroupViewArray));
+        api.MapGet("/groups", (HttpContext http) => ListGroups(http, groups));
         api.MapGet("/groups/{id}", (HttpContext http, string id) => groups.TryGet(id, out var g)
             ? Results.Json(GroupView.From(g), ApiJsonContext.Default.GroupView)
             : ApiProblems.From(NotFound(id), http));
@@ -34,12 +34,70 @@ internal static class ApiEndpoints
         });
         api.MapDelete("/groups/{id}", async (HttpContext http, string id) =>
         {
-            var done = await groups.ReleaseAsync(id, southboundToken);
+            var done = await groups.ReleaseWithReportAsync(id, southboundToken);
+            if (!done.Succeeded) return ApiProblems.From(done.Problem!, http);
+            var r = done.Value!;
+            // 204 as before; the headers say when delivery stopped. ?wait=stopped answers only once it has.
+            var headers = http.Response.Headers;
+            headers["Tsm-Confirmed-At"] = r.ConfirmedAt.ToString("o", System.Globalization.CultureInfo.InvariantCulture);
+            headers["Tsm-Delivery-Stopped-By"] = r.StoppedBy.ToString("o", System.Globalization.CultureInfo.InvariantCulture);
+            if (http.Request.Query["wait"] == "stopped")
+            {
+                var left = r.StoppedBy - time.GetUtcNow();
+                if (left > TimeSpan.Zero) await Task.Delay(left, time, southboundToken);
+                return Results.Json(new ReleaseView(r.Group.Id, r.Group.Address.ToString(), r.ConfirmedAt, r.StoppedBy), ApiJsonContext.Default.ReleaseView);
+            }
+            return Results.NoContent();
+        });
+        api.MapPost("/persistent-sets", (Func<HttpContext, Task<IResult>>)(http => CreatePersistentSetAsync(http, groups, southboundToken)));
+        api.MapGet("/persistent-sets", () => Results.Json(groups.Persistent.All().Select(PersistentSetView.From).ToArray(), ApiJsonContext.Default.PersistentSetViewArray));
+        api.MapDelete("/persistent-sets/{id}", async (HttpContext http, string id) =>
+        {
+            var done = await groups.Persistent.DeleteAsync(id, southboundToken);
             return done.Succeeded ? Results.NoContent() : ApiProblems.From(done.Problem!, http);
         });
         api.MapGet("/reference-groups", () => Results.Json(
             references.All().Select(r => ReferenceGroupView.From(r, references.Topology)).ToArray(), ApiJsonContext.Default.ReferenceGroupViewArray));
         api.MapGet("/topology", () => Results.Json(TopologyView.From(references.Topology, hosts), ApiJsonContext.Default.TopologyView));
+    }
+
+    /// <summary>GET /groups?limit=N&amp;after=ID: at most <c>limit</c> (default 1000, at most 10,000) groups in id order; a Link rel="next" header names the next page.</summary>
+    private static IResult ListGroups(HttpContext http, GroupCoordinator groups)
+    {
+        int limit = 1000;
+        if (http.Request.Query.TryGetValue("limit", out var l) && (!int.TryParse(l, out limit) || limit is < 1 or > 10_000))
+            return ApiProblems.Invalid($"limit '{l}' is not a number from 1 to 10000.", http);
+        string? after = http.Request.Query.TryGetValue("after", out var a) ? a.ToString() : null;
+        var page = groups.Lifecycle.Store.Page(after, limit);
+        if (page.Count == limit)
+            http.Response.Headers.Link = $"<{Prefix}/groups?limit={limit}&after={Uri.EscapeDataString(page[^1].Id)}>; rel=\"next\"";
+        var views = new GroupView[page.Count];
+        for (int i = 0; i < views.Length; i++) views[i] = GroupView.From(page[i]);
+        return Results.Json(views, ApiJsonContext.Default.GroupViewArray);
+    }
+
+    private static async Task<IResult> CreatePersistentSetAsync(HttpContext http, GroupCoordinator groups, CancellationToken southboundToken)
+    {
+        if (!http.Request.HasJsonContentType()) return ApiProblems.UnsupportedMediaType(http);
+        CreatePersistentSetBody? body;
+        try { body = await http.Request.ReadFromJsonAsync(ApiJsonContext.Default.CreatePersistentSetBody, http.RequestAborted); }
+        catch (JsonException e) { return ApiProblems.MalformedJson(e.Message, http); }
+        if (body is null) return ApiProblems.MalformedJson("The body is null; expected a JSON object.", http);
+        if (body.Vlan is not { } vlan) return ApiProblems.MissingField("vlan", http);
+        if (!VlanId.IsValid(vlan)) return ApiProblems.Invalid($"vlan {vlan} is outside 0..{VlanId.MaxValue}.", http);
+        if (body.Reference is null) return ApiProblems.MissingField("reference", http);
+        if (!IpAddress.TryParse(body.Reference, out var reference) || !reference.IsMulticast)
+            return ApiProblems.MalformedAddress("reference", body.Reference, "a multicast group address", http);
+        if (body.Members is null) return ApiProblems.MissingField("members", http);
+        if (body.K is not { } k) return ApiProblems.MissingField("k", http);
+        var members = new IpAddress[body.Members.Length];
+        for (int i = 0; i < members.Length; i++)
+            if (!IpAddress.TryParse(body.Members[i], out members[i]) || members[i].IsMulticast || members[i].IsV4 != reference.IsV4)
+                return ApiProblems.MalformedAddress($"members[{i}]", body.Members[i], "a unicast address of the reference group's family", http);
+        var done = await groups.Persistent.CreateAsync(new VlanId((ushort)vlan), reference, members, k, southboundToken);
+        if (!done.Succeeded) return ApiProblems.From(done.Problem!, http);
+        http.Response.Headers.Location = $"{Prefix}/persistent-sets/{done.Value!.Id}";
+        return Results.Json(PersistentSetView.From(done.Value), ApiJsonContext.Default.PersistentSetView, statusCode: StatusCodes.Status201Created);
     }
 
     private static TsmProblem NotFound(string id) => new(ProblemKind.GroupNotFound, $"No rendezvous group '{id}'.");
@@ -64,7 +122,7 @@ internal static class ApiEndpoints
         if (!done.Succeeded) return ApiProblems.From(done.Problem!, http);
         var group = done.Value!.Group;
         http.Response.Headers.Location = $"{Prefix}/groups/{Uri.EscapeDataString(group.Id)}";
-        return Results.Json(GroupView.From(group, done.Value.SetupMicros), ApiJsonContext.Default.GroupView, statusCode: StatusCodes.Status201Created);
+        return Results.Json(GroupView.From(group, done.Value.SetupMicros, done.Value.Setup), ApiJsonContext.Default.GroupView, statusCode: StatusCodes.Status201Created);
     }
 
     /// <summary>Syntax only: a field present, a number in range, an address that parses. Meaning (VLAN allowed, reference known, block) is the lifecycle's.</summary>
@@ -95,9 +153,17 @@ internal static class ApiEndpoints
             { error = ApiProblems.MalformedAddress("group", body.Group, "a multicast group address", http); return false; }
             group = g;
         }
+        var setup = SetupMode.Confirmed;
+        switch (body.Setup)
+        {
+            case null or "confirmed": break;
+            case "optimistic": setup = SetupMode.Optimistic; break;
+            case "persistent": setup = SetupMode.Persistent; break;
+            default: error = ApiProblems.Invalid($"setup '{body.Setup}' is not one of confirmed, optimistic, persistent.", http); return false;
+        }
         // Out-of-range lease lengths are the lifecycle's to refuse (it knows the maximum); clamp only so that TimeSpan cannot overflow.
         TimeSpan? ttl = body.TtlMs is { } ms ? TimeSpan.FromMilliseconds(Math.Clamp(ms, -1, 1_000_000_000_000)) : null;
-        request = new CreateGroupRequest(new VlanId((ushort)vlan), reference, members, ttl, group);
+        request = new CreateGroupRequest(new VlanId((ushort)vlan), reference, members, ttl, group, setup);
         return true;
     }
 }

@@ -8,7 +8,22 @@ using SubsetMulticast.Core.ReferenceGroups;
 namespace SubsetMulticast.Controller.Api;
 
 /// <summary>POST /api/v1/groups. Every field is nullable so that a missing one gets its own clear error.</summary>
-public sealed record CreateGroupBody(int? Vlan, string? Reference, string?[]? Members, long? TtlMs, string? Group);
+public sealed record CreateGroupBody(int? Vlan, string? Reference, string?[]? Members, long? TtlMs, string? Group, string? Setup = null);
+
+/// <summary>POST /api/v1/persistent-sets: every k-of-n subset of a negotiating group, installed ahead.</summary>
+public sealed record CreatePersistentSetBody(int? Vlan, string? Reference, string?[]? Members, int? K);
+
+public sealed record PersistentSetView(string Id, int Vlan, string Reference, string[] Members, int K, string First, long Count)
+{
+    public static PersistentSetView From(Groups.PersistentSetInfo s) =>
+        new(s.Id, s.Vlan.Value, s.Reference.ToString(), [.. s.Members.Select(m => m.ToString())], s.K, s.First.ToString(), s.Count);
+}
+
+/// <summary>
+/// DELETE /api/v1/groups/{id}: when every switch confirmed the release, and by when delivery has certainly
+/// stopped (the hold-down's end: switch fast paths lag their barrier); the address is reusable from then.
+/// </summary>
+public sealed record ReleaseView(string Id, string Group, DateTimeOffset ConfirmedAt, DateTimeOffset DeliveryStoppedBy);
 
 public sealed record IgnoredView(string Member, string Reason);
 
@@ -29,15 +44,25 @@ public sealed record GroupView(
     DateTimeOffset CreatedAt,
     DateTimeOffset ExpiresAt,
     long Version,
-    long? SetupMicros)
+    long? SetupMicros,
+    string? Setup = null,
+    bool? Persistent = null)
 {
-    public static GroupView From(RendezvousGroup g, long? setupMicros = null) => new(
+    public static string SetupName(SetupMode mode) => mode switch
+    {
+        SetupMode.Optimistic => "optimistic",
+        SetupMode.Persistent => "persistent",
+        _ => "confirmed",
+    };
+
+    public static GroupView From(RendezvousGroup g, long? setupMicros = null, SetupMode? setup = null) => new(
         g.Id, g.Vlan.Value, g.Reference.ToString(), g.Address.ToString(), g.Mac.ToString(),
         [.. g.Members.Select(m => m.ToString())],
         [.. g.Effective.Select(m => m.ToString())],
         [.. g.Ignored.Select(i => new IgnoredView(i.Member.ToString(), ReasonName(i.Reason)))],
         [.. g.Switches.Select(s => new SwitchPortsView(s.SwitchId, [.. s.Ports]))],
-        (long)g.Ttl.TotalMilliseconds, g.Created, g.Expires, g.Version, setupMicros);
+        (long)g.Ttl.TotalMilliseconds, g.Created, g.Expires, g.Version, setupMicros,
+        setup is { } m ? SetupName(m) : null, g.Pinned ? true : null);
 
     public static string ReasonName(IgnoreReason reason) => reason switch
     {
@@ -99,4 +124,8 @@ public sealed record ProblemBody(string Type, string Title, int Status, string D
 [JsonSerializable(typeof(ReferenceGroupView[]))]
 [JsonSerializable(typeof(TopologyView))]
 [JsonSerializable(typeof(ProblemBody))]
+[JsonSerializable(typeof(CreatePersistentSetBody))]
+[JsonSerializable(typeof(PersistentSetView))]
+[JsonSerializable(typeof(PersistentSetView[]))]
+[JsonSerializable(typeof(ReleaseView))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -4,8 +4,18 @@ using SubsetMulticast.Core.Southbound;
 
 namespace SubsetMulticast.Controller.Groups;
 
-/// <summary>A group as a create or refresh left it, with the time from the request's start to the switches' confirmation.</summary>
-public sealed record GroupResult(RendezvousGroup Group, long SetupMicros);
+/// <summary>
+/// A group as a create or refresh left it, with the time from the request's start to the answer (the switches'
+/// confirmation in confirmed mode, the write in optimistic mode, the look-up in persistent mode) and the mode
+/// that applied (a persistent request no set covers is set up confirmed).
+/// </summary>
+public sealed record GroupResult(RendezvousGroup Group, long SetupMicros, SetupMode Setup = SetupMode.Confirmed);
+
+/// <summary>
+/// A release: the switches confirmed it at <paramref name="ConfirmedAt"/>; their fast paths have certainly
+/// forgotten the group by <paramref name="StoppedBy"/> (the hold-down's end), when the address becomes reusable.
+/// </summary>
+public sealed record ReleaseResult(RendezvousGroup Group, DateTimeOffset ConfirmedAt, DateTimeOffset StoppedBy);
 
 /// <summary>
 /// Runs each group operation as one transaction: <see cref="GroupLifecycle"/> prepares it (validates, plans,
@@ -26,9 +36,13 @@ public sealed partial class GroupCoordinator
         _applier = applier;
         _time = time;
         _log = log;
+        Persistent = new PersistentSets(this, time);
     }
 
     public GroupLifecycle Lifecycle => _lifecycle;
+
+    /// <summary>Persistent sets (draft §7.2) a <see cref="SetupMode.Persistent"/> create looks in.</summary>
+    public PersistentSets Persistent { get; }
 
     public bool TryGet(string id, out RendezvousGroup group) => _lifecycle.Store.TryGet(id, out group);
 
@@ -39,11 +53,16 @@ public sealed partial class GroupCoordinator
     public async ValueTask<Outcome<GroupResult>> CreateAsync(CreateGroupRequest request, CancellationToken cancellationToken, long startTimestamp = 0)
     {
         long start = startTimestamp != 0 ? startTimestamp : _time.GetTimestamp();
+        if (request.Setup == SetupMode.Persistent)
+        {
+            if (Persistent.TryFind(request, out var installed)) return new GroupResult(installed, Micros(start), SetupMode.Persistent);
+            request = request with { Setup = SetupMode.Confirmed };
+        }
         var prepared = _lifecycle.PrepareCreate(request);
         if (!prepared.Succeeded) return Refused(prepared.Problem!, "create");
-        var done = await ExecuteAsync(prepared.Value!, cancellationToken).ConfigureAwait(false);
+        var done = await ExecuteAsync(prepared.Value!, cancellationToken, request.Setup == SetupMode.Optimistic).ConfigureAwait(false);
         if (!done.Succeeded) return done.Problem!;
-        var result = new GroupResult(done.Value!.After!, Micros(start));
+        var result = new GroupResult(done.Value!.After!, Micros(start), request.Setup);
         Log.Applied(_log, done.Value.Kind, result.Group.Id, result.Group.Address, result.Group.Switches.Count, result.SetupMicros);
         return result;
     }
@@ -64,6 +83,24 @@ public sealed partial class GroupCoordinator
     /// <summary>Removes the group from every switch and frees its address. Returns the released record.</summary>
     public async ValueTask<Outcome<RendezvousGroup>> ReleaseAsync(string id, CancellationToken cancellationToken)
     {
+        var done = await ReleaseWithReportAsync(id, cancellationToken).ConfigureAwait(false);
+        return done.Succeeded ? done.Value!.Group : done.Problem!;
+    }
+
+    /// <summary>
+    /// Removes the group from every switch and frees its address after the hold-down; says when the switches
+    /// confirmed and by when delivery has certainly stopped. A persistent set's group is released with its set only.
+    /// </summary>
+    public ValueTask<Outcome<ReleaseResult>> ReleaseWithReportAsync(string id, CancellationToken cancellationToken)
+    {
+        if (_lifecycle.Store.TryGet(id, out var g) && g.Pinned)
+            return ValueTask.FromResult<Outcome<ReleaseResult>>(Refused(new TsmProblem(ProblemKind.GroupBusy,
+                $"Group {id} belongs to a persistent set and stays installed; delete the set to release it."), "release"));
+        return ReleaseAnyAsync(id, cancellationToken);
+    }
+
+    internal async ValueTask<Outcome<ReleaseResult>> ReleaseAnyAsync(string id, CancellationToken cancellationToken)
+    {
         long start = _time.GetTimestamp();
         var prepared = _lifecycle.PrepareRelease(id);
         if (!prepared.Succeeded) return Refused(prepared.Problem!, "release");
@@ -71,7 +108,8 @@ public sealed partial class GroupCoordinator
         if (!done.Succeeded) return done.Problem!;
         var group = done.Value!.Before!;
         Log.Applied(_log, TransactionKind.Release, id, group.Address, group.Switches.Count, Micros(start));
-        return group;
+        var stoppedBy = done.Value.ReusableAt ?? _time.GetUtcNow();
+        return new ReleaseResult(group, stoppedBy - _lifecycle.HoldDown, stoppedBy);
     }
 
     /// <summary>
@@ -97,12 +135,19 @@ public sealed partial class GroupCoordinator
         return released;
     }
 
-    private async ValueTask<Outcome<GroupTransaction>> ExecuteAsync(GroupTransaction tx, CancellationToken cancellationToken)
+    private async ValueTask<Outcome<GroupTransaction>> ExecuteAsync(GroupTransaction tx, CancellationToken cancellationToken, bool optimistic = false)
     {
         SouthboundResult result;
         try
         {
-            result = await _applier.ApplyAsync(tx, cancellationToken).ConfigureAwait(false);
+            if (optimistic)
+            {
+                var staged = await _applier.ApplyStagedAsync(tx, cancellationToken).ConfigureAwait(false);
+                result = staged.Written;
+                if (result.Succeeded && !staged.Confirmed.IsCompleted) _ = UndoIfRefusedAsync(tx.After!, staged.Confirmed);
+                else if (result.Succeeded) result = staged.Confirmed.Result;
+            }
+            else result = await _applier.ApplyAsync(tx, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -129,6 +174,25 @@ public sealed partial class GroupCoordinator
         return problem;
     }
 
+    /// <summary>
+    /// An optimistic create was answered before the switches confirmed it; if one refuses after all, the group is
+    /// released (the client finds it gone, as after an expiry) so that no switch keeps part of it.
+    /// </summary>
+    private async Task UndoIfRefusedAsync(RendezvousGroup group, Task<SouthboundResult> confirmed)
+    {
+        var result = await confirmed.ConfigureAwait(false);
+        if (result.Succeeded) return;
+        var reasons = string.Join("; ", result.Failures.Select(f => $"{f.SwitchId}: {f.Reason}"));
+        Log.OptimisticRefused(_log, group.Id, group.Address, reasons);
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            var released = await ReleaseAnyAsync(group.Id, CancellationToken.None).ConfigureAwait(false);
+            // Not found: the client released it meanwhile. Busy: its own release or refresh is running; try again.
+            if (released.Succeeded || released.Problem!.Kind != ProblemKind.GroupBusy) return;
+            await Task.Delay(TimeSpan.FromMilliseconds(10), _time).ConfigureAwait(false);
+        }
+    }
+
     private TsmProblem Refused(TsmProblem problem, string operation)
     {
         Log.Refused(_log, operation, problem.Kind, problem.Detail);
@@ -147,6 +211,9 @@ public sealed partial class GroupCoordinator
 
         [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "{Operation} refused ({Kind}): {Detail}")]
         public static partial void Refused(ILogger logger, string operation, ProblemKind kind, string detail);
+
+        [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Optimistic create of {Id} at {Address} was refused after the answer; releasing it: {Reasons}")]
+        public static partial void OptimisticRefused(ILogger logger, string id, Core.Addressing.IpAddress address, string reasons);
 
         [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "{Kind} of {Id} failed in {Southbound} and was rolled back: {Reasons}")]
         public static partial void SouthboundFailed(ILogger logger, TransactionKind kind, string id, string southbound, string reasons);

@@ -10,6 +10,13 @@ internal interface ITransactionApplier
 {
     string Name { get; }
     ValueTask<SouthboundResult> ApplyAsync(GroupTransaction tx, CancellationToken cancellationToken);
+
+    /// <summary>Answers when written (optimistic setup); appliers that cannot tell written from confirmed answer when confirmed.</summary>
+    async ValueTask<StagedApply> ApplyStagedAsync(GroupTransaction tx, CancellationToken cancellationToken)
+    {
+        var r = await ApplyAsync(tx, cancellationToken).ConfigureAwait(false);
+        return new StagedApply(r, Task.FromResult(r));
+    }
 }
 
 /// <summary>Controller-computed mode: each switch gets the rule the lifecycle computed for it.</summary>
@@ -19,6 +26,14 @@ internal sealed class ComputedApplier(ISouthbound southbound) : ITransactionAppl
 
     public ValueTask<SouthboundResult> ApplyAsync(GroupTransaction tx, CancellationToken cancellationToken) =>
         tx.Changes.Count == 0 ? ValueTask.FromResult(SouthboundResult.Success) : southbound.ApplyAsync(tx.Changes, cancellationToken);
+
+    public async ValueTask<StagedApply> ApplyStagedAsync(GroupTransaction tx, CancellationToken cancellationToken)
+    {
+        if (tx.Changes.Count > 0 && southbound is IStagedSouthbound staged)
+            return await staged.ApplyStagedAsync(tx.Changes, cancellationToken).ConfigureAwait(false);
+        var r = await ApplyAsync(tx, cancellationToken).ConfigureAwait(false);
+        return new StagedApply(r, Task.FromResult(r));
+    }
 }
 
 /// <summary>

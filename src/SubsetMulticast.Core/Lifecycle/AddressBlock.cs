@@ -5,11 +5,14 @@ namespace SubsetMulticast.Core.Lifecycle;
 /// <summary>
 /// A VLAN's block of transactional group addresses. Allocation moves a cursor round the block so that a
 /// just-released address is the last to be reused (late datagrams of the old transaction must not reach
-/// the new one's members). Not thread-safe: the lifecycle holds its lock.
+/// the new one's members), and a released address can be held down for a while (<see cref="Free(IpAddress, long)"/>):
+/// still counted in use, neither allocated nor reservable, until its time has come. Not thread-safe: the
+/// lifecycle holds its lock.
 /// </summary>
 public sealed class AddressBlock
 {
     private readonly ulong[] _used;
+    private readonly Queue<(int Offset, long ReusableAt)> _heldDown = new();
     private int _cursor;
 
     public AddressBlock(IpAddress first, int size)
@@ -46,6 +49,51 @@ public sealed class AddressBlock
         (address.IsV4 || address.High == First.High);
 
     public bool IsUsed(IpAddress address) => Contains(address) && IsUsed(Offset(address));
+
+    /// <summary>Addresses released but still held down.</summary>
+    public int HeldDown => _heldDown.Count;
+
+    /// <summary>
+    /// Frees <paramref name="address"/> once <paramref name="now"/> passes <paramref name="reusableAt"/> (both in
+    /// the same clock's ticks, e.g. <see cref="DateTimeOffset.UtcTicks"/>); releases due by then are freed by the
+    /// next <see cref="ReleaseDue"/>. Hold-downs are first in, first out, so callers pass times that do not go back.
+    /// </summary>
+    public void Free(IpAddress address, long reusableAt)
+    {
+        if (Contains(address) && IsUsed(Offset(address))) _heldDown.Enqueue((Offset(address), reusableAt));
+    }
+
+    /// <summary>Frees every held-down address whose time has come.</summary>
+    public void ReleaseDue(long now)
+    {
+        while (_heldDown.TryPeek(out var h) && h.ReusableAt <= now)
+        {
+            _heldDown.Dequeue();
+            if (IsUsed(h.Offset)) Mark(h.Offset, false);
+        }
+    }
+
+    /// <summary>True when <paramref name="address"/> is held down (released, not yet reusable).</summary>
+    public bool IsHeldDown(IpAddress address)
+    {
+        if (!Contains(address)) return false;
+        int offset = Offset(address);
+        foreach (var h in _heldDown) if (h.Offset == offset) return true;
+        return false;
+    }
+
+    /// <summary>The first address of a run of <paramref name="count"/> free addresses (nothing reserved); false if none.</summary>
+    public bool TryFindFreeRun(int count, out IpAddress first)
+    {
+        int run = 0;
+        for (int i = 0; i < Size; i++)
+        {
+            run = IsUsed(i) ? 0 : run + 1;
+            if (run == count) { first = First.Add((ulong)(i - count + 1)); return true; }
+        }
+        first = default;
+        return false;
+    }
 
     public bool TryAllocate(out IpAddress address)
     {

@@ -49,6 +49,9 @@ public sealed class GroupLifecycle
     public IReadOnlyCollection<ushort> AllowedVlans => _vlans.Keys;
     public IGroupStore Store => _store;
 
+    /// <summary>How long a released address stays out of use (<see cref="LifecycleOptions.ReleaseHoldDown"/>).</summary>
+    public TimeSpan HoldDown => _options.ReleaseHoldDown;
+
     public Outcome<GroupTransaction> PrepareCreate(CreateGroupRequest request)
     {
         if (!_vlans.TryGetValue(request.Vlan.Value, out var blocks))
@@ -58,7 +61,7 @@ public sealed class GroupLifecycle
         if (request.Members.Count > _options.MaxMembers)
             return new TsmProblem(ProblemKind.TooManyMembers, $"{request.Members.Count} members; at most {_options.MaxMembers}.");
         var ttl = request.Ttl ?? _options.DefaultTtl;
-        if (ttl <= TimeSpan.Zero || ttl > _options.MaxTtl)
+        if (!request.Pinned && (ttl <= TimeSpan.Zero || ttl > _options.MaxTtl))
             return new TsmProblem(ProblemKind.InvalidRequest, $"ttl must be between 1 ms and {_options.MaxTtl.TotalMilliseconds:0} ms.");
         var block = blocks.For(request.Reference);
         if (block is null)
@@ -79,6 +82,7 @@ public sealed class GroupLifecycle
         var now = _time.GetUtcNow();
         lock (_gate)
         {
+            block.ReleaseDue(now.UtcTicks);
             RendezvousGroup? before = null;
             IpAddress address;
             bool reserved;
@@ -91,7 +95,10 @@ public sealed class GroupLifecycle
                     _store.TryGet(holder, out before!);
                     reserved = false;
                 }
-                else if (!block.TryReserve(g)) return new TsmProblem(ProblemKind.GroupBusy, $"{g} is being set up by another request.");
+                else if (!block.TryReserve(g))
+                    return new TsmProblem(ProblemKind.GroupBusy, block.IsHeldDown(g)
+                        ? $"{g} was released less than {_options.ReleaseHoldDown.TotalMilliseconds:0.#} ms ago and is held down until every switch has certainly forgotten it; retry shortly."
+                        : $"{g} is being set up by another request.");
                 else reserved = true;
             }
             else
@@ -102,7 +109,7 @@ public sealed class GroupLifecycle
             }
             var id = $"rg-{++_nextId:x8}";
             var after = new RendezvousGroup(id, request.Vlan, request.Reference, address, [.. request.Members], effective, ignored,
-                plan, ttl, now, now + ttl, 1);
+                plan, ttl, now, request.Pinned ? DateTimeOffset.MaxValue : now + ttl, 1) { Pinned = request.Pinned };
             if (before is not null) _busy.Add(before.Id);
             _busy.Add(id);
             return new GroupTransaction(before is null ? TransactionKind.Create : TransactionKind.Supersede, before, after, Diff(before, after), reserved);
@@ -126,7 +133,7 @@ public sealed class GroupLifecycle
             return new TsmProblem(ProblemKind.NoMemberInReferenceGroup, $"No member of {group.Id} is in reference group {group.Reference} any more; release the group.");
         }
         var now = _time.GetUtcNow();
-        var after = group with { Effective = effective, Ignored = ignored, Switches = plan, Expires = now + group.Ttl, Version = group.Version + 1 };
+        var after = group with { Effective = effective, Ignored = ignored, Switches = plan, Expires = group.Pinned ? DateTimeOffset.MaxValue : now + group.Ttl, Version = group.Version + 1 };
         return new GroupTransaction(TransactionKind.Refresh, group, after, Diff(group, after), false);
     }
 
@@ -167,7 +174,14 @@ public sealed class GroupLifecycle
                 {
                     _store.Remove(before.Id);
                     _byAddress.Remove((before.Vlan, before.Address));
-                    if (tx.After is null) _vlans[before.Vlan.Value].For(before.Address)?.Free(before.Address);
+                    if (tx.After is null)
+                    {
+                        // Commit follows the switches' confirmation; the hold-down covers what their fast paths still remember.
+                        var reusable = _time.GetUtcNow() + _options.ReleaseHoldDown;
+                        tx.ReusableAt = reusable;
+                        if (_options.ReleaseHoldDown > TimeSpan.Zero) _vlans[before.Vlan.Value].For(before.Address)?.Free(before.Address, reusable.UtcTicks);
+                        else _vlans[before.Vlan.Value].For(before.Address)?.Free(before.Address);
+                    }
                 }
             }
             if (tx.After is { } after)
@@ -198,6 +212,23 @@ public sealed class GroupLifecycle
     public bool TryFindByAddress(VlanId vlan, IpAddress address, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? id)
     {
         lock (_gate) return _byAddress.TryGetValue((vlan, address), out id);
+    }
+
+    /// <summary>
+    /// The first of <paramref name="count"/> consecutive free addresses in the block for <paramref name="reference"/>'s
+    /// family on <paramref name="vlan"/> (a persistent set numbers its groups onto such a run). Nothing is reserved:
+    /// the caller creates each group at its address, and a create that finds one taken fails like any other.
+    /// </summary>
+    public bool TryFindFreeRun(VlanId vlan, IpAddress reference, int count, out IpAddress first)
+    {
+        first = default;
+        lock (_gate)
+        {
+            var block = _vlans.TryGetValue(vlan.Value, out var blocks) ? blocks.For(reference) : null;
+            if (block is null) return false;
+            block.ReleaseDue(_time.GetUtcNow().UtcTicks);
+            return block.TryFindFreeRun(count, out first);
+        }
     }
 
     /// <summary>Addresses in use in a VLAN's block for a family, for observability.</summary>

@@ -26,4 +26,7 @@ public sealed class GroupTransaction
     public IReadOnlyList<SwitchChange> Changes { get; }
     internal bool ReservedAddress { get; }
     internal bool Settled { get; set; }
+
+    /// <summary>For a committed release or expiry: when the address may be handed out again (end of the hold-down).</summary>
+    public DateTimeOffset? ReusableAt { get; internal set; }
 }

@@ -14,6 +14,15 @@ public sealed class LifecycleOptions
     public List<VlanBlocks> Vlans { get; } = [];
     public TimeSpan DefaultTtl { get; set; } = TimeSpan.FromSeconds(5);
     public TimeSpan MaxTtl { get; set; } = TimeSpan.FromHours(1);
+    /// <summary>
+    /// How long a released address stays out of use after every switch confirmed the release. A barrier reply
+    /// says the flow table changed, not that the switch's fast path forgot the rule: Open vSwitch's datapath
+    /// flow cache kept forwarding a deleted group for up to 4.4 ms after the barrier (issue 14). Until the
+    /// hold-down ends the address is neither allocated nor reservable, so a late datagram of the old group can
+    /// never follow the new group's ports — nor the new group's first datagrams the old group's.
+    /// </summary>
+    public TimeSpan ReleaseHoldDown { get; set; } = TimeSpan.FromMilliseconds(20);
+
     /// <summary>The push instruction carries an 8-bit member count (draft §10).</summary>
     public int MaxMembers { get; set; } = 255;
 

@@ -26,6 +26,9 @@ public sealed record RendezvousGroup(
 {
     public MacAddress Mac => MulticastMac.For(Address);
 
+    /// <summary>A persistent set's member group: no lease; released only with its set.</summary>
+    public bool Pinned { get; init; }
+
     public GroupRule RuleFor(SwitchPorts s) => new(Vlan, Address, s.Ports);
 }
 
@@ -36,6 +39,16 @@ public interface IGroupStore
     IReadOnlyList<RendezvousGroup> All();
     void Put(RendezvousGroup group);
     bool Remove(string id);
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> groups with ids after <paramref name="after"/> (ordinal; null: from the
+    /// start), in id order — a listing bounded in size however many groups are live.
+    /// </summary>
+    IReadOnlyList<RendezvousGroup> Page(string? after, int limit) =>
+        [.. All().Where(g => after is null || string.CompareOrdinal(g.Id, after) > 0).OrderBy(g => g.Id, StringComparer.Ordinal).Take(limit)];
+
+    /// <summary>How many groups are live.</summary>
+    int Count => All().Count;
 }
 
 public sealed class InMemoryGroupStore : IGroupStore
@@ -45,4 +58,21 @@ public sealed class InMemoryGroupStore : IGroupStore
     public IReadOnlyList<RendezvousGroup> All() => [.. _groups.Values.OrderBy(g => g.Created).ThenBy(g => g.Id, StringComparer.Ordinal)];
     public void Put(RendezvousGroup group) => _groups[group.Id] = group;
     public bool Remove(string id) => _groups.TryRemove(id, out _);
+    public int Count => _groups.Count;
+
+    /// <summary>One pass over the live groups keeping the <paramref name="limit"/> smallest ids after the cursor: O(n log limit), no copy of the whole store.</summary>
+    public IReadOnlyList<RendezvousGroup> Page(string? after, int limit)
+    {
+        if (limit <= 0) return [];
+        var keep = new PriorityQueue<RendezvousGroup, string>(limit + 1, Comparer<string>.Create((a, b) => string.CompareOrdinal(b, a)));
+        foreach (var g in _groups.Values)
+        {
+            if (after is not null && string.CompareOrdinal(g.Id, after) <= 0) continue;
+            if (keep.Count < limit) keep.Enqueue(g, g.Id);
+            else if (string.CompareOrdinal(g.Id, keep.Peek().Id) < 0) keep.EnqueueDequeue(g, g.Id);
+        }
+        var page = new RendezvousGroup[keep.Count];
+        for (int i = page.Length - 1; i >= 0; i--) page[i] = keep.Dequeue();
+        return page;
+    }
 }

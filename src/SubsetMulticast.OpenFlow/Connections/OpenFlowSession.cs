@@ -22,6 +22,10 @@ public sealed class OpenFlowSession : IAsyncDisposable
     private readonly CancellationTokenSource _closing = new();
     private readonly ConcurrentDictionary<uint, Pending> _pending = new();
     private readonly ConcurrentDictionary<uint, OfpPort> _ports = new();
+    private readonly ConcurrentQueue<SwitchWrite> _queue = new();
+    private readonly ConcurrentDictionary<uint, SwitchWrite> _writeXids = new();
+    private readonly ConcurrentDictionary<uint, SwitchWrite[]> _barriers = new();
+    private int _pumping;
     private readonly TaskCompletionSource<HelloMessage> _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -174,12 +178,17 @@ public sealed class OpenFlowSession : IAsyncDisposable
                 return null;
             case ErrorMessage error:
                 if (_pending.TryGetValue(error.Xid, out var failed)) failed.Fail(error);
+                else if (_writeXids.TryGetValue(error.Xid, out var write)) write.AddError(error);
                 else Log.UnsolicitedError(_logger, Name, error.Name, error.Xid);
                 return null;
             case MultipartReply part:
                 if (!_pending.TryGetValue(part.Xid, out var pm)) { Log.UnknownXid(_logger, Name, part.Xid, part.Type); return null; }
                 if (!pm.AddPart(part, _options.MaxMultipartBytes))
                     return $"multipart reply for xid {part.Xid} exceeds {_options.MaxMultipartBytes} bytes";
+                return null;
+            case BarrierReply when _barriers.TryRemove(message.Xid, out var confirmed):
+                // Completing only sets results (continuations run on the pool): the read loop goes straight on.
+                foreach (var w in confirmed) w.Confirm();
                 return null;
             case EchoReply or FeaturesReply or BarrierReply:
                 if (_pending.TryGetValue(message.Xid, out var p)) p.Complete(message);
@@ -276,37 +285,105 @@ public sealed class OpenFlowSession : IAsyncDisposable
     public Task BarrierAsync(CancellationToken ct = default) => RequestAsync(new BarrierRequest(), ct);
 
     /// <summary>
-    /// Sends <paramref name="messages"/> followed by a BARRIER in one write and waits for the barrier reply.
+    /// Sends <paramref name="messages"/> followed by a BARRIER and waits for the barrier reply.
     /// The switch reports errors for earlier messages before the barrier reply (spec §6.2), so the
     /// returned list holds every ERROR the switch sent for these messages (empty on success).
+    /// Concurrent calls share writes and barriers (see <see cref="Submit"/>).
     /// </summary>
     public async Task<IReadOnlyList<ErrorMessage>> ApplyWithBarrierAsync(IReadOnlyList<OfpMessage> messages, CancellationToken ct = default)
     {
-        var batch = new List<OfpMessage>(messages.Count + 1);
-        var watchers = new List<Pending>(messages.Count);
-        foreach (var m in messages)
+        var write = Submit(messages);
+        try { return await write.Confirmed.WaitAsync(ct).ConfigureAwait(false); }
+        finally { write.Forget(); }
+    }
+
+    /// <summary>
+    /// Queues <paramref name="messages"/> for the switch and returns at once. Everything queued while a write is
+    /// under way goes out in the next write, followed by ONE barrier that confirms all of it (group commit): under
+    /// load, concurrent transactions to a switch cost one flush and one barrier round trip between them, not one
+    /// each. Each message keeps its own xid, so an ERROR is charged to the submission that sent it.
+    /// <see cref="SwitchWrite.Written"/> completes when the bytes are flushed to the connection;
+    /// <see cref="SwitchWrite.Confirmed"/> when the barrier reply arrives (with this submission's errors), or
+    /// faults on close or after <see cref="OpenFlowOptions.RequestTimeout"/>.
+    /// </summary>
+    public SwitchWrite Submit(IReadOnlyList<OfpMessage> messages)
+    {
+        var write = new SwitchWrite(this, messages.Count);
+        for (int i = 0; i < messages.Count; i++)
         {
-            var w = m with { Xid = NextXid() };
-            var p = new Pending();
-            _pending[w.Xid] = p;
-            watchers.Add(p);
-            batch.Add(w);
+            var m = messages[i] with { Xid = NextXid() };
+            write.Messages[i] = m;
+            _writeXids[m.Xid] = write;
         }
-        var barrier = new BarrierRequest { Xid = NextXid() };
-        var barrierPending = new Pending();
-        _pending[barrier.Xid] = barrierPending;
-        batch.Add(barrier);
-        try
+        if (IsClosed) write.Abort(_closed.Task.Result);
+        else
         {
-            await SendManyAsync(batch, ct).ConfigureAwait(false);
-            try { await barrierPending.Task.WaitAsync(_options.RequestTimeout, _time, ct).ConfigureAwait(false); }
-            catch (TimeoutException) { throw new TimeoutException($"switch {Name}: no barrier reply within {_options.RequestTimeout.TotalSeconds:0.#} s"); }
-            return watchers.Where(w => w.Error is not null).Select(w => w.Error!).ToList();
+            _queue.Enqueue(write);
+            // The pump runs after the current work item: whatever else this caller submits before it yields (the
+            // other switches' parts, other transactions started in a burst) rides in the same write and barrier.
+            if (Interlocked.CompareExchange(ref _pumping, 1, 0) == 0)
+                ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.PumpAsync(), this, preferLocal: true);
+            if (IsClosed) FailQueued(_closed.Task.IsCompleted ? _closed.Task.Result : "closing");
         }
-        finally
+        return write;
+    }
+
+    /// <summary>
+    /// Drains the submission queue: one pass writes everything queued so far plus one barrier, then flushes.
+    /// Submissions made during the flush wait for the next pass. Runs on one task at a time.
+    /// </summary>
+    private async Task PumpAsync()
+    {
+        var taken = new List<SwitchWrite>();
+        while (true)
         {
-            foreach (var m in batch) _pending.TryRemove(m.Xid, out _);
+            taken.Clear();
+            while (_queue.TryDequeue(out var w)) taken.Add(w);
+            if (taken.Count == 0)
+            {
+                Volatile.Write(ref _pumping, 0);
+                // A submission that arrived between the last dequeue and the release would otherwise wait forever.
+                if (_queue.IsEmpty || Interlocked.CompareExchange(ref _pumping, 1, 0) != 0) return;
+                continue;
+            }
+            var barrier = new BarrierRequest { Xid = NextXid() };
+            var batch = new SwitchWrite[taken.Count];
+            taken.CopyTo(batch);
+            _barriers[barrier.Xid] = batch;
+            foreach (var w in batch) w.BarrierXid = barrier.Xid;
+            bool locked = false;
+            try
+            {
+                await _writeLock.WaitAsync().ConfigureAwait(false);
+                locked = true;
+                if (_writesCompleted) throw new OpenFlowSessionException($"session {Name} is closed: {(_closed.Task.IsCompleted ? _closed.Task.Result : "closing")}");
+                foreach (var w in batch)
+                    foreach (var m in w.Messages) Encode(m);
+                Encode(barrier);
+                var flush = await _pipe.Output.FlushAsync().ConfigureAwait(false);
+                if (flush.IsCompleted) throw new OpenFlowSessionException($"session {Name}: the switch stopped reading");
+                foreach (var w in batch) w.MarkWritten();
+                foreach (var w in batch) w.ArmTimeout(_options.RequestTimeout, _time);
+            }
+            catch (Exception ex) when (ex is OpenFlowSessionException or IOException or InvalidOperationException or ObjectDisposedException)
+            {
+                _barriers.TryRemove(barrier.Xid, out _);
+                foreach (var w in batch) w.Abort(ex is OpenFlowSessionException ? ex.Message : $"session {Name}: write failed: {ex.Message}");
+            }
+            finally { if (locked) _writeLock.Release(); }
         }
+    }
+
+    private void Encode(OfpMessage m)
+    {
+        var span = _pipe.Output.GetSpan(m.EncodedLength);
+        m.TryEncode(span, out int written);
+        _pipe.Output.Advance(written);
+    }
+
+    private void FailQueued(string reason)
+    {
+        while (_queue.TryDequeue(out var w)) w.Abort(reason);
     }
 
     /// <summary>Closes the session (idempotent): pending requests fail, the pipe is completed.</summary>
@@ -317,6 +394,9 @@ public sealed class OpenFlowSession : IAsyncDisposable
         _ready.TrySetException(new OpenFlowSessionException($"session closed: {reason}"));
         _hello.TrySetCanceled();
         foreach (var p in _pending.Values) p.Abort(reason);
+        foreach (var xid in _barriers.Keys)
+            if (_barriers.TryRemove(xid, out var writes)) foreach (var w in writes) w.Abort(reason);
+        FailQueued(reason);
         _closing.Cancel();
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
@@ -333,6 +413,12 @@ public sealed class OpenFlowSession : IAsyncDisposable
     /// source with no timer holds nothing a dispose would free.
     /// </summary>
     public ValueTask DisposeAsync() => CloseAsync("disposed");
+
+    internal void Forget(SwitchWrite write)
+    {
+        foreach (var m in write.Messages) if (m is not null) _writeXids.TryRemove(m.Xid, out _);
+        if (write.BarrierXid != 0 && write.Confirmed.IsFaulted) _barriers.TryRemove(write.BarrierXid, out _);
+    }
 
     private sealed class Pending
     {

@@ -31,18 +31,19 @@ public sealed record ReconcileResult(string SwitchId, int Added, int Modified, i
 /// <see cref="ISouthbound"/> over OpenFlow 1.3. A <see cref="GroupRule"/> becomes one ALL group (one bucket
 /// per port, each an OUTPUT action) plus one flow matching (vlan_vid when the VLAN is not 0, eth_type,
 /// ipv4_dst/ipv6_dst = the group) whose instruction applies the group. Each switch's messages are followed
-/// by a barrier; all switches are written before any barrier is awaited (one round trip). An ERROR from any
-/// switch fails the transaction and every switch already changed is put back.
+/// by a barrier; all switches are written before any barrier is awaited (one round trip), and concurrent
+/// transactions to one switch share its writes and barriers (<see cref="OpenFlowSession.Submit"/>). An ERROR
+/// from any switch fails the transaction and every switch already changed is put back.
 /// When a switch (re)connects, its flows in our cookie space and its groups in our id space are read and
 /// converged to the intended state.
 /// </summary>
-public sealed class OpenFlowSouthbound : ISouthbound, IDisposable
+public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
 {
     private readonly OpenFlowListener _listener;
     private readonly OpenFlowSouthboundOptions _options;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Dictionary<(ushort Vlan, IpAddress Group), GroupRule>> _intended = new();
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _switchLocks = new();
+    private readonly ConcurrentDictionary<string, SwitchGate> _switchLocks = new();
     private readonly ConcurrentDictionary<(ushort Vlan, IpAddress Group), uint> _groupIds = new();
     private readonly ConcurrentDictionary<uint, (ushort Vlan, IpAddress Group)> _groupOwners = new();
     private readonly object _allocLock = new();
@@ -63,10 +64,8 @@ public sealed class OpenFlowSouthbound : ISouthbound, IDisposable
     /// <summary>The rules we intend <paramref name="switchId"/> to hold.</summary>
     public IReadOnlyList<GroupRule> IntendedRules(string switchId)
     {
-        var gate = Gate(switchId);
-        gate.Wait();
-        try { return _intended.TryGetValue(switchId, out var d) ? d.Values.ToList() : []; }
-        finally { gate.Release(); }
+        if (!_intended.TryGetValue(switchId, out var d)) return [];
+        lock (d) return d.Values.ToList();
     }
 
     /// <summary>
@@ -98,59 +97,142 @@ public sealed class OpenFlowSouthbound : ISouthbound, IDisposable
 
     public async ValueTask<SouthboundResult> ApplyAsync(IReadOnlyList<SwitchChange> changes, CancellationToken cancellationToken)
     {
-        var bySwitch = changes.GroupBy(c => c.SwitchId).ToDictionary(g => g.Key, g => g.ToList());
-        var sessions = new Dictionary<string, OpenFlowSession>();
-        var missing = new List<SwitchFailure>();
+        var staged = await StageAsync(changes, cancellationToken).ConfigureAwait(false);
+        if (staged.Failure is { } early) return early;
+        try
+        {
+            var failures = await ConfirmAsync(staged.Writes!, cancellationToken).ConfigureAwait(false);
+            if (failures.Count == 0)
+            {
+                foreach (var w in staged.Writes!) Record(w.SwitchId, w.Changes);
+                return SouthboundResult.Success;
+            }
+            await RollBackAsync(staged.Writes!, staged.Sessions!).ConfigureAwait(false);
+            return new SouthboundResult(false, failures);
+        }
+        finally { staged.Exit(); }
+    }
+
+    public async ValueTask<StagedApply> ApplyStagedAsync(IReadOnlyList<SwitchChange> changes, CancellationToken cancellationToken)
+    {
+        var staged = await StageAsync(changes, cancellationToken).ConfigureAwait(false);
+        if (staged.Failure is { } early) return new StagedApply(early, Task.FromResult(early));
+        var failures = new List<SwitchFailure>();
+        foreach (var w in staged.Writes!)
+        {
+            try { await w.Write.Written.ConfigureAwait(false); }
+            catch (Exception ex) when (ex is OpenFlowSessionException or TimeoutException) { failures.Add(new SwitchFailure(w.SwitchId, ex.Message)); }
+        }
+        if (failures.Count > 0)
+        {
+            // Nothing confirmed yet and the caller is told "refused": put every switch back before answering.
+            try { await ConfirmAsync(staged.Writes!, CancellationToken.None).ConfigureAwait(false); }
+            finally
+            {
+                await RollBackAsync(staged.Writes!, staged.Sessions!).ConfigureAwait(false);
+                staged.Exit();
+            }
+            var refused = new SouthboundResult(false, failures);
+            return new StagedApply(refused, Task.FromResult(refused));
+        }
+        // Recorded as intended now: a reconnect in between must restore what the client was told is set up.
+        foreach (var w in staged.Writes!) Record(w.SwitchId, w.Changes);
+        return new StagedApply(SouthboundResult.Success, ConfirmLaterAsync(staged));
+    }
+
+    private async Task<SouthboundResult> ConfirmLaterAsync(Staged staged)
+    {
+        try
+        {
+            var failures = await ConfirmAsync(staged.Writes!, CancellationToken.None).ConfigureAwait(false);
+            return failures.Count == 0 ? SouthboundResult.Success : new SouthboundResult(false, failures);
+        }
+        finally { staged.Exit(); }
+    }
+
+    /// <summary>Takes each switch's gate (shared, in ordinal order) and submits its messages; does not wait for any switch.</summary>
+    private async ValueTask<Staged> StageAsync(IReadOnlyList<SwitchChange> changes, CancellationToken ct)
+    {
+        var bySwitch = new SortedDictionary<string, List<SwitchChange>>(StringComparer.Ordinal);
+        foreach (var c in changes)
+        {
+            if (!bySwitch.TryGetValue(c.SwitchId, out var list)) bySwitch[c.SwitchId] = list = [];
+            list.Add(c);
+        }
+        var sessions = new Dictionary<string, OpenFlowSession>(bySwitch.Count, StringComparer.Ordinal);
+        List<SwitchFailure>? missing = null;
         foreach (var id in bySwitch.Keys)
         {
             if (_listener.TryGetSwitch(id, out var s)) sessions[id] = s;
-            else missing.Add(new SwitchFailure(id, "switch is not connected"));
+            else (missing ??= []).Add(new SwitchFailure(id, "switch is not connected"));
         }
-        if (missing.Count > 0) return new SouthboundResult(false, missing);
+        if (missing is not null) return new Staged(new SouthboundResult(false, missing));
 
-        var gates = bySwitch.Keys.Order(StringComparer.Ordinal).Select(Gate).ToList();
-        int held = 0;
+        var staged = new Staged(sessions);
         try
         {
-            foreach (var g in gates) { await g.WaitAsync(cancellationToken).ConfigureAwait(false); held++; }
-
-            // Send to every switch, then await every barrier.
-            var tasks = bySwitch.ToDictionary(kv => kv.Key,
-                kv => ApplyToSwitchAsync(sessions[kv.Key], kv.Value, rollback: false, cancellationToken));
-            try { await Task.WhenAll(tasks.Values).ConfigureAwait(false); } catch { /* judged per switch below */ }
-
-            var failures = new List<SwitchFailure>();
-            foreach (var (id, t) in tasks)
+            foreach (var id in bySwitch.Keys)
             {
-                if (t.IsCompletedSuccessfully && t.Result is null) continue;
-                string reason = t.IsCompletedSuccessfully ? t.Result! : t.Exception?.InnerException?.Message ?? "cancelled";
-                failures.Add(new SwitchFailure(id, reason));
+                var gate = Gate(id);
+                await gate.EnterSharedAsync(ct).ConfigureAwait(false);
+                staged.Held.Add(gate);
             }
-
-            if (failures.Count == 0)
-            {
-                foreach (var (id, list) in bySwitch) Record(id, list);
-                return SouthboundResult.Success;
-            }
-
-            // Roll back every switch we wrote to (the failed ones too: part of their batch may have applied).
-            var rollbacks = bySwitch.Select(kv => ApplyToSwitchAsync(sessions[kv.Key],
-                kv.Value.Select(c => c.Inverse()).Reverse().ToList(), rollback: true, CancellationToken.None)).ToList();
-            try { await Task.WhenAll(rollbacks).ConfigureAwait(false); } catch { /* best effort; reconciliation repairs */ }
-            return new SouthboundResult(false, failures);
         }
-        finally
+        catch
         {
-            for (int i = 0; i < held; i++) gates[i].Release();
+            staged.Exit();
+            throw;
+        }
+        staged.Writes = new List<StagedWrite>(bySwitch.Count);
+        foreach (var (id, list) in bySwitch)
+            staged.Writes.Add(new StagedWrite(id, list, sessions[id].Submit(MessagesFor(id, list, rollback: false))));
+        return staged;
+    }
+
+    /// <summary>Waits for every switch's barrier; returns the switches that refused (empty: all applied).</summary>
+    private static async Task<List<SwitchFailure>> ConfirmAsync(List<StagedWrite> writes, CancellationToken ct)
+    {
+        var failures = new List<SwitchFailure>();
+        foreach (var w in writes)
+        {
+            try
+            {
+                var errors = await w.Write.Confirmed.WaitAsync(ct).ConfigureAwait(false);
+                if (errors.Count > 0) failures.Add(new SwitchFailure(w.SwitchId, string.Join("; ", errors.Select(e => $"{e.Name} on {e.FailedType?.ToString() ?? "request"}"))));
+            }
+            catch (Exception ex) when (ex is OpenFlowSessionException or TimeoutException)
+            { failures.Add(new SwitchFailure(w.SwitchId, ex.Message)); }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            { failures.Add(new SwitchFailure(w.SwitchId, "cancelled")); }
+            finally { w.Write.Forget(); }
+        }
+        return failures;
+    }
+
+    /// <summary>Puts back every switch written to (the failed ones too: part of their batch may have applied). Best effort; reconciliation repairs the rest.</summary>
+    private async Task RollBackAsync(List<StagedWrite> writes, Dictionary<string, OpenFlowSession> sessions)
+    {
+        var undo = new List<SwitchWrite>(writes.Count);
+        foreach (var w in writes)
+        {
+            var inverse = new List<SwitchChange>(w.Changes.Count);
+            for (int i = w.Changes.Count - 1; i >= 0; i--) inverse.Add(w.Changes[i].Inverse());
+            undo.Add(sessions[w.SwitchId].Submit(MessagesFor(w.SwitchId, inverse, rollback: true)));
+        }
+        foreach (var u in undo)
+        {
+            try { await u.Confirmed.ConfigureAwait(false); }
+            catch (Exception ex) when (ex is OpenFlowSessionException or TimeoutException) { }
+            finally { u.Forget(); }
         }
     }
 
-    /// <summary>Null on success, else the reason the switch refused.</summary>
-    private async Task<string?> ApplyToSwitchAsync(OpenFlowSession session, List<SwitchChange> changes, bool rollback, CancellationToken ct)
+    /// <summary>The messages for one switch's part of a transaction (ADD where the switch holds nothing for the address, else MODIFY).</summary>
+    private List<OfpMessage> MessagesFor(string switchId, List<SwitchChange> changes, bool rollback)
     {
-        var intended = _intended.GetOrAdd(session.SwitchId, _ => []);
-        var messages = new List<OfpMessage>();
-        var known = new HashSet<(ushort, IpAddress)>(intended.Keys);
+        var intended = _intended.GetOrAdd(switchId, _ => []);
+        var messages = new List<OfpMessage>(changes.Count * 2);
+        HashSet<(ushort, IpAddress)>? removed = null, added = null;
         foreach (var c in changes)
         {
             var prevKey = c.Previous is null ? default((ushort, IpAddress)?) : Key(c.Previous);
@@ -158,34 +240,66 @@ public sealed class OpenFlowSouthbound : ISouthbound, IDisposable
             if (c.Previous is not null && (c.Next is null || prevKey != nextKey))
             {
                 messages.AddRange(RemoveMessages(c.Previous));
-                known.Remove(prevKey!.Value);
+                (removed ??= []).Add(prevKey!.Value);
+                added?.Remove(prevKey!.Value);
             }
             if (c.Next is not null)
             {
-                bool present = known.Contains(nextKey!.Value) || (c.Previous is not null && prevKey == nextKey);
+                bool held;
+                lock (intended) held = intended.ContainsKey(nextKey!.Value);
+                bool present = (held && removed?.Contains(nextKey.Value) != true) || added?.Contains(nextKey.Value) == true
+                               || (c.Previous is not null && prevKey == nextKey);
                 if (rollback && !present) messages.AddRange(InstallMessages(c.Next, GroupModCommand.Add)); // may exist: ADD then MODIFY
                 messages.AddRange(InstallMessages(c.Next, present || rollback ? GroupModCommand.Modify : GroupModCommand.Add));
-                known.Add(nextKey.Value);
+                (added ??= []).Add(nextKey.Value);
+                removed?.Remove(nextKey.Value);
             }
         }
-        var errors = await session.ApplyWithBarrierAsync(messages, ct).ConfigureAwait(false);
-        if (errors.Count == 0 || rollback) return null;
-        return string.Join("; ", errors.Select(e => $"{e.Name} on {e.FailedType?.ToString() ?? "request"}"));
+        return messages;
     }
 
     private void Record(string switchId, List<SwitchChange> changes)
     {
         var intended = _intended.GetOrAdd(switchId, _ => []);
-        foreach (var c in changes)
+        lock (intended)
         {
-            if (c.Previous is not null) intended.Remove(Key(c.Previous));
-            if (c.Next is not null) intended[Key(c.Next)] = c.Next;
+            foreach (var c in changes)
+            {
+                if (c.Previous is not null) intended.Remove(Key(c.Previous));
+                if (c.Next is not null) intended[Key(c.Next)] = c.Next;
+            }
+        }
+    }
+
+    /// <summary>Forgets rules recorded by an optimistic apply whose confirmation failed (the caller then releases the group).</summary>
+    public void Unrecord(IReadOnlyList<SwitchChange> changes)
+    {
+        foreach (var g in changes.GroupBy(c => c.SwitchId))
+            Record(g.Key, [.. g.Select(c => c.Inverse())]);
+    }
+
+    private sealed record StagedWrite(string SwitchId, List<SwitchChange> Changes, SwitchWrite Write);
+
+    private sealed class Staged
+    {
+        public Staged(SouthboundResult failure) => Failure = failure;
+        public Staged(Dictionary<string, OpenFlowSession> sessions) => Sessions = sessions;
+        public SouthboundResult? Failure { get; }
+        public Dictionary<string, OpenFlowSession>? Sessions { get; }
+        public List<StagedWrite>? Writes { get; set; }
+        public List<SwitchGate> Held { get; } = [];
+        private int _exited;
+
+        public void Exit()
+        {
+            if (Interlocked.Exchange(ref _exited, 1) != 0) return;
+            foreach (var g in Held) g.ExitShared();
         }
     }
 
     private static (ushort, IpAddress) Key(GroupRule r) => (r.Vlan.Value, r.Group);
 
-    private SemaphoreSlim Gate(string switchId) => _switchLocks.GetOrAdd(switchId, _ => new SemaphoreSlim(1, 1));
+    private SwitchGate Gate(string switchId) => _switchLocks.GetOrAdd(switchId, _ => new SwitchGate());
 
     /// <summary>The flow match for a rule.</summary>
     public OfpMatch MatchFor(GroupRule rule) => new()
@@ -243,10 +357,10 @@ public sealed class OpenFlowSouthbound : ISouthbound, IDisposable
     public async Task<ReconcileResult> ReconcileAsync(OpenFlowSession session, CancellationToken ct)
     {
         var gate = Gate(session.SwitchId);
-        await gate.WaitAsync(ct).ConfigureAwait(false);
+        await gate.EnterExclusiveAsync(ct).ConfigureAwait(false);
         try
         {
-            var intended = _intended.GetOrAdd(session.SwitchId, _ => []).Values.ToList();
+            var intended = IntendedRules(session.SwitchId);
             var flowParts = await session.MultipartAsync(new FlowStatsRequest(OfpMatch.Any)
             { TableId = _options.TableId, Cookie = _options.CookieBase, CookieMask = _options.CookieMask }, ct).ConfigureAwait(false);
             var groupParts = await session.MultipartAsync(new GroupDescRequest(), ct).ConfigureAwait(false);
@@ -292,7 +406,7 @@ public sealed class OpenFlowSouthbound : ISouthbound, IDisposable
             }
             return new ReconcileResult(session.SwitchId, added, modified, removed, kept);
         }
-        finally { gate.Release(); }
+        finally { gate.ExitExclusive(); }
     }
 
     private static bool SameFlow(FlowStatsEntry have, FlowMod want) =>

@@ -17,7 +17,7 @@ public class OpenFlowSouthboundTests
     /// reported (it runs after the switch is already visible through TryGetSwitch), so that a test's own
     /// changes, reconciliations and Reconciled handlers never meet the connect-time one.
     /// </summary>
-    private static async Task<(OpenFlowListener, OpenFlowSouthbound, FakeSwitch[])> Fabric(int switches)
+    internal static async Task<(OpenFlowListener, OpenFlowSouthbound, FakeSwitch[])> Fabric(int switches)
     {
         var listener = StartListener();
         var sb = new OpenFlowSouthbound(listener);
@@ -55,7 +55,7 @@ public class OpenFlowSouthboundTests
         return (listener, sb, fakes);
     }
 
-    private static async Task Teardown(OpenFlowListener l, OpenFlowSouthbound sb, FakeSwitch[] fakes)
+    internal static async Task Teardown(OpenFlowListener l, OpenFlowSouthbound sb, FakeSwitch[] fakes)
     {
         sb.Dispose();
         foreach (var f in fakes) await f.DisposeAsync();

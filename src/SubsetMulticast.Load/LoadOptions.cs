@@ -1,0 +1,56 @@
+using SubsetMulticast.Core.Lifecycle;
+
+namespace SubsetMulticast.Load;
+
+/// <summary>How a load client reaches the controller.</summary>
+public enum LoadPath
+{
+    /// <summary>In-process calls to the <c>GroupCoordinator</c> (what the controller itself can do).</summary>
+    Coordinator,
+
+    /// <summary>REST over HTTP/1.1 keep-alive on loopback, one connection per client.</summary>
+    Rest,
+
+    /// <summary>REST over HTTP/2 (cleartext, prior knowledge) on loopback, multiplexed.</summary>
+    Rest2,
+}
+
+/// <summary>What the controller programs.</summary>
+public enum LoadSwitches
+{
+    /// <summary>Emulated switches, each an OpenFlow 1.3 agent on its own TCP connection to the controller.</summary>
+    OpenFlow,
+
+    /// <summary>The in-process emulator's southbound (no OpenFlow, no TCP).</summary>
+    Emulator,
+}
+
+/// <summary>One load run: N concurrent clients doing create → release against a controller and its switches.</summary>
+public sealed record LoadOptions
+{
+    /// <summary>Emulated fabric spec (<c>leaf-spine:S:L:H</c>, <c>fat-tree:K</c>, …); leaf-spine 4 × 96 × 4 is 100 switches, 384 hosts.</summary>
+    public string Fabric { get; init; } = "leaf-spine:4:96:4";
+    public LoadSwitches Switches { get; init; } = LoadSwitches.OpenFlow;
+    public LoadPath Path { get; init; } = LoadPath.Coordinator;
+    public int Clients { get; init; } = 32;
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(3);
+    public SetupMode Setup { get; init; } = SetupMode.Confirmed;
+
+    /// <summary>Members per group, picked at random from the fabric's hosts (all in the reference group).</summary>
+    public int Members { get; init; } = 3;
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Groups created and kept before the cycles start (scale: live groups and their memory).</summary>
+    public int LiveGroups { get; init; }
+
+
+    /// <summary>Every switch refuses GROUP_MOD ADDs for one group id in this many (0: none): refused transactions must leave nothing.</summary>
+    public int RefuseOneIn { get; init; }
+
+    /// <summary>Release hold-down (0 for pure throughput runs of small blocks; the default is the controller's).</summary>
+    public TimeSpan? HoldDown { get; init; }
+
+    /// <summary>Cycles stop after this many (0: run for <see cref="Duration"/>).</summary>
+    public long MaxCycles { get; init; }
+}

@@ -1,0 +1,56 @@
+using System.Globalization;
+using System.Text;
+
+namespace SubsetMulticast.Load;
+
+/// <summary>What a load run measured, and whether the switches ended as the controller says they are.</summary>
+public sealed record LoadReport
+{
+    public required LoadOptions Options { get; init; }
+    public required int SwitchCount { get; init; }
+    public required int HostCount { get; init; }
+    public required TimeSpan ConnectTime { get; init; }
+    public required TimeSpan LearnTime { get; init; }
+    public required TimeSpan LiveFillTime { get; init; }
+    public required long Cycles { get; init; }
+    public required long Refused { get; init; }
+    public required long Failed { get; init; }
+    public required TimeSpan Elapsed { get; init; }
+    public required Percentiles Setup { get; init; }
+    public required Percentiles Release { get; init; }
+    public required double CpuCores { get; init; }
+    public required long ManagedBytesBefore { get; init; }
+    public required long ManagedBytesAfterFill { get; init; }
+    public required long WorkingSetPeak { get; init; }
+    public required int LiveAtEnd { get; init; }
+    public required TableCheck Tables { get; init; }
+    public required string? FirstError { get; init; }
+
+    public double CyclesPerSecond => Elapsed.TotalSeconds > 0 ? Cycles / Elapsed.TotalSeconds : 0;
+
+    public string ToText()
+    {
+        var c = CultureInfo.InvariantCulture;
+        var o = Options;
+        var b = new StringBuilder();
+        b.AppendLine(c, $"load: {o.Clients} clients, {o.Path}, setup {o.Setup}, {o.Switches} switches ({SwitchCount} switches, {HostCount} hosts, fabric {o.Fabric}), {o.Members} members per group");
+        b.AppendLine(c, $"  fabric connected in {ConnectTime.TotalSeconds:0.00} s, learned (links, reference group, hosts) {LearnTime.TotalSeconds:0.00} s later");
+        if (o.LiveGroups > 0)
+            b.AppendLine(c, $"  {o.LiveGroups:N0} live groups created in {LiveFillTime.TotalSeconds:0.0} s; managed heap {ManagedBytesBefore / 1048576.0:0} MiB before, {ManagedBytesAfterFill / 1048576.0:0} MiB after ({(ManagedBytesAfterFill - ManagedBytesBefore) / (double)Math.Max(1, o.LiveGroups):0} B per group)");
+        b.AppendLine(c, $"  {Cycles:N0} create+release cycles in {Elapsed.TotalSeconds:0.0} s = {CyclesPerSecond:N0}/s; refused {Refused:N0}, failed {Failed:N0}{(FirstError is null ? "" : $" (first: {FirstError})")}");
+        b.AppendLine(c, $"  setup   {Setup}");
+        b.AppendLine(c, $"  release {Release}");
+        b.AppendLine(c, $"  process CPU {CpuCores:0.00} cores (controller and emulated switches share the process), working set peak {WorkingSetPeak / 1048576.0:0} MiB");
+        b.AppendLine(c, $"  tables at the end: {LiveAtEnd:N0} live groups; {Tables}");
+        return b.ToString();
+    }
+}
+
+/// <summary>The emulated switches' tables against the controller's live groups, after the run.</summary>
+public sealed record TableCheck(int Switches, int ExpectedRules, int Matched, int Missing, int Extra, int WrongPorts, int OrphanFlows, bool Checked)
+{
+    public bool Clean => Checked && Missing == 0 && Extra == 0 && WrongPorts == 0 && OrphanFlows == 0;
+
+    public override string ToString() => !Checked ? "not checked (emulator southbound)" :
+        $"{ExpectedRules:N0} rules expected on {Switches} switches: {Matched:N0} matched, {Missing} missing, {Extra} extra groups, {WrongPorts} wrong portsets, {OrphanFlows} flows without their group — {(Clean ? "CLEAN" : "NOT CLEAN")}";
+}

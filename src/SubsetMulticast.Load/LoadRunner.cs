@@ -1,0 +1,405 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using SubsetMulticast.Controller;
+using SubsetMulticast.Controller.Groups;
+using SubsetMulticast.Controller.OpenFlowFabric;
+using SubsetMulticast.Core.Addressing;
+using SubsetMulticast.Core.Lifecycle;
+using SubsetMulticast.Emulator;
+using SubsetMulticast.Emulator.Learning;
+using SubsetMulticast.Emulator.Topology;
+using SubsetMulticast.Learning;
+using SubsetMulticast.OpenFlow.Connections;
+using SubsetMulticast.OpenFlow.Discovery;
+using SubsetMulticast.OpenFlow.Protocol;
+using SubsetMulticast.Push;
+using EmulatedOpenFlowFabric = SubsetMulticast.Emulator.OpenFlow.OpenFlowFabric;
+
+namespace SubsetMulticast.Load;
+
+/// <summary>
+/// Runs <see cref="LoadOptions.Clients"/> concurrent clients, each creating a group of random members and
+/// releasing it again, against the real controller composition in this process and an emulated fabric — as
+/// OpenFlow switches over TCP on loopback, or the in-process emulator. Measures cycles per second, setup and
+/// release latency as the client sees them, CPU and memory; at the end compares every switch's table with
+/// the controller's live groups (every acknowledged group present with its portset, every released one gone).
+/// </summary>
+public static class LoadRunner
+{
+    private static readonly IpAddress Reference = IpAddress.Parse("239.1.0.1");
+    private const ushort Vlan = 0;
+
+    public static async Task<LoadReport> RunAsync(LoadOptions o, TextWriter log, CancellationToken cancellationToken = default)
+    {
+        if (o.Clients < 1 || o.Members < 1) throw new ArgumentException("Clients and members must be positive.", nameof(o));
+        var spec = FabricSpec.Parse(o.Fabric, vlan: Vlan, ipv6: false);
+        // A /9 holds 2^23 addresses (one group MAC each): room for a million live groups plus the cycling ones.
+        string block = o.LiveGroups > 30_000 ? "239.128.0.0/9" : "239.255.0.0/16";
+        var lifecycle = new LifecycleOptions { MaxTtl = TimeSpan.FromHours(24) }.AddVlan(Vlan, block);
+        if (o.HoldDown is { } hd) lifecycle.ReleaseHoldDown = hd;
+        var options = new ControllerOptions
+        {
+            ApiUrl = "http://127.0.0.1:0",
+            PushUdp = null,
+            Lifecycle = lifecycle,
+            ConfigureLogging = l => l.ClearProviders().AddFilter((_, level) => level >= LogLevel.Error),
+        };
+
+        var connectWatch = Stopwatch.StartNew();
+        Bench bench = o.Switches == LoadSwitches.OpenFlow
+            ? await OpenFlowBench.StartAsync(options, spec, o, log, cancellationToken).ConfigureAwait(false)
+            : await EmulatorBench.StartAsync(options, spec).ConfigureAwait(false);
+        await using var _ = bench;
+        var connectTime = bench.ConnectTime;
+        var learnTime = connectWatch.Elapsed - connectTime;
+        log.WriteLine($"fabric up: {bench.SwitchCount} switches connected in {connectTime.TotalSeconds:0.00} s, learned {learnTime.TotalSeconds:0.00} s later");
+
+        var groups = bench.Controller.Groups;
+        var hosts = bench.Hosts;
+        GC.Collect();
+        long heapBefore = GC.GetTotalMemory(true);
+        var fillWatch = Stopwatch.StartNew();
+        if (o.LiveGroups > 0)
+        {
+            long made = 0;
+            await Parallel.ForAsync(0, o.LiveGroups, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, o.Clients), CancellationToken = cancellationToken }, async (i, ct) =>
+            {
+                var rnd = new Random(o.Seed * 7919 + i);
+                var r = await groups.CreateAsync(new CreateGroupRequest(Vlan, Reference, Pick(rnd, hosts, o.Members), TimeSpan.FromHours(24)), ct).ConfigureAwait(false);
+                if (!r.Succeeded) throw new InvalidOperationException($"live group {i}: {r.Problem!.Detail}");
+                if (Interlocked.Increment(ref made) % 100_000 == 0) log.WriteLine($"  {made:N0} live groups");
+            }).ConfigureAwait(false);
+        }
+        var fillTime = fillWatch.Elapsed;
+        GC.Collect();
+        long heapAfterFill = GC.GetTotalMemory(true);
+        if (o.LiveGroups > 0) log.WriteLine($"{o.LiveGroups:N0} live groups in {fillTime.TotalSeconds:0.0} s, heap {heapBefore / 1048576.0:0} → {heapAfterFill / 1048576.0:0} MiB");
+
+        using var http = o.Path == LoadPath.Coordinator ? null : NewHttpClient(bench.Controller.ApiUrl, o);
+        var clients = new Client[o.Clients];
+        for (int i = 0; i < clients.Length; i++) clients[i] = new Client(i, o, groups, http, hosts);
+        var run = new RunState();
+        var tasks = clients.Select(c => Task.Run(() => c.RunAsync(run))).ToArray();
+
+        if (o.Warmup > TimeSpan.Zero) await Task.Delay(o.Warmup, cancellationToken).ConfigureAwait(false);
+        var proc = Process.GetCurrentProcess();
+        proc.Refresh();
+        var cpu0 = proc.TotalProcessorTime;
+        var window = Stopwatch.StartNew();
+        Volatile.Write(ref run.Phase, 1);
+        var deadline = DateTime.UtcNow + o.Duration;
+        while (DateTime.UtcNow < deadline && !tasks.All(t => t.IsCompleted))
+        {
+            if (o.MaxCycles > 0 && clients.Sum(c => c.Cycles) >= o.MaxCycles) break;
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+        Volatile.Write(ref run.Phase, 2);
+        var elapsed = window.Elapsed;
+        proc.Refresh();
+        var cpu = proc.TotalProcessorTime - cpu0;
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+
+        // Optimistic creates are confirmed (or undone) after their answer; let the last ones settle before the audit.
+        await bench.QuiesceAsync(groups).ConfigureAwait(false);
+        var tables = bench.CheckTables(groups);
+        proc.Refresh();
+        return new LoadReport
+        {
+            Options = o,
+            SwitchCount = bench.SwitchCount,
+            HostCount = hosts.Length,
+            ConnectTime = connectTime,
+            LearnTime = learnTime,
+            LiveFillTime = fillTime,
+            Cycles = clients.Sum(c => c.Cycles),
+            Refused = clients.Sum(c => c.Refused),
+            Failed = clients.Sum(c => c.Failed),
+            FirstError = clients.Select(c => c.FirstError).FirstOrDefault(e => e is not null),
+            Elapsed = elapsed,
+            Setup = LatencyRecorder.Merge(clients.Select(c => c.SetupLatency)),
+            Release = LatencyRecorder.Merge(clients.Select(c => c.ReleaseLatency)),
+            CpuCores = cpu.TotalSeconds / elapsed.TotalSeconds,
+            ManagedBytesBefore = heapBefore,
+            ManagedBytesAfterFill = heapAfterFill,
+            WorkingSetPeak = proc.PeakWorkingSet64,
+            LiveAtEnd = groups.Lifecycle.Store.Count,
+            Tables = tables,
+        };
+    }
+
+    private static HttpClient NewHttpClient(Uri api, LoadOptions o)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = o.Path == LoadPath.Rest2 ? 1 : o.Clients,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            UseProxy = false,
+            AutomaticDecompression = DecompressionMethods.None,
+        };
+        var client = new HttpClient(handler) { BaseAddress = api, Timeout = TimeSpan.FromSeconds(30) };
+        if (o.Path == LoadPath.Rest2)
+        {
+            client.DefaultRequestVersion = HttpVersion.Version20;
+            client.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        }
+        return client;
+    }
+
+    internal static IpAddress[] Pick(Random rnd, IpAddress[] hosts, int k)
+    {
+        var members = new IpAddress[Math.Min(k, hosts.Length)];
+        for (int i = 0; i < members.Length; i++)
+        {
+            IpAddress h;
+            do h = hosts[rnd.Next(hosts.Length)]; while (Array.IndexOf(members, h, 0, i) >= 0);
+            members[i] = h;
+        }
+        return members;
+    }
+
+    private sealed class RunState
+    {
+        /// <summary>0 warm-up (not recorded), 1 measuring, 2 stop.</summary>
+        public int Phase;
+    }
+
+    private sealed class Client(int index, LoadOptions o, GroupCoordinator groups, HttpClient? http, IpAddress[] hosts)
+    {
+        private readonly Random _rnd = new(o.Seed * 1_000_003 + index);
+        public LatencyRecorder SetupLatency { get; } = new();
+        public LatencyRecorder ReleaseLatency { get; } = new();
+        public long Cycles;
+        public long Refused;
+        public long Failed;
+        public string? FirstError;
+
+        public async Task RunAsync(RunState run)
+        {
+            string setup = o.Setup switch { SetupMode.Optimistic => "optimistic", SetupMode.Persistent => "persistent", _ => "confirmed" };
+            while (true)
+            {
+                int phase = Volatile.Read(ref run.Phase);
+                if (phase == 2) return;
+                var members = Pick(_rnd, hosts, o.Members);
+                long t0 = Stopwatch.GetTimestamp();
+                string? id;
+                try { id = http is null ? await CreateDirectAsync(members).ConfigureAwait(false) : await CreateRestAsync(members, setup).ConfigureAwait(false); }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException)
+                {
+                    Fail(e.Message);
+                    continue;
+                }
+                long t1 = Stopwatch.GetTimestamp();
+                if (id is null) continue;
+                bool released;
+                try { released = http is null ? await ReleaseDirectAsync(id).ConfigureAwait(false) : await ReleaseRestAsync(id).ConfigureAwait(false); }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    Fail(e.Message);
+                    continue;
+                }
+                long t2 = Stopwatch.GetTimestamp();
+                if (phase == 1 && released)
+                {
+                    SetupLatency.Add((long)Stopwatch.GetElapsedTime(t0, t1).TotalMicroseconds);
+                    ReleaseLatency.Add((long)Stopwatch.GetElapsedTime(t1, t2).TotalMicroseconds);
+                    Cycles++;
+                }
+            }
+        }
+
+        private void Fail(string message)
+        {
+            Failed++;
+            FirstError ??= message;
+        }
+
+        private async Task<string?> CreateDirectAsync(IpAddress[] members)
+        {
+            var r = await groups.CreateAsync(new CreateGroupRequest(Vlan, Reference, members, TimeSpan.FromSeconds(60), null, o.Setup), default).ConfigureAwait(false);
+            if (r.Succeeded) return r.Value!.Group.Id;
+            if (r.Problem!.Kind == ProblemKind.SouthboundFailed) Refused++;
+            else Fail(r.Problem.Detail);
+            return null;
+        }
+
+        private async Task<bool> ReleaseDirectAsync(string id)
+        {
+            var r = await groups.ReleaseAsync(id, default).ConfigureAwait(false);
+            if (r.Succeeded) return true;
+            // An optimistic group a switch refused after the answer is released by the controller itself.
+            if (r.Problem!.Kind == ProblemKind.GroupNotFound && o.Setup == SetupMode.Optimistic) { Refused++; return false; }
+            Fail(r.Problem.Detail);
+            return false;
+        }
+
+        private async Task<string?> CreateRestAsync(IpAddress[] members, string setup)
+        {
+            var body = new StringBuilder(160).Append("{\"vlan\":0,\"reference\":\"").Append(Reference.ToString()).Append("\",\"members\":[");
+            for (int i = 0; i < members.Length; i++) body.Append(i == 0 ? "\"" : ",\"").Append(members[i].ToString()).Append('"');
+            body.Append("],\"ttlMs\":60000,\"setup\":\"").Append(setup).Append("\"}");
+            using var content = new StringContent(body.ToString(), Encoding.UTF8, "application/json");
+            using var response = await http!.PostAsync("api/v1/groups", content).ConfigureAwait(false);
+            var bytes = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.Created) return IdOf(bytes);
+            if (response.StatusCode == HttpStatusCode.BadGateway) Refused++;
+            else Fail($"POST {(int)response.StatusCode}: {Encoding.UTF8.GetString(bytes)}");
+            return null;
+        }
+
+        private async Task<bool> ReleaseRestAsync(string id)
+        {
+            using var response = await http!.DeleteAsync($"api/v1/groups/{id}").ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.NoContent) return true;
+            if (response.StatusCode == HttpStatusCode.NotFound && o.Setup == SetupMode.Optimistic) { Refused++; return false; }
+            Fail($"DELETE {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync().ConfigureAwait(false)}");
+            return false;
+        }
+
+        private static string IdOf(byte[] json)
+        {
+            var reader = new Utf8JsonReader(json);
+            while (reader.Read())
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("id") && reader.Read()) return reader.GetString()!;
+            throw new InvalidOperationException("201 without an id");
+        }
+    }
+
+    /// <summary>A controller and the switches it programs, up and learned.</summary>
+    private abstract class Bench : IAsyncDisposable
+    {
+        public required TsmControllerHost Controller { get; init; }
+        public required IpAddress[] Hosts { get; init; }
+        public required int SwitchCount { get; init; }
+        public required TimeSpan ConnectTime { get; init; }
+        public abstract TableCheck CheckTables(GroupCoordinator groups);
+        public abstract Task QuiesceAsync(GroupCoordinator groups);
+        public abstract ValueTask DisposeAsync();
+    }
+
+    private sealed class OpenFlowBench : Bench
+    {
+        public required OpenFlowControllerService Service { get; init; }
+        public required EmulatedOpenFlowFabric Switches { get; init; }
+
+        public static async Task<OpenFlowBench> StartAsync(ControllerOptions options, FabricSpec spec, LoadOptions o, TextWriter log, CancellationToken ct)
+        {
+            var service = await OpenFlowControllerService.StartAsync(new OpenFlowControllerSettings
+            {
+                Controller = options,
+                OpenFlowEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
+                Connection = new OpenFlowOptions { HandshakeTimeout = TimeSpan.FromSeconds(60), RequestTimeout = TimeSpan.FromSeconds(60) },
+                Discovery = new DiscoveryOptions { LldpInterval = TimeSpan.FromSeconds(5), LinkTimeout = TimeSpan.FromSeconds(300) },
+            }, ct).ConfigureAwait(false);
+            var watch = Stopwatch.StartNew();
+            var fabric = new EmulatedFabric(spec);
+            var switches = await EmulatedOpenFlowFabric.ConnectAsync(fabric, service.Listener.LocalEndpoint,
+                new Emulator.OpenFlow.OpenFlowFabricOptions { ConnectConcurrency = 64, ConnectTimeout = TimeSpan.FromSeconds(120) }, ct).ConfigureAwait(false);
+            await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Listener.Switches.Values.Count(s => s.IsReady) == fabric.Switches.Count, TimeSpan.FromSeconds(300), "every switch's handshake").ConfigureAwait(false);
+            var connected = watch.Elapsed;
+            log.WriteLine($"  {fabric.Switches.Count} switches connected (handshake done) in {connected.TotalSeconds:0.00} s");
+            var wait = TimeSpan.FromSeconds(600);
+            await EmulatedOpenFlowFabric.WaitUntilAsync(() => fabric.Switches.All(switches.PuntsIgmp), wait, "punt flows").ConfigureAwait(false);
+            await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Learner.Topology.Links.Count == spec.Links.Count, wait, "LLDP links").ConfigureAwait(false);
+            fabric.Announce();
+            foreach (var h in fabric.Hosts) fabric.Join(h, Reference);
+            await switches.WaitForPacketInsSentAsync(wait).ConfigureAwait(false);
+            await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.References.TryGet(Vlan, Reference, out var g) && g.SwitchCount == fabric.Switches.Count, wait, "reference group on every switch").ConfigureAwait(false);
+            await EmulatedOpenFlowFabric.WaitUntilAsync(() => service.Hosts.Count == fabric.Hosts.Count, wait, "every host located").ConfigureAwait(false);
+            if (o.RefuseOneIn > 0)
+            {
+                int n = o.RefuseOneIn;
+                foreach (var agent in switches.Agents)
+                    agent.Refuse = m => m is GroupMod { Command: GroupModCommand.Add } g && (g.GroupId * 2654435761u) % (uint)n == 0
+                        ? new ErrorMessage(OfpErrorNames.GroupModFailed, 6 /* OUT_OF_GROUPS */, g.ToArray()) : null;
+            }
+            return new OpenFlowBench
+            {
+                Service = service,
+                Switches = switches,
+                Controller = service.Controller,
+                Hosts = [.. fabric.Hosts.Select(h => h.Ipv4)],
+                SwitchCount = fabric.Switches.Count,
+                ConnectTime = connected,
+            };
+        }
+
+        public override async Task QuiesceAsync(GroupCoordinator groups)
+        {
+            // Every switch has answered everything sent before this barrier (ours and the optimistic ones' confirmations).
+            await Task.WhenAll(Service.Listener.Switches.Values.Select(s => s.BarrierAsync())).ConfigureAwait(false);
+            await Task.Delay(200).ConfigureAwait(false);
+        }
+
+        public override TableCheck CheckTables(GroupCoordinator groups)
+        {
+            var sb = Service.Southbound;
+            var expected = new Dictionary<(string, uint), IReadOnlyList<uint>>();
+            foreach (var g in groups.All())
+                foreach (var s in g.Switches) expected[(s.SwitchId, sb.GroupIdFor(g.Vlan, g.Address))] = s.Ports;
+            int matched = 0, extra = 0, wrong = 0, orphan = 0;
+            foreach (var agent in Switches.Agents)
+            {
+                var tables = agent.Groups;
+                foreach (var (gid, mod) in tables)
+                {
+                    if (!sb.IsOurGroup(gid)) continue;
+                    if (!expected.TryGetValue((agent.SwitchId, gid), out var ports)) { extra++; continue; }
+                    var have = mod.Buckets.Select(b => b.Actions.OfType<OutputAction>().Single().Port).Order().ToArray();
+                    if (have.SequenceEqual(ports.Order())) matched++; else wrong++;
+                }
+                foreach (var f in agent.Flows)
+                {
+                    if (!sb.IsOurCookie(f.Cookie)) continue;
+                    var gid = f.Instructions.OfType<ApplyActions>().SelectMany(a => a.Actions).OfType<GroupAction>().Select(a => a.GroupId).FirstOrDefault();
+                    if (!tables.ContainsKey(gid) || !expected.ContainsKey((agent.SwitchId, gid))) orphan++;
+                }
+            }
+            return new TableCheck(SwitchCount, expected.Count, matched, expected.Count - matched - wrong, extra, wrong, orphan, true);
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            await Switches.DisposeAsync().ConfigureAwait(false);
+            await Service.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private sealed class EmulatorBench : Bench
+    {
+        public required EmulatedFabricFeed Feed { get; init; }
+
+        public static async Task<EmulatorBench> StartAsync(ControllerOptions options, FabricSpec spec)
+        {
+            var watch = Stopwatch.StartNew();
+            var fabric = new EmulatedFabric(spec);
+            var learner = new FabricLearner();
+            var feed = new EmulatedFabricFeed(fabric, learner);
+            fabric.Announce();
+            foreach (var h in fabric.Hosts) fabric.Join(h, Reference);
+            var keys = new PushKeyRing().Add(Vlan, 1, new byte[32]);
+            var southbound = new EmulatorSouthbound(fabric, keys);
+            var controller = await TsmControllerHost.StartAsync(options, learner.Hosts, learner.References, southbound, southbound, TimeProvider.System).ConfigureAwait(false);
+            return new EmulatorBench
+            {
+                Feed = feed,
+                Controller = controller,
+                Hosts = [.. fabric.Hosts.Select(h => h.Ipv4)],
+                SwitchCount = fabric.Switches.Count,
+                ConnectTime = watch.Elapsed,
+            };
+        }
+
+        public override Task QuiesceAsync(GroupCoordinator groups) => Task.CompletedTask;
+        public override TableCheck CheckTables(GroupCoordinator groups) => new(SwitchCount, 0, 0, 0, 0, 0, 0, false);
+
+        public override async ValueTask DisposeAsync()
+        {
+            await Controller.DisposeAsync().ConfigureAwait(false);
+            Feed.Dispose();
+        }
+    }
+}
