@@ -87,11 +87,11 @@ internal sealed class SetupBench : IDisposable
             var t = targets[i];
             _watch.Reset(trial);
             long t0 = Native.NowNs();
-            if (!_sender.Tell(_bed, t, 'J', group, trial)) { row.Failed++; _log($"  trial {i}: a join was not acknowledged within 2 s"); _sender.Tell(_bed, t, 'L', group, trial); continue; }
+            if (!_sender.Tell(_bed, t, 'J', group, trial)) { if (i >= warmup) row.Failed++; _log($"  trial {i}: a join was not acknowledged within 2 s"); _sender.Tell(_bed, t, 'L', group, trial); continue; }
             long acked = Native.NowNs();
             bool all = SendUntilAll(group, trial, t, 3_000);
             Native.usleep(2000); // flooded copies to non-targets land within microseconds; 2 ms is plenty
-            if (!all) { row.Failed++; _log($"  trial {i}: targets [{string.Join(',', t)}] did not all receive within 3 s (got: [{string.Join(',', t.Where(h => _watch.First[h] > 0))}])"); }
+            if (!all) { if (i >= warmup) row.Failed++; _log($"  trial {i}{(i < warmup ? " (warm-up)" : "")}: targets [{string.Join(',', t)}] did not all receive within 3 s (got: [{string.Join(',', t.Where(h => _watch.First[h] > 0))}])"); }
             else if (i >= warmup)
             {
                 row.SetupMs.Add(Ms(_watch.MaxFirst(t) - t0));
@@ -125,8 +125,11 @@ internal sealed class SetupBench : IDisposable
 
     // ---------------------------------------------------------------- ours
 
-    public async Task<(SetupRow Setup, TeardownRow Teardown)> RunOursAsync(HttpClient http, string path, string config, int warmup, int trials, int teardownTrials, double quietMs, double capMs)
+    /// <param name="setupMode">The create's <c>setup</c> field (issue 14): confirmed, optimistic or persistent.</param>
+    /// <param name="deleteQuery">Appended to DELETE: "" (answer after the barriers) or "?wait=stopped" (answer once delivery has stopped).</param>
+    public async Task<(SetupRow Setup, TeardownRow Teardown)> RunOursAsync(HttpClient http, string path, string config, string setupMode, string deleteQuery, int warmup, int trials, int teardownTrials, double quietMs, double capMs)
     {
+        bool persistent = setupMode == "persistent";
         var row = new SetupRow(path, config) { Warmup = warmup };
         var down = new TeardownRow(path, config) { CapMs = capMs };
         var targets = Targets(_bed.Receivers, warmup + trials);
@@ -138,15 +141,15 @@ internal sealed class SetupBench : IDisposable
             var t = targets[i];
             _watch.Reset(trial);
             long t0 = Native.NowNs();
-            using var created = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 0, reference = Testbed.Reference, members = t.Select(_bed.Ip).ToArray(), ttlMs = 60_000 });
+            using var created = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 0, reference = Testbed.Reference, members = t.Select(_bed.Ip).ToArray(), ttlMs = 60_000, setup = setupMode });
             long answered = Native.NowNs();
-            if (created.StatusCode != HttpStatusCode.Created) { row.Failed++; _log($"  POST → {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}"); continue; }
+            if (created.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.OK)) { if (i >= warmup) row.Failed++; _log($"  POST → {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}"); continue; }
             var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
             var group = IPAddress.Parse(body.GetProperty("group").GetString()!);
             string id = body.GetProperty("id").GetString()!;
             bool all = SendUntilAll(group, trial, t, 1_000);
             Native.usleep(2000);
-            if (!all) { row.Failed++; _log($"  trial {i}: group {group} for [{string.Join(',', t)}] not received by all within 1 s"); }
+            if (!all) { if (i >= warmup) row.Failed++; _log($"  trial {i}{(i < warmup ? " (warm-up)" : "")}: group {group} for [{string.Join(',', t)}] not received by all within 1 s"); }
             else if (i >= warmup)
             {
                 row.SetupMs.Add(Ms(_watch.MaxFirst(t) - t0));
@@ -154,23 +157,25 @@ internal sealed class SetupBench : IDisposable
                 if (body.TryGetProperty("setupMicros", out var sm) && sm.ValueKind == JsonValueKind.Number) row.ControllerMs.Add(sm.GetDouble() / 1000);
                 CountExcess(row, t);
             }
-            if (all && i >= warmup && i - warmup < teardownTrials) await TeardownOursAsync(http, down, trial + 5_000, group, id, t, quietMs, capMs);
+            if (persistent) { } // installed ahead and kept: nothing to release
+            else if (all && i >= warmup && i - warmup < teardownTrials) await TeardownOursAsync(http, down, trial + 5_000, group, id + deleteQuery, t, quietMs, capMs);
             else using (await http.DeleteAsync($"api/v1/groups/{Uri.EscapeDataString(id)}")) { }
             if ((i + 1) % 50 == 0) _log($"  {path}: {i + 1}/{warmup + trials} trials");
         }
         return (row, down);
     }
 
-    private async Task TeardownOursAsync(HttpClient http, TeardownRow row, int trial, IPAddress group, string id, int[] t, double quietMs, double capMs)
+    private async Task TeardownOursAsync(HttpClient http, TeardownRow row, int trial, IPAddress group, string idAndQuery, int[] t, double quietMs, double capMs)
     {
         _watch.Reset(trial);
         using (_sender.Stream(group, trial))
         {
+            string id = idAndQuery.Split('?')[0], query = idAndQuery[id.Length..];
             if (!WaitAll(t, 1_000)) { row.Failed++; using (await http.DeleteAsync($"api/v1/groups/{Uri.EscapeDataString(id)}")) { } return; }
             long t0 = Native.NowNs();
-            using var deleted = await http.DeleteAsync($"api/v1/groups/{Uri.EscapeDataString(id)}");
+            using var deleted = await http.DeleteAsync($"api/v1/groups/{Uri.EscapeDataString(id)}{query}");
             long ret = Native.NowNs();
-            if (deleted.StatusCode != HttpStatusCode.NoContent) { row.Failed++; return; }
+            if (!deleted.IsSuccessStatusCode) { row.Failed++; _log($"  DELETE → {(int)deleted.StatusCode}"); return; }
             var (stop, flood) = WaitStopped(t, t0, ret, floods: false, quietMs, capMs);
             row.StopMs.Add(stop);
             row.FloodMs.Add(flood);

@@ -82,6 +82,9 @@ internal sealed class Testbed : IDisposable
         ulong dpid = 0x10;
         foreach (var br in Bridges)
             Vsctl($"add-br {br} -- set bridge {br} datapath_type=netdev protocols=OpenFlow13 fail_mode=standalone other-config:datapath-id={dpid++:x16}");
+        // ovs-vswitchd opens each bridge's OpenFlow management socket a moment after add-br returns.
+        foreach (var br in Bridges)
+            for (int i = 0; i < 200 && !File.Exists(Path.Combine(Dir, $"{br}.mgmt")); i++) Thread.Sleep(50);
         string rate = $"{RateMbit}mbit";
         for (int h = 0; h < Hosts; h++)
         {
@@ -107,6 +110,11 @@ internal sealed class Testbed : IDisposable
         }
         LinkBridges(LeafA, "la", 1);
         LinkBridges(LeafB, "lb", 2);
+        // The Linux bridge exists from the start (empty until its phase): a new bridge's querier needs its query
+        // response interval (10 s) before it counts as present, and until then the bridge floods every group.
+        Shell.Check("ip", $"link add {KernelBridge} type bridge mcast_snooping 1 mcast_querier 1 mcast_igmp_version 3");
+        _links.Add(KernelBridge);
+        Shell.Check("ip", $"link set {KernelBridge} up");
         Mode = FabricMode.None;
     }
 
@@ -171,9 +179,6 @@ internal sealed class Testbed : IDisposable
         if (!_kernelBridge)
         {
             for (int h = 0; h < Hosts; h++) Vsctl($"del-port {LeafOf(h)} {Outer(h)}");
-            Shell.Check("ip", $"link add {KernelBridge} type bridge mcast_snooping 1 mcast_querier 1 mcast_igmp_version 3");
-            _links.Add(KernelBridge);
-            Shell.Check("ip", $"link set {KernelBridge} up");
             for (int h = 0; h < Hosts; h++) Shell.Check("ip", $"link set {Outer(h)} master {KernelBridge}");
             _kernelBridge = true;
         }
