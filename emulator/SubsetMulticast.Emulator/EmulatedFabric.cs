@@ -17,6 +17,9 @@ namespace SubsetMulticast.Emulator;
 /// <summary>A control frame (IGMP/MLD, ARP, ND) that <paramref name="at"/> received on <paramref name="inPort"/>.</summary>
 public delegate void ControlFrameTap(EmulatedSwitch at, uint inPort, ReadOnlySpan<byte> frame);
 
+/// <summary>A frame that reached <paramref name="host"/>'s NIC.</summary>
+public delegate void HostFrameSink(EmulatedHost host, ReadOnlySpan<byte> frame);
+
 /// <summary>
 /// Many L2 switches and their hosts in one process, exchanging real Ethernet frames. Deterministic:
 /// one frame at a time, hop by hop in breadth-first order, under one lock. Spanning tree is taken as
@@ -292,6 +295,13 @@ public sealed class EmulatedFabric
     /// </summary>
     public ControlFrameTap? ControlTap { get; set; }
 
+    /// <summary>
+    /// When set, every frame that reaches a host's NIC (the sender's own excluded) is handed to it: the hosts'
+    /// network stacks (e.g. Transfer/EmulatedDatagramNetwork), possibly through Chaos/LinkChaos. Called under the
+    /// fabric's lock; the frame is valid only during the call; it must not throw or call back into the fabric.
+    /// </summary>
+    public HostFrameSink? HostReceive { get; set; }
+
     /// <summary>Forwards the queued copies of one frame until each is delivered or dropped. Under the gate.</summary>
     private void Propagate(ReadOnlySpan<byte> frame, int sender, DeliveryReport report)
     {
@@ -360,6 +370,7 @@ public sealed class EmulatedFabric
                 {
                     report.FramesPerHost[peer.Host]++;
                     HearQuery(peer.Host, frame);
+                    HostReceive?.Invoke(h, frame);
                 }
             }
             else if (peer.IsSwitch)

@@ -35,6 +35,12 @@ public sealed class GroupLifecycle
         _store = store;
         _time = time;
         _vlans = options.Vlans.ToDictionary(v => v.Vlan.Value);
+        // A rendezvous address is never learned as a reference group (nobody should join one; if a host does, it is ignored).
+        foreach (var v in options.Vlans)
+        {
+            if (v.V4 is { } b4) references.ExcludeBlock(b4);
+            if (v.V6 is { } b6) references.ExcludeBlock(b6);
+        }
         foreach (var g in store.All())
         {
             _vlans[g.Vlan.Value].For(g.Address)?.TryReserve(g.Address);

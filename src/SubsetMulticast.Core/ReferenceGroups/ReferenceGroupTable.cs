@@ -17,7 +17,37 @@ public sealed class ReferenceGroupTable
     private readonly ConcurrentDictionary<(VlanId, IpAddress), ReferenceGroup> _snapshots = new();
     private FabricTopology _topology;
 
+    private volatile Lifecycle.AddressBlock[] _excluded = [];
+    private long _refusedTransactional;
+
     public ReferenceGroupTable(FabricTopology topology) => _topology = topology;
+
+    /// <summary>
+    /// Addresses of a transactional block are never a reference group, whatever reports are heard: a host that
+    /// joins a rendezvous address (a mistake, or an attack) must not make it one. Existing entries are dropped.
+    /// </summary>
+    public void ExcludeBlock(Lifecycle.AddressBlock block)
+    {
+        lock (_gate)
+        {
+            _excluded = [.. _excluded, block];
+            foreach (var key in _members.Keys.Where(k => block.Contains(k.Item2)).ToList())
+            {
+                _members.Remove(key);
+                _snapshots.TryRemove(key, out _);
+            }
+        }
+    }
+
+    /// <summary>Membership updates refused because the group is in a transactional block.</summary>
+    public long RefusedTransactional => Interlocked.Read(ref _refusedTransactional);
+
+    private bool Excluded(IpAddress group)
+    {
+        foreach (var b in _excluded)
+            if (b.Contains(group)) { Interlocked.Increment(ref _refusedTransactional); return true; }
+        return false;
+    }
 
     public FabricTopology Topology => _topology;
 
@@ -30,6 +60,7 @@ public sealed class ReferenceGroupTable
     public void SetMemberPorts(VlanId vlan, IpAddress group, int sw, IEnumerable<uint> ports)
     {
         if (!group.IsMulticast) throw new ArgumentException($"{group} is not a multicast group.", nameof(group));
+        if (Excluded(group)) return;
         var sorted = ports.Distinct().Order().ToArray();
         lock (_gate)
         {
@@ -60,6 +91,7 @@ public sealed class ReferenceGroupTable
     /// </summary>
     public void Join(IpAddress group, HostLocation host)
     {
+        if (Excluded(group)) return;
         var tree = _topology.Tree;
         lock (_gate)
         {
