@@ -51,7 +51,13 @@ public class ProofSmokeTests(ITestOutputHelper output)
         Assert.Equal(2, uftp.CompletionMs.Count);
         Assert.All(uftp.SenderLinkBytes, b => Assert.InRange(b, chunk, 2L * chunk));   // one copy plus headers and control
         Assert.All(uftp.HandshakeMs, ms => Assert.True(ms > 0));
-        Assert.Contains(r.Puts, p => p.Pending?.Contains("issue 8", StringComparison.Ordinal) == true);
+        // Ours: the rendezvous transfer on the same fabric, FEC off and on; one copy on the sender's link, nothing to non-targets.
+        var oursPuts = r.Puts.Where(p => p.Method == ProofRun.OursMethod).ToList();
+        Assert.Equal(2, oursPuts.Count);
+        Assert.All(oursPuts, p => Assert.Null(p.Pending));
+        Assert.All(oursPuts, p => Assert.Equal(2, p.CompletionMs.Count));
+        Assert.All(oursPuts.SelectMany(p => p.SenderLinkBytes), b => Assert.InRange(b, chunk, 2L * chunk));
+        Assert.All(oursPuts.SelectMany(p => p.NonTargetBytes), b => Assert.InRange(b, 0, chunk / 10));
 
         Assert.Contains("## Goals (issue 9)", md);
         Assert.Contains("CONFIG_HZ=", md);

@@ -65,16 +65,17 @@ internal static class ProofReport
             L($"| {t.Path} | {t.Config} | {t.StopMs.Count} | {stopped} of {t.StopMs.Count} (cap {F(t.CapMs, "0")} ms) | {Ms(t.StopMs, 50)} | {Ms(t.StopMs, 90)} | {Ms(t.StopMs, 99)} | {F(t.StopMs.Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max())} | {Ms(t.ReturnMs, 50)} | {t.LateAfterReturn.Count(x => x > 0)} of {t.LateAfterReturn.Count} | {t.LateAfterReturn.DefaultIfEmpty(0).Max()} | {(t.FloodMs.Any(double.IsFinite) ? $"{Ms(t.FloodMs, 50)} ({t.FloodMs.Count(double.IsFinite)} trials)" : "none")} |");
         }
         L();
-        L("Release call: ours = DELETE → 204 (after the barrier replies); IGMP = \"leave G\" to the 3 targets → all acknowledged (`IP_DROP_MEMBERSHIP` returned). Where the fabric floods unregistered groups (OVS and Linux-bridge defaults), a left group is flooded to every port as soon as its entry is gone: delivery to the old targets never stops, and the last column says when the flooding began (= when the switch dropped the membership).");
+        L("Release call: ours = DELETE → 204 (after the barrier replies); IGMP = \"leave G\" to the 3 targets → all acknowledged (`IP_DROP_MEMBERSHIP` returned). Where the fabric floods unregistered groups (OVS's default), a left group may be flooded to every port once its entry is gone: delivery to the old targets then does not stop, and the last column says when flooding to non-targets began. The Linux bridge with a querier sends unregistered IPv4 multicast (outside 224.0.0.x) to router ports only (`mrouters_only` in br_multicast_ipv4_rcv), so its `mcast_flood` setting makes no difference here; its leave takes effect when the group-specific query round ends (last_member_count 2 × last_member_interval 1 s).");
         L();
 
         L($"## 3. Puts to 3 of {o.Receivers} (targets h{string.Join(", h", r.PutTargets)}), with the physical limit (4)");
         L();
         L($"Physical limit = chunk bytes ÷ link rate ({o.RateMbit} Mbit/s), one copy on the sender's link (payload only, no headers). Loss: an nftables `numgen random` drop of IPv4 in a netdev egress hook on the sender's interface (no netem on this kernel): every receiver loses the same packets; TCP and UFTP lose at the same rate.");
         L();
-        L("| chunk | loss | method | configuration | FEC | trials | completion p50 ms | p99 ms | goodput p50 MB/s | handshake p50 ms | sender-link bytes (× chunk) | bytes to non-targets (× chunk) | physical limit ms | p50 ÷ limit | failed |");
+        L("| chunk | loss | method | configuration | FEC | trials | completion p50 ms | p99 ms | goodput p50 MB/s | setup / handshake p50 ms | sender-link bytes (× chunk) | bytes to non-targets (× chunk) | physical limit ms | p50 ÷ limit | failed |");
         L("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-        foreach (var p in r.Puts)
+        string[] order = [ProofRun.OursMethod, "TCP", "UFTP closed", "UFTP to the whole"];
+        foreach (var p in r.Puts.OrderBy(p => p.Bytes).ThenBy(p => p.LossPercent).ThenBy(p => Array.FindIndex(order, m => p.Method.StartsWith(m, StringComparison.Ordinal))).ThenBy(p => p.Fec))
         {
             double limit = p.Bytes * 8.0 / (o.RateMbit * 1e6) * 1000;
             string size = p.Bytes >= 1 << 20 ? $"{p.Bytes >> 20} MiB" : $"{p.Bytes >> 10} KiB";
@@ -84,6 +85,8 @@ internal static class ProofReport
             double other = p.NonTargetBytes.Count > 0 ? p.NonTargetBytes.Average() : double.NaN;
             L($"| {size} | {F(p.LossPercent, "0.#")} % | {p.Method} | {p.How} | {p.Fec} | {p.CompletionMs.Count} | {F(p50)} | {Ms(p.CompletionMs, 99)} | {F(p.Bytes / 1e6 / (p50 / 1000), "0.0")} | {(p.HandshakeMs.Count > 0 ? Ms(p.HandshakeMs, 50) : "n/a")} | {F(link, "0")} ({F(link / p.Bytes, "0.00")}) | {F(other, "0")} ({F(other / p.Bytes, "0.00")}) | {F(limit)} | {F(p50 / limit, "0.0")} | {p.Failed} |");
         }
+        L();
+        L("**Ours** — the rendezvous transfer (src/SubsetMulticast.Transfer, issue 8) in-process on the testbed: a `ChunkServer` on every receiver (a `LinuxUdpTransport` opened in its namespace; rendezvous datagrams from an AF_PACKET tap, never joined; chunks verified by SHA-256, then their ids kept and bytes dropped, as the TCP receivers drop theirs), and the sender's `TransferClient.PushAsync` to the 3 targets through `tsm serve --openflow`: REST create (confirmed), unicast rendezvous, the chunk once as paced datagrams (rate = the link rate), aggregate acks, bounded multicast then unicast repair, release; completion = `PushAsync` returning with all 3 stored. Setup column = its rendezvous-group setup (`PushResult.Setup`). A priority-0 `NORMAL` flow on each bridge carries the unicast control traffic beside the controller's rules.");
         L();
         L("Baselines as their users run them: **TCP fan-out** — 3 connections from the sender, one per target, opened once and kept (as a storage client keeps them), kernel defaults (cubic, default buffers, MTU 1500), the chunk written to all 3 at once, complete when all 3 receivers sent their 1-byte acknowledgement. **UFTP 4.10.2** — one `uftpd -d` per receiver (all running), `uftp -I <if> [-H <3 ids>] -R " + (o.RateMbit * 1000) + " -S @LOG -L <log> FILE`; every other setting is UFTP's default (block 1300 B, GRTT init 0.5 s, robustness 20, no encryption, private group 230.5.5.x); `-R` is set to the link rate because its default, 1000 kbps, would take 8.5 s per MiB. Completion = the `uftp` process's wall time (announce, register, data, NAK rounds, completion); handshake = its log's first line → \"Sending file\". The whole-group row is UFTP to a closed group of every receiver (`-H` with all their ids), i.e. multicast to the whole reference group; without `-H` (an open group) UFTP waits out its whole announce period for unknown clients, ~2.1 s for 64 KiB in our trial run, so naming the members is the faster way its users run it. The puts run on the OVS snooping fabric with flood-unregistered on (the default).");
         L();
@@ -123,10 +126,11 @@ internal static class ProofReport
         }
         foreach (var p in r.Puts.Where(p => p.Pending is null))
         {
-            L($"put | {p.Bytes} B | {F(p.LossPercent, "0.#")} % | {p.Method} | completion | {Join(p.CompletionMs)}");
+            L($"put | {p.Bytes} B | {F(p.LossPercent, "0.#")} % | {p.Method} FEC {p.Fec} | completion | {Join(p.CompletionMs)}");
             if (p.HandshakeMs.Count > 0) L($"put | {p.Bytes} B | {F(p.LossPercent, "0.#")} % | {p.Method} | handshake | {Join(p.HandshakeMs)}");
             L($"put | {p.Bytes} B | {F(p.LossPercent, "0.#")} % | {p.Method} | sender-link bytes | {string.Join(',', p.SenderLinkBytes)}");
             L($"put | {p.Bytes} B | {F(p.LossPercent, "0.#")} % | {p.Method} | non-target bytes | {string.Join(',', p.NonTargetBytes)}");
+            if (p.Repairs.Count > 0) L($"put | {p.Bytes} B | {F(p.LossPercent, "0.#")} % | {p.Method} FEC {p.Fec} | datagrams repaired (count) | {string.Join(',', p.Repairs)}");
         }
         L("```");
         return sb.ToString();
@@ -169,13 +173,36 @@ internal static class ProofReport
         long oursExcess = oursRows.Sum(s => s.ExcessDatagrams);
         int oursTeardownFlood = r.Teardown.Where(t => t.Path.StartsWith("ours", StringComparison.Ordinal)).Sum(t => t.FloodMs.Count(double.IsFinite));
         yield return ("0 deliveries to non-targets for ours", $"setup: {oursExcess} datagrams to non-targets in {oursRows.Sum(s => s.SetupMs.Count)} trials over {oursRows.Count} modes; teardown: {oursTeardownFlood} trials with a non-target delivery", oursExcess == 0 && oursTeardownFlood == 0 ? "met" : "**not met**");
-        var tcp1 = r.Puts.FirstOrDefault(p => p.Method.StartsWith("TCP", StringComparison.Ordinal) && p.LossPercent == 0 && p.Bytes == 1 << 20);
-        var uftp1 = r.Puts.FirstOrDefault(p => p.Method.StartsWith("UFTP closed", StringComparison.Ordinal) && p.LossPercent == 0 && p.Bytes == 1 << 20);
-        string context = tcp1 is null ? "" : $" (TCP fan-out puts {F(tcp1.SenderLinkBytes.DefaultIfEmpty(0).Average() / tcp1.Bytes, "0.00")}× the chunk on the sender's link; UFTP's closed group {(uftp1 is null ? "—" : F(uftp1.SenderLinkBytes.DefaultIfEmpty(0).Average() / uftp1.Bytes, "0.00"))}×)";
-        const string pending = "not measured: **pending issue 8** (`tsm put` / the rendezvous transfer is not on any branch yet)";
-        yield return ("sender-link bytes ≈ 1/3 of TCP fan-out", pending + context, "pending");
-        yield return ("1 MiB and 8 MiB puts at 0 % loss within 1.25× of the physical limit", pending, "pending");
-        yield return ("1 MiB and 8 MiB puts at 0 % loss ≥ 2.5× faster than TCP fan-out", pending, "pending");
-        yield return ("at 1 % loss with FEC ≥ 2× faster than TCP fan-out", pending, "pending");
+        var rate = r.Options.RateMbit;
+        PutRow? Row(string method, int bytes, double loss, string fec) =>
+            r.Puts.FirstOrDefault(p => p.Method.StartsWith(method, StringComparison.Ordinal) && p.Bytes == bytes && p.LossPercent == loss && (fec == "*" || p.Fec == fec) && p.Pending is null && p.CompletionMs.Count > 0);
+        string Size(int b) => b >= 1 << 20 ? $"{b >> 20} MiB" : $"{b >> 10} KiB";
+        const string pending = "not measured: **pending issue 8**";
+        foreach (int size in r.Options.PutSizes)
+        {
+            var ours = Row(ProofRun.OursMethod, size, 0, "off");
+            var tcp = Row("TCP", size, 0, "*");
+            if (ours is null || tcp is null) { yield return ($"sender-link bytes ≈ 1/3 of TCP fan-out ({Size(size)})", pending, "pending"); continue; }
+            double ratio = ours.SenderLinkBytes.Average() / tcp.SenderLinkBytes.Average();
+            yield return ($"sender-link bytes ≈ 1/3 of TCP fan-out ({Size(size)}, 0 % loss)", $"{ours.SenderLinkBytes.Average():0} B ÷ {tcp.SenderLinkBytes.Average():0} B = {F(ratio, "0.00")}", ratio <= 0.4 ? "met" : "**not met**");
+        }
+        foreach (int size in r.Options.PutSizes.Where(b => b >= 1 << 20))
+        {
+            var ours = Row(ProofRun.OursMethod, size, 0, "off");
+            var tcp = Row("TCP", size, 0, "*");
+            double limit = size * 8.0 / (rate * 1e6) * 1000;
+            if (ours is null || tcp is null) { yield return ($"{Size(size)} put at 0 % loss within 1.25× of the physical limit and ≥ 2.5× faster than TCP fan-out", pending, "pending"); continue; }
+            double o50 = Stats.P(ours.CompletionMs, 50), t50 = Stats.P(tcp.CompletionMs, 50);
+            yield return ($"{Size(size)} put at 0 % loss within 1.25× of the physical limit", $"p50 {F(o50)} ms ÷ {F(limit)} ms = {F(o50 / limit, "0.00")}×", o50 / limit <= 1.25 ? "met" : "**not met**");
+            yield return ($"{Size(size)} put at 0 % loss ≥ 2.5× faster than TCP fan-out", $"TCP p50 {F(t50)} ms ÷ ours {F(o50)} ms = {F(t50 / o50, "0.00")}×", t50 / o50 >= 2.5 ? "met" : "**not met**");
+        }
+        foreach (int size in r.Options.PutSizes)
+        {
+            var ours = Row(ProofRun.OursMethod, size, 1, "on");
+            var tcp = Row("TCP", size, 1, "*");
+            if (ours is null || tcp is null) { yield return ($"at 1 % loss with FEC ≥ 2× faster than TCP fan-out ({Size(size)})", pending, "pending"); continue; }
+            double o50 = Stats.P(ours.CompletionMs, 50), t50 = Stats.P(tcp.CompletionMs, 50);
+            yield return ($"at 1 % loss with FEC ≥ 2× faster than TCP fan-out ({Size(size)})", $"TCP p50 {F(t50)} ms ÷ ours {F(o50)} ms = {F(t50 / o50, "0.00")}×", t50 / o50 >= 2 ? "met" : "**not met**");
+        }
     }
 }

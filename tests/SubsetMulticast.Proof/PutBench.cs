@@ -20,6 +20,8 @@ internal sealed class PutRow(string method, string how, int bytes, double lossPe
     public List<long> NonTargetBytes { get; } = [];
     public int Failed { get; set; }
     public string? Pending { get; set; }
+    /// <summary>Ours: datagrams sent again (multicast repair + unicast repair) per trial.</summary>
+    public List<int> Repairs { get; } = [];
 }
 
 /// <summary>
