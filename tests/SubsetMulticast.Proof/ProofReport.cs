@@ -21,7 +21,7 @@ internal static class ProofReport
         L();
         L($"- date: {r.Started:yyyy-MM-dd HH:mm} UTC; whole run {r.Elapsed.TotalMinutes:0.0} min");
         L($"- machine: {Environment.MachineName}, {Environment.ProcessorCount} cores, Debian 12 VM, kernel {kernel}, CONFIG_HZ={r.KernelHz} (from {r.KernelHzSource}); load average at the end: {load}");
-        L($"- command: `{o.Command}`");
+        L($"- command: `{o.Command.Trim()}` (as root; installs openvswitch-switch, uftp, nftables, iproute2, ethtool, tcpdump when missing)");
         if (Environment.GetEnvironmentVariable("PROOF_NOTE") is { Length: > 0 } note) L($"- note: {note}");
         L($"- testbed: one Open vSwitch (3.1, userspace datapath `netdev`, private run dir) with a spine and two leaves; sender h0 and {o.Receivers} receivers in network namespaces, h0–h{(o.Receivers + 1) / 2} on leaf A, the rest on leaf B; every host link shaped with `tc tbf rate {o.RateMbit}mbit burst 64kb latency 50ms` in both directions (inter-switch links unshaped), so the sender's link is the bottleneck. The Linux-bridge rows move the same veths (same tbf) onto one kernel bridge.");
         L("- timing: every host has an AF_PACKET socket with SO_TIMESTAMPNS on its interface (it never joins anything); arrival = the kernel's receive timestamp (CLOCK_REALTIME, shared by all namespaces); the decision is a CLOCK_REALTIME read in the sender just before its first action. Targets: 3 of the receivers per trial, drawn with a fixed seed — the same sequence for every path.");
@@ -196,6 +196,11 @@ internal static class ProofReport
             yield return ($"{Size(size)} put at 0 % loss within 1.25× of the physical limit", $"p50 {F(o50)} ms ÷ {F(limit)} ms = {F(o50 / limit, "0.00")}×", o50 / limit <= 1.25 ? "met" : "**not met**");
             yield return ($"{Size(size)} put at 0 % loss ≥ 2.5× faster than TCP fan-out", $"TCP p50 {F(t50)} ms ÷ ours {F(o50)} ms = {F(t50 / o50, "0.00")}×", t50 / o50 >= 2.5 ? "met" : "**not met**");
         }
+        var oursPuts = r.Puts.Where(p => p.Method == ProofRun.OursMethod && p.Pending is null).ToList();
+        int failedPuts = oursPuts.Sum(p => p.Failed);
+        if (oursPuts.Count > 0)
+            yield return ("every put of ours completes (all 3 targets stored)", failedPuts == 0 ? $"{oursPuts.Sum(p => p.CompletionMs.Count)} of {oursPuts.Sum(p => p.CompletionMs.Count)}" :
+                $"{failedPuts} puts failed: {string.Join("; ", oursPuts.Where(p => p.Failed > 0).Select(p => $"{Size(p.Bytes)} at {F(p.LossPercent, "0.#")} % loss, FEC {p.Fec}: {p.Failed} of {p.Failed + p.CompletionMs.Count}"))} (a target timed out after the bounded repair rounds; the row's figures are over the puts that completed)", failedPuts == 0 ? "met" : "**not met**");
         foreach (int size in r.Options.PutSizes)
         {
             var ours = Row(ProofRun.OursMethod, size, 1, "on");
