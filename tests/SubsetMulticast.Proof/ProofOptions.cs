@@ -1,0 +1,57 @@
+using System.Globalization;
+
+namespace SubsetMulticast.Proof;
+
+/// <summary>What to run. The defaults are the full proof (issue 9); <see cref="Smoke"/> is the few-second CI check.</summary>
+public sealed record ProofOptions
+{
+    public int Receivers { get; init; } = 12;
+    public int RateMbit { get; init; } = 200;
+    public int Warmup { get; init; } = 20;
+    public int SetupTrials { get; init; } = 200;
+    public int OursTeardownTrials { get; init; } = 200;
+    public int OvsTeardownTrials { get; init; } = 40;
+    public int FloodTeardownTrials { get; init; } = 10;
+    public int KernelTeardownTrials { get; init; } = 20;
+    public int[] PutSizes { get; init; } = [64 * 1024, 1024 * 1024, 8 * 1024 * 1024];
+    public double[] LossPercents { get; init; } = [0, 0.1, 1];
+    public bool KernelBridge { get; init; } = true;
+    public bool Uftp { get; init; } = true;
+    public string? Output { get; init; }
+    public string Command { get; init; } = "tests/proof/run.sh";
+
+    /// <summary>Put trials per size: enough for a p99 on small chunks within the time budget.</summary>
+    public Func<int, int> PutTrials { get; init; } = bytes => bytes <= 64 * 1024 ? 40 : bytes <= 1024 * 1024 ? 20 : 8;
+
+    public static ProofOptions Smoke => new()
+    {
+        Receivers = 5, Warmup = 3, SetupTrials = 8, OursTeardownTrials = 4, OvsTeardownTrials = 2, FloodTeardownTrials = 1, KernelTeardownTrials = 0,
+        PutSizes = [64 * 1024], LossPercents = [0], KernelBridge = true, Uftp = true, PutTrials = _ => 2, Command = "dotnet test tests/SubsetMulticast.Proof.Tests",
+    };
+
+    public static ProofOptions Parse(string[] args)
+    {
+        var o = new ProofOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Int() => int.Parse(Next(), CultureInfo.InvariantCulture);
+            o = args[i] switch
+            {
+                "--smoke" => Smoke with { Output = o.Output, Command = o.Command },
+                "--out" => o with { Output = Next() },
+                "--receivers" => o with { Receivers = Int() },
+                "--rate-mbit" => o with { RateMbit = Int() },
+                "--trials" => o with { SetupTrials = Int() },
+                "--warmup" => o with { Warmup = Int() },
+                "--command" => o with { Command = Next() },
+                "--no-kernel-bridge" => o with { KernelBridge = false },
+                "--sizes" => o with { PutSizes = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
+                "--losses" => o with { LossPercents = Next().Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
+                _ => throw new ArgumentException($"unknown option {args[i]}"),
+            };
+        }
+        if (o.Receivers < 4) throw new ArgumentException("--receivers must be at least 4 (3 targets and a non-target)");
+        return o;
+    }
+}

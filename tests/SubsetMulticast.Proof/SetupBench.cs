@@ -1,0 +1,262 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace SubsetMulticast.Proof;
+
+/// <summary>One path's setup trials: decision → all 3 targets hold the first datagram (kernel receive timestamps).</summary>
+internal sealed class SetupRow(string path, string config)
+{
+    public string Path { get; } = path;
+    public string Config { get; } = config;
+    public int Warmup { get; set; }
+    public List<double> SetupMs { get; } = [];
+    /// <summary>Ours: POST → 201; IGMP: decision → all three acknowledged their join.</summary>
+    public List<double> ControlMs { get; } = [];
+    public List<double> ControllerMs { get; } = [];
+    public List<int> ExcessHosts { get; } = [];
+    public long ExcessDatagrams { get; set; }
+    public List<double> JoinToReportMs { get; } = [];
+    public int Failed { get; set; }
+}
+
+/// <summary>One path's teardown trials: decision → the last datagram any target received, while the sender keeps sending.</summary>
+internal sealed class TeardownRow(string path, string config)
+{
+    public string Path { get; } = path;
+    public string Config { get; } = config;
+    /// <summary>NaN: delivery to the targets did not stop within the cap.</summary>
+    public List<double> StopMs { get; } = [];
+    /// <summary>Decision → first datagram to a non-target (the entry is gone and the group is flooded as unregistered); NaN if none.</summary>
+    public List<double> FloodMs { get; } = [];
+    public List<double> ReturnMs { get; } = [];
+    public List<int> LateAfterReturn { get; } = [];
+    public double CapMs { get; set; }
+    public int Failed { get; set; }
+}
+
+/// <summary>
+/// The setup and teardown trials. Taps on every host (AF_PACKET, never joined) time the probes; the sender is host
+/// 0. Targets are 3 of the receivers drawn with a fixed seed, the same sequence for every path.
+/// </summary>
+internal sealed class SetupBench : IDisposable
+{
+    private readonly Testbed _bed;
+    private readonly Watch _watch;
+    private readonly List<Tap> _taps = [];
+    private readonly List<Agent> _agents = [];
+    private readonly Sender _sender;
+    private readonly long[] _joinedAt;
+    private readonly Action<string> _log;
+
+    public SetupBench(Testbed bed, Action<string> log)
+    {
+        _bed = bed;
+        _log = log;
+        _watch = new Watch(bed.Hosts);
+        _joinedAt = new long[bed.Hosts];
+        for (int h = 0; h < bed.Hosts; h++) _taps.Add(new Tap(bed.Ns(h), bed.Inner(h), h, _watch));
+        _sender = new Sender(bed);
+        for (int h = 1; h < bed.Hosts; h++) _agents.Add(new Agent(bed, h, _watch, _joinedAt));
+    }
+
+    public static List<int[]> Targets(int receivers, int trials, int seed = 9)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, trials).Select(_ => Enumerable.Range(1, receivers).OrderBy(_ => rng.Next()).Take(3).Order().ToArray()).ToList();
+    }
+
+    /// <summary>A fresh group per trial, clear of the addresses whose MAC aliases link-local 224.0.0.x.</summary>
+    private static IPAddress GroupFor(int trial) => new([239, 100, (byte)(1 + trial / 250 % 250), (byte)(1 + trial % 250)]);
+
+    private int _trialBase;
+
+    // ---------------------------------------------------------------- IGMP path
+
+    public (SetupRow Setup, TeardownRow Teardown) RunIgmp(string path, string config, int warmup, int trials, int teardownTrials, bool floods, double quietMs, double capMs)
+    {
+        var row = new SetupRow(path, config) { Warmup = warmup };
+        var down = new TeardownRow(path, config) { CapMs = capMs };
+        var targets = Targets(_bed.Receivers, warmup + trials);
+        int b = _trialBase;
+        _trialBase += 10_000;
+        for (int i = 0; i < warmup + trials; i++)
+        {
+            int trial = b + i;
+            var group = GroupFor(trial);
+            var t = targets[i];
+            _watch.Reset(trial);
+            long t0 = Native.NowNs();
+            if (!_sender.Tell(_bed, t, 'J', group, trial)) { if (i >= warmup) row.Failed++; _log($"  trial {i}: a join was not acknowledged within 2 s"); _sender.Tell(_bed, t, 'L', group, trial); continue; }
+            long acked = Native.NowNs();
+            bool all = SendUntilAll(group, trial, t, 3_000);
+            Native.usleep(2000); // flooded copies to non-targets land within microseconds; 2 ms is plenty
+            if (!all) { if (i >= warmup) row.Failed++; _log($"  trial {i}{(i < warmup ? " (warm-up)" : "")}: targets [{string.Join(',', t)}] did not all receive within 3 s (got: [{string.Join(',', t.Where(h => _watch.First[h] > 0))}])"); }
+            else if (i >= warmup)
+            {
+                row.SetupMs.Add(Ms(_watch.MaxFirst(t) - t0));
+                row.ControlMs.Add(Ms(acked - t0));
+                CountExcess(row, t);
+                foreach (int h in t) if (_watch.IgmpOut[h] > 0) row.JoinToReportMs.Add(Ms(_watch.IgmpOut[h] - _joinedAt[h]));
+            }
+            if (all && i >= warmup && i - warmup < teardownTrials) TeardownIgmp(down, trial + 5_000, group, t, floods, quietMs, capMs);
+            else _sender.Tell(_bed, t, 'L', group, trial);
+            if ((i + 1) % 50 == 0) _log($"  {path}: {i + 1}/{warmup + trials} trials");
+        }
+        return (row, down);
+    }
+
+    private void TeardownIgmp(TeardownRow row, int trial, IPAddress group, int[] t, bool floods, double quietMs, double capMs)
+    {
+        _watch.Reset(trial);
+        using (_sender.Stream(group, trial))
+        {
+            if (!WaitAll(t, 1_000)) { row.Failed++; _sender.Tell(_bed, t, 'L', group, trial); return; }
+            long t0 = Native.NowNs();
+            _sender.Tell(_bed, t, 'L', group, trial);
+            long ret = Native.NowNs();
+            var (stop, flood) = WaitStopped(t, t0, ret, floods, quietMs, capMs);
+            row.StopMs.Add(stop);
+            row.FloodMs.Add(flood);
+            row.ReturnMs.Add(Ms(ret - t0));
+            row.LateAfterReturn.Add(t.Sum(h => Arrivals(h, ret)));
+        }
+    }
+
+    // ---------------------------------------------------------------- ours
+
+    /// <param name="setupMode">The create's <c>setup</c> field (issue 14): confirmed, optimistic or persistent.</param>
+    /// <param name="deleteQuery">Appended to DELETE: "" (answer after the barriers) or "?wait=stopped" (answer once delivery has stopped).</param>
+    public async Task<(SetupRow Setup, TeardownRow Teardown)> RunOursAsync(HttpClient http, string path, string config, string setupMode, string deleteQuery, int warmup, int trials, int teardownTrials, double quietMs, double capMs)
+    {
+        bool persistent = setupMode == "persistent";
+        var row = new SetupRow(path, config) { Warmup = warmup };
+        var down = new TeardownRow(path, config) { CapMs = capMs };
+        var targets = Targets(_bed.Receivers, warmup + trials);
+        int b = _trialBase;
+        _trialBase += 10_000;
+        for (int i = 0; i < warmup + trials; i++)
+        {
+            int trial = b + i;
+            var t = targets[i];
+            _watch.Reset(trial);
+            long t0 = Native.NowNs();
+            using var created = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 0, reference = Testbed.Reference, members = t.Select(_bed.Ip).ToArray(), ttlMs = 60_000, setup = setupMode });
+            long answered = Native.NowNs();
+            if (created.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.OK)) { if (i >= warmup) row.Failed++; _log($"  POST → {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}"); continue; }
+            var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
+            var group = IPAddress.Parse(body.GetProperty("group").GetString()!);
+            string id = body.GetProperty("id").GetString()!;
+            bool all = SendUntilAll(group, trial, t, 1_000);
+            Native.usleep(2000);
+            if (!all) { if (i >= warmup) row.Failed++; _log($"  trial {i}{(i < warmup ? " (warm-up)" : "")}: group {group} for [{string.Join(',', t)}] not received by all within 1 s"); }
+            else if (i >= warmup)
+            {
+                row.SetupMs.Add(Ms(_watch.MaxFirst(t) - t0));
+                row.ControlMs.Add(Ms(answered - t0));
+                if (body.TryGetProperty("setupMicros", out var sm) && sm.ValueKind == JsonValueKind.Number) row.ControllerMs.Add(sm.GetDouble() / 1000);
+                CountExcess(row, t);
+            }
+            if (persistent) { } // installed ahead and kept: nothing to release
+            else if (all && i >= warmup && i - warmup < teardownTrials) await TeardownOursAsync(http, down, trial + 5_000, group, id + deleteQuery, t, quietMs, capMs);
+            else using (await http.DeleteAsync($"api/v1/groups/{Uri.EscapeDataString(id)}")) { }
+            if ((i + 1) % 50 == 0) _log($"  {path}: {i + 1}/{warmup + trials} trials");
+        }
+        return (row, down);
+    }
+
+    private async Task TeardownOursAsync(HttpClient http, TeardownRow row, int trial, IPAddress group, string idAndQuery, int[] t, double quietMs, double capMs)
+    {
+        _watch.Reset(trial);
+        using (_sender.Stream(group, trial))
+        {
+            string id = idAndQuery.Split('?')[0], query = idAndQuery[id.Length..];
+            if (!WaitAll(t, 1_000)) { row.Failed++; using (await http.DeleteAsync($"api/v1/groups/{Uri.EscapeDataString(id)}")) { } return; }
+            long t0 = Native.NowNs();
+            using var deleted = await http.DeleteAsync($"api/v1/groups/{Uri.EscapeDataString(id)}{query}");
+            long ret = Native.NowNs();
+            if (!deleted.IsSuccessStatusCode) { row.Failed++; _log($"  DELETE → {(int)deleted.StatusCode}"); return; }
+            var (stop, flood) = WaitStopped(t, t0, ret, floods: false, quietMs, capMs);
+            row.StopMs.Add(stop);
+            row.FloodMs.Add(flood);
+            row.ReturnMs.Add(Ms(ret - t0));
+            row.LateAfterReturn.Add(t.Sum(h => Arrivals(h, ret)));
+        }
+    }
+
+    // ---------------------------------------------------------------- shared
+
+    /// <summary>Sends the first probe at once, then one every ~0.1 ms, until every target's tap saw one (bounded).</summary>
+    private bool SendUntilAll(IPAddress group, int trial, int[] t, int capMs)
+    {
+        long end = Native.NowNs() + capMs * 1_000_000L;
+        for (int n = 0; n < 1_000_000; n++)
+        {
+            _sender.Probe(group, trial);
+            for (int spin = 0; spin < 4; spin++)
+            {
+                if (_watch.AllReceived(t)) return true;
+                Native.usleep(25);
+            }
+            if (Native.NowNs() > end) return false;
+        }
+        return false;
+    }
+
+    private bool WaitAll(int[] t, int capMs)
+    {
+        long end = Native.NowNs() + capMs * 1_000_000L;
+        while (!_watch.AllReceived(t)) { if (Native.NowNs() > end) return false; Native.usleep(100); }
+        return true;
+    }
+
+    /// <summary>
+    /// After a release decided at <paramref name="t0"/>: waits until no target received for <paramref name="quietMs"/>
+    /// (stopped: the last arrival − t0), or, where the fabric floods unregistered groups, until a non-target receives
+    /// (the membership entry is gone), or the cap. Returns (stop ms or NaN, flood ms or NaN).
+    /// </summary>
+    private (double Stop, double Flood) WaitStopped(int[] t, long t0, long ret, bool floods, double quietMs, double capMs)
+    {
+        long cap = t0 + (long)(capMs * 1e6), quiet = (long)(quietMs * 1e6);
+        var others = Enumerable.Range(1, _bed.Receivers).Except(t).ToArray();
+        for (int i = 0; i < 10_000_000; i++)
+        {
+            Native.usleep(500);
+            long now = Native.NowNs();
+            long last = Math.Max(_watch.MaxLast(t), t0);
+            long flood = others.Select(h => Volatile.Read(ref _watch.First[h])).Where(x => x > t0).DefaultIfEmpty(0).Min();
+            if (floods && flood > 0) return (double.NaN, Ms(flood - t0));
+            if (now - Math.Max(last, ret) > quiet) return (Ms(last - t0), flood > 0 ? Ms(flood - t0) : double.NaN);
+            if (now > cap) return (double.NaN, flood > 0 ? Ms(flood - t0) : double.NaN);
+        }
+        return (double.NaN, double.NaN);
+    }
+
+    private int Arrivals(int host, long after)
+    {
+        int n = Math.Min(Volatile.Read(ref _watch.Count[host]), Watch.MaxArrivals), c = 0;
+        for (int k = 0; k < n; k++) if (_watch.Arrivals[host][k] > after) c++;
+        return c;
+    }
+
+    private void CountExcess(SetupRow row, int[] t)
+    {
+        int hosts = 0;
+        for (int h = 1; h < _bed.Hosts; h++)
+        {
+            if (t.Contains(h)) continue;
+            int c = Volatile.Read(ref _watch.Count[h]);
+            if (c > 0) { hosts++; row.ExcessDatagrams += c; }
+        }
+        row.ExcessHosts.Add(hosts);
+    }
+
+    private static double Ms(long ns) => ns / 1e6;
+
+    public void Dispose()
+    {
+        foreach (var a in _agents) a.Dispose();
+        _sender.Dispose();
+        foreach (var t in _taps) t.Dispose();
+    }
+}
