@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Core.Tests.Support;
@@ -9,7 +10,7 @@ public class ReleaseHoldDownTests
 {
     private static readonly IpAddress Reference = IpAddress.Parse("239.1.0.1");
     private readonly TestFabric _fabric = new(2, 3, 4);
-    private readonly ManualTime _time = new(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
     private readonly GroupLifecycle _lifecycle;
 
     public ReleaseHoldDownTests()
@@ -96,7 +97,7 @@ public class ExpirySweepTests
 {
     private static readonly IpAddress Reference = IpAddress.Parse("239.1.0.1");
     private readonly TestFabric _fabric = new(2, 3, 4);
-    private readonly ManualTime _time = new(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
     private readonly GroupLifecycle _lifecycle;
 
     public ExpirySweepTests() =>
