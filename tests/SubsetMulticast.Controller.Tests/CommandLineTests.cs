@@ -35,7 +35,8 @@ public sealed class CommandLineTests
         Assert.Empty(stderr);
         // A command with subcommands (tsm bier encode|decode) says so in its usage line.
         bool parent = TsmCommandLine.Create().Subcommands.Single(c => c.Name == command).Subcommands.Count > 0;
-        Assert.Contains(parent ? $"tsm {command} [command] [options]" : $"tsm {command} [options]", stdout);
+        // A command with arguments (tsm put <file>) names them between the command and its options.
+        Assert.Matches(parent ? $@"tsm {command} \[command\] \[options\]" : $@"tsm {command}( <[^>]+>)* \[options\]", stdout);
         foreach (var option in TsmCommandLine.Create().Subcommands.Single(c => c.Name == command).Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal)))
             Assert.Contains(option.Name, stdout);
     }

@@ -34,9 +34,9 @@ public static class DashboardEndpoints
     public static void MapDashboard(this IEndpointRouteBuilder app, CancellationToken stopping)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGet("/", (HttpContext http) => ServeAsset(http, "index.html"));
-        app.MapGet("/dashboard/{file}", (HttpContext http, string file) => ServeAsset(http, file));
-        app.MapGet(EventsPath, (HttpContext http, DashboardStream stream) => stream.RunAsync(http, stopping));
+        app.MapGet("/", (HttpContext http) => ServeAsset(http, "index.html")).ExcludeFromDescription(); // the page, not the API
+        app.MapGet("/dashboard/{file}", (HttpContext http, string file) => ServeAsset(http, file)).ExcludeFromDescription();
+        app.MapGet(EventsPath, (HttpContext http, DashboardStream stream) => stream.RunAsync(http, stopping)).ExcludeFromDescription();
     }
 
     private static IResult ServeAsset(HttpContext http, string file)

@@ -68,7 +68,7 @@ public sealed class EmulateCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "emulate", "--fabric", "single:4" }, "--controller is required")]
+    [InlineData(new[] { "emulate", "--fabric", "single:4" }, "--controller (OpenFlow) or --snmp is required")]
     [InlineData(new[] { "emulate", "--controller", "127.0.0.1:6653" }, "--fabric is required")]
     [InlineData(new[] { "emulate", "--fabric", "ring:3", "--controller", "127.0.0.1:6653" }, "not a fabric spec")]
     [InlineData(new[] { "emulate", "--fabric", "single:4", "--controller", "nowhere" }, "HOST:PORT")]
