@@ -220,7 +220,12 @@ public sealed class FabricLearner
     public void Tick()
     {
         foreach (var sw in _switches.Values) sw.Snooper.Tick();
+        Interlocked.Increment(ref _ticks);
     }
+
+    /// <summary>How often <see cref="Tick"/> has run to its end: a test that advances a fake clock waits for it instead of sleeping.</summary>
+    public long Ticks => Interlocked.Read(ref _ticks);
+    private long _ticks;
 
     /// <summary>
     /// Our querier (<see cref="SnoopingOptions.Querier"/>) wants <see cref="QueryOut.Frame"/> sent out of

@@ -95,11 +95,13 @@ public static class OpenFlowFabricComposition
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
             _ = feed; // created (and subscribed to the listener) before any switch connects
+            // A periodic timer, not a delay per round: a tick that falls due while the resync is still writing is
+            // kept, not pushed back by the resync's length (and a test advancing a fake clock loses none).
+            using var timer = new PeriodicTimer(options.TickInterval, time);
             try
             {
-                while (!stoppingToken.IsCancellationRequested)
+                while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
                 {
-                    await Task.Delay(options.TickInterval, time, stoppingToken).ConfigureAwait(false);
                     learner.Tick();
                     await unregistered.SyncAsync(stoppingToken).ConfigureAwait(false);
                 }

@@ -17,7 +17,10 @@ namespace SubsetMulticast.Emulator.Tests.OpenFlow;
 /// <summary>The real controller composition as the OpenFlow scenario and property tests run it: loopback, free ports, VLAN 0.</summary>
 internal static class TestController
 {
-    public static Task<OpenFlowControllerService> StartAsync(SnoopingOptions? snooping = null) => OpenFlowControllerService.StartAsync(new OpenFlowControllerSettings
+    /// <param name="time">The controller's clock (snooper timers, the querier, LLDP rounds, leases); a <c>FakeTimeProvider</c> lets a test advance it.</param>
+    /// <param name="lldpInterval">Between LLDP rounds after the one at connect (default 5 s).</param>
+    public static Task<OpenFlowControllerService> StartAsync(SnoopingOptions? snooping = null, TimeProvider? time = null, TimeSpan? lldpInterval = null) =>
+        OpenFlowControllerService.StartAsync(new OpenFlowControllerSettings
     {
         Learner = new FabricLearnerOptions { Snooping = snooping ?? new SnoopingOptions() },
         Controller = new ControllerOptions
@@ -29,7 +32,8 @@ internal static class TestController
         },
         OpenFlowEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
         Connection = new OpenFlowOptions { HandshakeTimeout = TimeSpan.FromSeconds(30), RequestTimeout = TimeSpan.FromSeconds(30) },
-        Discovery = new DiscoveryOptions { LldpInterval = TimeSpan.FromSeconds(5), LinkTimeout = TimeSpan.FromSeconds(60) },
+        Discovery = new DiscoveryOptions { LldpInterval = lldpInterval ?? TimeSpan.FromSeconds(5), LinkTimeout = TimeSpan.FromSeconds(60) },
+        Time = time ?? TimeProvider.System,
     });
 
     /// <summary>
