@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using SubsetMulticast.OpenFlow.Connections;
 using SubsetMulticast.OpenFlow.Protocol;
 
@@ -6,9 +7,9 @@ namespace SubsetMulticast.OpenFlow.Tests.Connections;
 
 public class ListenerTests
 {
-    internal static OpenFlowListener StartListener(OpenFlowOptions? options = null)
+    internal static OpenFlowListener StartListener(OpenFlowOptions? options = null, TimeProvider? time = null)
     {
-        var l = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0), options ?? new OpenFlowOptions { RequestTimeout = TimeSpan.FromSeconds(10), HandshakeTimeout = TimeSpan.FromSeconds(20) });
+        var l = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0), options ?? new OpenFlowOptions { RequestTimeout = TimeSpan.FromSeconds(10), HandshakeTimeout = TimeSpan.FromSeconds(20) }, time: time);
         l.Start();
         return l;
     }
@@ -104,16 +105,41 @@ public class ListenerTests
     [Fact]
     public async Task SilentSwitch_EchoTimeout_ClosesSession()
     {
-        await using var listener = StartListener(new OpenFlowOptions { EchoInterval = TimeSpan.FromMilliseconds(100), EchoTimeout = TimeSpan.FromMilliseconds(300), HandshakeTimeout = TimeSpan.FromSeconds(20) });
+        // The session's clock is fake: the test advances it a second at a time and waits only for the echo to cross
+        // the socket, so the 5 s interval and 15 s timeout cost no wall-clock time and are checked to the second.
+        var time = new FakeTimeProvider();
+        var options = new OpenFlowOptions { EchoInterval = TimeSpan.FromSeconds(5), EchoTimeout = TimeSpan.FromSeconds(15), HandshakeTimeout = TimeSpan.FromSeconds(20) };
+        await using var listener = StartListener(options, time);
         await using var sw = new FakeSwitch(6);
-        // The session is taken from SwitchConnected, not polled with TryGetSwitch: with a 300 ms echo timeout a
-        // stalled machine can close the session before a poll sees it ready, and the poll then never succeeds.
         var connected = new TaskCompletionSource<OpenFlowSession>(TaskCreationOptions.RunContinuationsAsynchronously);
         listener.SwitchConnected += s => { if (s.SwitchId == sw.SwitchId) connected.TrySetResult(s); };
         await sw.ConnectAsync(listener.LocalEndpoint);
         var session = await connected.Task.WaitAsync(TimeSpan.FromSeconds(30));
         sw.Mute = true;
-        Assert.Contains("no echo reply", await session.Closed.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        // Up to the first echo request: one interval (a step more if the session's delay began after our first step).
+        var start = time.GetUtcNow();
+        for (int i = 0; i < 10 && sw.CountReceived<EchoRequest>() == 0; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            if (time.GetUtcNow() - start < options.EchoInterval) continue;
+            // Due now: wait (bounded) for the request to cross the socket.
+            for (int j = 0; j < 250 && sw.CountReceived<EchoRequest>() == 0; j++) await Task.Delay(20);
+        }
+        Assert.Equal(1, sw.CountReceived<EchoRequest>());
+        Assert.InRange((time.GetUtcNow() - start).TotalSeconds, options.EchoInterval.TotalSeconds, options.EchoInterval.TotalSeconds + 1);
+
+        // Unanswered, it closes the session once the echo timeout has passed on the session's clock, not before.
+        var asked = time.GetUtcNow();
+        for (int i = 0; i < 30 && !session.Closed.IsCompleted; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            // The timeout's timer is armed once the request is written: let the session's I/O run before the next step.
+            await Task.WhenAny(session.Closed, Task.Delay(20));
+        }
+        Assert.True(session.Closed.IsCompleted, "the session outlived its echo timeout by 15 s of its clock");
+        Assert.InRange((time.GetUtcNow() - asked).TotalSeconds, options.EchoTimeout.TotalSeconds, options.EchoTimeout.TotalSeconds + 2);
+        Assert.Contains("no echo reply", await session.Closed);
     }
 
     [Fact]
