@@ -1,7 +1,7 @@
 using System.CommandLine;
 using SubsetMulticast.Cli.CommandLine;
 using SubsetMulticast.Snooping;
-using SubsetMulticast.Snooping.Capture;
+using SubsetMulticast.Capture;
 using SubsetMulticast.Snooping.Reporting;
 
 namespace SubsetMulticast.Cli.Commands;

@@ -67,6 +67,21 @@ public sealed class ProjectReferenceTests
     }
 
     [Fact]
+    public void SnoopingStateMachine_KnowsNoCaptureIo()
+    {
+        // The snooper is a state machine over spans: files and live interfaces (SharpPcap) are the capture
+        // project's, which references it, never the other way round; the hosts wire the two.
+        var snooping = Assert.Single(Projects(), p => p.Name == "SubsetMulticast.Snooping");
+        Assert.Equal(["SubsetMulticast.Core", "SubsetMulticast.Packets"], snooping.References.Order());
+        Assert.Empty(snooping.Packages);
+        var capture = Assert.Single(Projects(), p => p.Name == "SubsetMulticast.Capture");
+        Assert.Contains("SubsetMulticast.Snooping", capture.References);
+        Assert.Contains("SharpPcap", capture.Packages);
+        var users = Libraries().Where(p => p.References.Contains("SubsetMulticast.Capture")).Select(p => p.Name).ToList();
+        Assert.True(users.Count == 0, $"{string.Join(", ", users)} reference capture I/O: only the hosts (CLI, controller) wire it.");
+    }
+
+    [Fact]
     public void ProjectGraph_HasNoCycle()
     {
         var graph = Projects().ToDictionary(p => p.Name, p => p.References);

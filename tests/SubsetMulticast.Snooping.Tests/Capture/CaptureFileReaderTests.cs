@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using SubsetMulticast.Packets.Capture;
-using SubsetMulticast.Snooping.Capture;
+using SubsetMulticast.Capture;
 using static SubsetMulticast.Snooping.Tests.Frames;
 
 namespace SubsetMulticast.Snooping.Tests.Capture;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using SubsetMulticast.Snooping.Capture;
+using SubsetMulticast.Capture;
 using static SubsetMulticast.Snooping.Tests.Frames;
 
 namespace SubsetMulticast.Snooping.Tests.Capture;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
-using SubsetMulticast.Snooping.Capture;
+using SubsetMulticast.Capture;
 using Xunit.Abstractions;
 
 namespace SubsetMulticast.Snooping.Tests.Kernel;

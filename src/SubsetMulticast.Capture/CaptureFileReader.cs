@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace SubsetMulticast.Snooping.Capture;
+namespace SubsetMulticast.Capture;
 
 /// <summary>One interface of a capture: in pcapng its Interface Description Block; in pcap the single link.</summary>
 public sealed record CaptureInterface(int Index, string Name, int LinkType);

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace SubsetMulticast.Snooping.Capture;
+namespace SubsetMulticast.Capture;
 
 /// <summary>How a <see cref="CaptureMoment"/> is anchored.</summary>
 public enum CaptureMomentKind

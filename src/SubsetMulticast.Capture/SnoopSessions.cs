@@ -1,6 +1,7 @@
 using SubsetMulticast.Core.Addressing;
+using SubsetMulticast.Snooping;
 
-namespace SubsetMulticast.Snooping.Capture;
+namespace SubsetMulticast.Capture;
 
 /// <summary>Entry points that drive a <see cref="Snooper"/> from a capture file or from live interfaces.</summary>
 public static class SnoopSessions
