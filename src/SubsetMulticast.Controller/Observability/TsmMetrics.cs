@@ -91,7 +91,7 @@ public sealed class TsmMetrics : IDisposable
     internal void Observe(OpenFlowListener listener, OpenFlowSouthbound southbound, OpenFlowFabricFeed feed)
     {
         Meter.CreateObservableUpDownCounter("tsm.openflow.switches.connected", () => (long)listener.Switches.Count, "{switch}", "OpenFlow switches with an established session.");
-        listener.PacketInReceived += (_, p) => _packetIns.Add(1, new KeyValuePair<string, object?>("kind", PacketInKind(p.Data.Span)));
+        listener.PacketInViewReceived += (_, p) => _packetIns.Add(1, new KeyValuePair<string, object?>("kind", PacketInKind(p.Data)));
         listener.BarrierCompleted += (_, elapsed) => _barrier.Record(elapsed.TotalSeconds);
         southbound.Reconciled += (_, result, error) =>
         {

@@ -29,7 +29,7 @@ public sealed class OpenFlowFabricFeed : IDisposable
         if (switchUpOnConnect) listener.SwitchConnected += OnConnected;
         listener.SwitchDisconnected += OnDisconnected;
         listener.PortStatusReceived += OnPortStatus;
-        listener.PacketInReceived += OnPacketIn;
+        listener.PacketInViewReceived += OnPacketIn;
         discovery.LinkDiscovered += OnLinkDiscovered;
         discovery.LinkLost += OnLinkLost;
         learner.QuerySent += OnQuery;
@@ -65,10 +65,11 @@ public sealed class OpenFlowFabricFeed : IDisposable
         else _learner.PortAdded(session.SwitchId, new SwitchPortInfo(status.Port.PortNo, status.Port.Name));
     }
 
-    private void OnPacketIn(OpenFlowSession session, PacketIn packetIn)
+    // A view of the session's receive buffer: the frame goes to the snooper without a copy (nothing allocated per PACKET_IN).
+    private void OnPacketIn(OpenFlowSession session, PacketInView packetIn)
     {
-        if (packetIn.Match.InPort is not { } inPort) return;
-        var data = packetIn.Data.Span;
+        if (packetIn.InPort is not { } inPort) return;
+        var data = packetIn.Data;
         // LLDP is discovery's; everything else the punt flows send is the snooper's.
         if (data.Length >= 14 && ((data[12] << 8) | data[13]) == Lldp.EtherType) return;
         Interlocked.Increment(ref _frames);
@@ -105,7 +106,7 @@ public sealed class OpenFlowFabricFeed : IDisposable
         if (_switchUpOnConnect) _listener.SwitchConnected -= OnConnected;
         _listener.SwitchDisconnected -= OnDisconnected;
         _listener.PortStatusReceived -= OnPortStatus;
-        _listener.PacketInReceived -= OnPacketIn;
+        _listener.PacketInViewReceived -= OnPacketIn;
         _discovery.LinkDiscovered -= OnLinkDiscovered;
         _discovery.LinkLost -= OnLinkLost;
         _learner.QuerySent -= OnQuery;

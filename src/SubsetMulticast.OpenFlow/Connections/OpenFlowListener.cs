@@ -47,8 +47,18 @@ public sealed class OpenFlowListener : IAsyncDisposable
     /// <summary>Raised when a ready switch's session closed, with the reason.</summary>
     public event Action<OpenFlowSession, string>? SwitchDisconnected;
 
-    /// <summary>Every PACKET_IN from every switch (punted IGMP/MLD, ARP/ND, LLDP …), raised on the session's read loop.</summary>
+    /// <summary>
+    /// Every PACKET_IN from every switch (punted IGMP/MLD, ARP/ND, LLDP …), raised on the session's read loop, decoded
+    /// into a message that owns a copy of its frame. The hot path subscribes to <see cref="PacketInViewReceived"/> instead.
+    /// </summary>
     public event Action<OpenFlowSession, PacketIn>? PacketInReceived;
+
+    /// <summary>
+    /// Every PACKET_IN from every switch read in place from the session's receive buffer: nothing is allocated per
+    /// message, and the view (its frame included) is valid only until the handler returns. Raised before
+    /// <see cref="PacketInReceived"/>.
+    /// </summary>
+    public event PacketInViewAction? PacketInViewReceived;
 
     /// <summary>Every PORT_STATUS from every switch; the session's port table is already updated.</summary>
     public event Action<OpenFlowSession, PortStatus>? PortStatusReceived;
@@ -87,7 +97,12 @@ public sealed class OpenFlowListener : IAsyncDisposable
         var stream = new NetworkStream(socket, ownsSocket: true);
         var pipe = new StreamDuplexPipe(PipeReader.Create(stream), PipeWriter.Create(stream));
         var session = new OpenFlowSession(pipe, socket.RemoteEndPoint?.ToString() ?? "?", _options, _logger, _time);
-        session.PacketInReceived += (s, m) => PacketInReceived?.Invoke(s, m);
+        // PACKET_INs arrive as views of the receive buffer; only a PacketInReceived subscriber costs a copy.
+        session.PacketInViewReceived += (s, p) =>
+        {
+            PacketInViewReceived?.Invoke(s, p);
+            if (PacketInReceived is { } owned) owned(s, p.ToMessage());
+        };
         session.BarrierCompleted += (s, t) => BarrierCompleted?.Invoke(s, t);
         session.PortStatusReceived += (s, m) => PortStatusReceived?.Invoke(s, m);
         return session;

@@ -62,6 +62,15 @@ public sealed class OpenFlowSession : IAsyncDisposable
     public event Action<OpenFlowSession, PortStatus>? PortStatusReceived;
     public event Action<OpenFlowSession, PacketIn>? PacketInReceived;
 
+    /// <summary>Every PACKET_IN read in place from the receive buffer (no copy; valid during the call), before <see cref="PacketInReceived"/>.</summary>
+    public event PacketInViewAction? PacketInViewReceived;
+    private PacketInViewHandler? _packetInViews;
+    private bool OnPacketInView(PacketInView packetIn)
+    {
+        PacketInViewReceived?.Invoke(this, packetIn);
+        return PacketInReceived is not null;
+    }
+
     /// <summary>A batch sent with <see cref="ApplyWithBarrierAsync"/> was confirmed: the round trip to its BARRIER_REPLY.</summary>
     public event Action<OpenFlowSession, TimeSpan>? BarrierCompleted;
 
@@ -135,8 +144,10 @@ public sealed class OpenFlowSession : IAsyncDisposable
                 var buffer = result.Buffer;
                 try
                 {
-                    while (OpenFlowFramer.TryReadMessage(ref buffer, _options.MaxMessageLength, out var message))
+                    while (OpenFlowFramer.TryReadMessage(ref buffer, _options.MaxMessageLength,
+                        PacketInViewReceived is null ? null : (_packetInViews ??= OnPacketInView), out var message))
                     {
+                        if (message is null) continue; // a PACKET_IN its view subscribers took in place
                         var fault = await DispatchAsync(message!).ConfigureAwait(false);
                         if (fault is not null)
                         {

@@ -37,7 +37,7 @@ public sealed class DiscoveryOptions
 /// (ICMPv6 135/136) go to the controller AND are still forwarded normally (OUTPUT:NORMAL); LLDP goes to the
 /// controller only — then sends LLDP packet-outs on every port, now and every <see cref="DiscoveryOptions.LldpInterval"/>.
 /// LLDP packet-ins become <see cref="SwitchLink"/>s; a port going down or away drops its links.
-/// Other packet-ins (the snooper's food) are left to <see cref="OpenFlowListener.PacketInReceived"/>.
+/// Other packet-ins (the snooper's food) are left to <see cref="OpenFlowListener.PacketInViewReceived"/>.
 /// </summary>
 public sealed class FabricDiscovery : IAsyncDisposable
 {
@@ -54,7 +54,7 @@ public sealed class FabricDiscovery : IAsyncDisposable
         _options = options ?? new DiscoveryOptions();
         _time = time ?? TimeProvider.System;
         if (_options.BootstrapOnConnect) _listener.SwitchConnected += OnConnected;
-        _listener.PacketInReceived += OnPacketIn;
+        _listener.PacketInViewReceived += OnPacketIn;
         _listener.PortStatusReceived += OnPortStatus;
         _listener.SwitchDisconnected += OnDisconnected;
         _loop = LoopAsync(_stop.Token);
@@ -116,9 +116,9 @@ public sealed class FabricDiscovery : IAsyncDisposable
         if (outs.Count > 0) await session.SendManyAsync(outs, _stop.Token).ConfigureAwait(false);
     }
 
-    private void OnPacketIn(OpenFlowSession session, PacketIn packetIn)
+    private void OnPacketIn(OpenFlowSession session, PacketInView packetIn)
     {
-        if (packetIn.Match.InPort is not { } inPort || !Lldp.TryParse(packetIn.Data.Span, out var dpid, out var port)) return;
+        if (packetIn.InPort is not { } inPort || !Lldp.TryParse(packetIn.Data, out var dpid, out var port)) return;
         var link = new SwitchLink(OpenFlowSession.FormatDatapathId(dpid), port, session.SwitchId, inPort);
         bool isNew = !_links.TryGetValue((link.FromSwitch, link.FromPort), out var old) || old.Link != link;
         _links[(link.FromSwitch, link.FromPort)] = (link, _time.GetUtcNow());
@@ -169,7 +169,7 @@ public sealed class FabricDiscovery : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         if (_options.BootstrapOnConnect) _listener.SwitchConnected -= OnConnected;
-        _listener.PacketInReceived -= OnPacketIn;
+        _listener.PacketInViewReceived -= OnPacketIn;
         _listener.PortStatusReceived -= OnPortStatus;
         _listener.SwitchDisconnected -= OnDisconnected;
         _stop.Cancel();
