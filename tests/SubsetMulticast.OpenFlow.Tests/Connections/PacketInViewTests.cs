@@ -82,7 +82,9 @@ public sealed class PacketInViewTests
         for (int i = 0; i < 10_000; i++) { var b = wire; OpenFlowFramer.TryReadMessage(ref b, Ofp.MaxMessageLength, handler, out _); }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(10_100 * 49L, sum);
-        Assert.Equal(0, allocated);
+        // Per message: an object per PACKET_IN would be ≥ 24 B × 10,000; the runtime may allocate a few bytes once
+        // (tiering) inside the measured loop, which is not the codec's.
+        Assert.True(allocated < 10_000, $"{allocated} B for 10,000 PACKET_INs: {allocated / 10_000.0:0.##} B each");
     }
 
     [Fact]
