@@ -32,7 +32,7 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
         lab.StartDatabase();
         lab.StartSwitchDaemon();
         // Our querier, with short timers: memberships last 2 × 6 + 2 = 14 s unless the hosts answer its queries.
-        await using var tsm = await TsmServe.StartAsync("--lldp-interval", "1", "--querier", "10.77.0.254", "--query-interval", "6", "--query-response", "2");
+        await using var tsm = await TsmServe.StartAsync(lab.ControllerAddress, "--lldp-interval", "1", "--querier", "10.77.0.254", "--query-interval", "6", "--query-response", "2");
         using var http = new HttpClient { BaseAddress = tsm.Api, Timeout = TimeSpan.FromSeconds(30) };
 
         // The spine has the lowest datapath id, so it is the tree root (as a fabric is configured).
