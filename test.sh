@@ -22,7 +22,9 @@ fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 dotnet build SubsetMulticast.sln -c Release -nologo -v q -clp:ErrorsOnly
-results=$(mktemp -d)
+# TSM_TEST_RESULTS=DIR keeps the trx files (per-test durations) in DIR; tests/slowest-tests.py reads them.
+results=${TSM_TEST_RESULTS:-$(mktemp -d)}
+mkdir -p "$results"
 status=0
 dotnet test SubsetMulticast.sln -c Release --no-build -nologo -v q \
   --logger "trx" --results-directory "$results" "$@" || status=$?
@@ -53,7 +55,7 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.trx")):
                 print(f"{tag}:\n{text[-6000:]}")
 PY
 fi
-rm -rf "$results"
+[ -n "${TSM_TEST_RESULTS:-}" ] || rm -rf "$results"
 echo "$passed passed, $failed failed, $skipped skipped"
 if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then echo "test.sh: no test ran" >&2; exit 1; fi
 exit $status

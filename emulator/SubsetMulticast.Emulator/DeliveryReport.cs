@@ -17,6 +17,8 @@ public sealed class DeliveryReport
     public long TotalLinkBytes { get; internal set; }
     public int FramesSent { get; internal set; }
     public int MaxCopiesPerLinkPerFrame { get; internal set; }
+    /// <summary>Frames dropped because their copies outlived the fabric's hop budget: a forwarding loop.</summary>
+    public int LoopDrops { get; internal set; }
 
     public IEnumerable<int> HostsReached() => Enumerable.Range(0, FramesPerHost.Length).Where(i => FramesPerHost[i] > 0);
 }

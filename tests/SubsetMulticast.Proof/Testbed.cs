@@ -16,10 +16,9 @@ internal sealed class Testbed : IDisposable
 {
     public const string Reference = "239.1.0.1";
     public const int LeafUplink = 20;
-    private readonly string _vsctl, _ofctl, _appctl;
+    private readonly PrivateOvs _ovs;
     private readonly List<string> _namespaces = [];
     private readonly List<string> _links = [];
-    private int _ovsdbPid, _vswitchdPid;
     private bool _kernelBridge;
     private readonly List<System.Diagnostics.Process> _children = [];
     private int _disposed;
@@ -29,10 +28,7 @@ internal sealed class Testbed : IDisposable
 
     public Testbed(int receivers, int rateMbit)
     {
-        Shell.Require("ovs-vswitchd", "openvswitch-switch");
-        _vsctl = Shell.Require("ovs-vsctl", "openvswitch-switch");
-        _ofctl = Shell.Require("ovs-ofctl", "openvswitch-switch");
-        _appctl = Shell.Require("ovs-appctl", "openvswitch-switch");
+        Shell.Require("ovs-appctl", "openvswitch-switch");
         Shell.Require("ip", "iproute2");
         Shell.Require("tc", "iproute2");
         Shell.Require("bridge", "iproute2");
@@ -40,15 +36,14 @@ internal sealed class Testbed : IDisposable
         Receivers = receivers;
         RateMbit = rateMbit;
         Tag = "pf" + Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next()))[..4].ToLowerInvariant();
-        Dir = Directory.CreateTempSubdirectory("proof-" + Tag).FullName;
-        Env = new Dictionary<string, string> { ["OVS_RUNDIR"] = Dir, ["OVS_DBDIR"] = Dir, ["OVS_LOGDIR"] = Dir };
+        _ovs = new PrivateOvs("proof-" + Tag);
     }
 
     public string Tag { get; }
-    public string Dir { get; }
+    public string Dir => _ovs.Dir;
     public int Receivers { get; }
     public int RateMbit { get; }
-    public Dictionary<string, string> Env { get; }
+    public Dictionary<string, string> Env => _ovs.Env;
     public FabricMode Mode { get; private set; }
     public int Hosts => Receivers + 1;
     public string Spine => Tag + "c";
@@ -65,23 +60,15 @@ internal sealed class Testbed : IDisposable
     public bool OnLeafA(int host) => host <= (Receivers + 1) / 2;
     public string LeafOf(int host) => OnLeafA(host) ? LeafA : LeafB;
     public int OfPort(int host) => OnLeafA(host) ? host + 1 : host - (Receivers + 1) / 2;
-    private string Db => $"unix:{Dir}/db.sock";
-
-    public string Vsctl(string args) => Shell.Check(_vsctl, $"--db={Db} --timeout=20 {args}", Env);
-    public string Ofctl(string args) => Shell.Check(_ofctl, $"-O OpenFlow13 {args}", Env);
-    public string Appctl(string args) => Shell.Check(_appctl, $"-t {Dir}/ovs-vswitchd.{_vswitchdPid}.ctl {args}", Env);
+    public string Vsctl(string args) => _ovs.Vsctl(args);
+    public string Ofctl(string args) => _ovs.Ofctl(args);
+    public string Appctl(string args) => _ovs.Appctl(args);
 
     public void Build()
     {
-        Shell.Check("ovsdb-tool", $"create {Dir}/conf.db /usr/share/openvswitch/vswitch.ovsschema", Env);
-        Shell.Check("ovsdb-server", $"--remote=punix:{Dir}/db.sock --pidfile={Dir}/ovsdb.pid --detach --log-file={Dir}/ovsdb.log {Dir}/conf.db", Env);
-        _ovsdbPid = ReadPid("ovsdb.pid");
-        Vsctl("--no-wait init");
-        Shell.Check("ovs-vswitchd", $"{Db} --pidfile={Dir}/vswitchd.pid --detach --log-file={Dir}/vswitchd.log", Env);
-        _vswitchdPid = ReadPid("vswitchd.pid");
+        _ovs.Start();
         ulong dpid = 0x10;
-        foreach (var br in Bridges)
-            Vsctl($"add-br {br} -- set bridge {br} datapath_type=netdev protocols=OpenFlow13 fail_mode=standalone other-config:datapath-id={dpid++:x16}");
+        foreach (var br in Bridges) _ovs.AddBridge(br, dpid++, failMode: "standalone");
         // ovs-vswitchd opens each bridge's OpenFlow management socket a moment after add-br returns.
         foreach (var br in Bridges)
             for (int i = 0; i < 200 && !File.Exists(Path.Combine(Dir, $"{br}.mgmt")); i++) Thread.Sleep(50);
@@ -89,19 +76,9 @@ internal sealed class Testbed : IDisposable
         for (int h = 0; h < Hosts; h++)
         {
             string ns = Ns(h), inner = Inner(h), outer = Outer(h);
-            Shell.Check("ip", $"netns add {ns}");
             _namespaces.Add(ns);
-            Shell.Check("ip", $"link add {outer} type veth peer name {inner}");
             _links.Add(outer);
-            Shell.Check("ip", $"link set {inner} netns {ns}");
-            Shell.Check("ip", $"-n {ns} addr add {Ip(h)}/24 dev {inner}");
-            Shell.Check("ip", $"-n {ns} link set lo up");
-            Shell.Check("ip", $"-n {ns} link set {inner} up");
-            Shell.Check("ip", $"-n {ns} route add 224.0.0.0/4 dev {inner}");
-            Shell.Check("ip", $"link set {outer} up");
-            // testbed.md: with the userspace datapath, TX checksum offload leaves UDP checksums unfilled.
-            Shell.Check("ethtool", $"-K {outer} tx off");
-            Shell.Check("ip", $"netns exec {ns} ethtool -K {inner} tx off");
+            HostNamespace.Create(ns, inner, outer, null, $"{Ip(h)}/24");
             // The same rate both ways on every host link: the host's egress and the switch's egress toward it.
             Shell.Check("tc", $"qdisc add dev {outer} root tbf rate {rate} burst 64kb latency 50ms");
             Shell.Check("ip", $"netns exec {ns} tc qdisc add dev {inner} root tbf rate {rate} burst 64kb latency 50ms");
@@ -214,30 +191,13 @@ internal sealed class Testbed : IDisposable
     public static long Counter(string ifname, string which) =>
         long.Parse(File.ReadAllText($"/sys/class/net/{ifname}/statistics/{which}").Trim(), CultureInfo.InvariantCulture);
 
-    private int ReadPid(string file)
-    {
-        var path = Path.Combine(Dir, file);
-        for (int i = 0; i < 100 && !File.Exists(path); i++) Thread.Sleep(50);
-        return int.Parse(File.ReadAllText(path).Trim(), CultureInfo.InvariantCulture);
-    }
-
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         lock (_children) foreach (var p in _children) Shell.Stop(p);
-        if (_vswitchdPid != 0 && _ovsdbPid != 0)
-            foreach (var br in Bridges) Shell.Run(_vsctl, $"--db={Db} --timeout=5 --if-exists del-br {br}", Env);
+        _ovs.DeleteBridges(Bridges);
         foreach (var ns in _namespaces) Shell.Run("ip", $"netns del {ns}");
         foreach (var link in _links) Shell.Run("ip", $"link del {link}");
-        if (_vswitchdPid != 0) KillPid(_vswitchdPid);
-        if (_ovsdbPid != 0) KillPid(_ovsdbPid);
-        try { Directory.Delete(Dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    private static void KillPid(int pid)
-    {
-        try { using var p = System.Diagnostics.Process.GetProcessById(pid); p.Kill(); p.WaitForExit(5000); }
-        catch (ArgumentException) { }
-        catch (InvalidOperationException) { }
+        _ovs.Dispose();
     }
 }

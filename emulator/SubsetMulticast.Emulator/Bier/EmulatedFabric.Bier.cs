@@ -8,7 +8,11 @@ namespace SubsetMulticast.Emulator;
 
 public sealed partial class EmulatedFabric
 {
-    private readonly Queue<(int Node, byte[] Packet)> _bierQueue = new();
+    // Copies in flight live in one arena that grows to the largest frame's copies and is reused for every frame: the
+    // queue holds (node, offset, length) into it, so forwarding allocates nothing per frame once warm.
+    private readonly Queue<(int Node, int Offset, int Length)> _bierQueue = new();
+    private byte[] _bierArena = new byte[16 * 1024];
+    private int _bierUsed;
     private readonly BierCopyList _bierCopies = new();
 
     /// <summary>Set by <see cref="EnableBier"/>: switches then forward BIER frames (EtherType 0xAB37 / 0x8847) by their BIFTs.</summary>
@@ -31,18 +35,26 @@ public sealed partial class EmulatedFabric
     /// <summary>
     /// The forwarding path's BIER hook: a BIER frame reaching a switch is forwarded by the BFRs from there on, each
     /// copy with its own BitString (so not through the fabric's one-frame queue). A host BFER counts a frame only
-    /// when its own BFR delivers it (its bit set); every copy on a link is counted like any frame. Under the gate.
+    /// when its own BFR delivers it (its bit set); every copy on a link is counted like any frame. A frame whose copies
+    /// outlive the hop budget (a forwarding loop, e.g. a BIFT misconfigured by a test) is dropped and counted in
+    /// <see cref="DeliveryReport.LoopDrops"/>, like a real BFR's TTL/loop protection, not thrown. Under the gate.
     /// </summary>
     private bool TryForwardBier(EmulatedSwitch s, ReadOnlySpan<byte> frame, int sender, DeliveryReport report)
     {
         if (Bier is not { } plane || !BierFrame.TryGetHeader(frame, out var packet)) return false;
-        _bierQueue.Enqueue((s.Index, packet.ToArray()));
+        _bierUsed = 0;
+        EnqueueBier(s.Index, packet);
         int budget = 4 * (plane.Graph.NodeCount + _linkCount) + 16;
         while (_bierQueue.Count > 0)
         {
-            if (--budget < 0) { _bierQueue.Clear(); throw new InvalidOperationException("BIER forwarding loop."); }
-            var (node, p) = _bierQueue.Dequeue();
-            var verdict = plane.Domain.Routers[node].Process(p, _bierCopies);
+            if (--budget < 0)
+            {
+                _bierQueue.Clear();
+                report.LoopDrops++;
+                break;
+            }
+            var (node, offset, length) = _bierQueue.Dequeue();
+            var verdict = plane.Domain.Routers[node].Process(_bierArena.AsSpan(offset, length), _bierCopies);
             if (node >= plane.SwitchCount)
             {
                 int host = node - plane.SwitchCount;
@@ -54,9 +66,17 @@ public sealed partial class EmulatedFabric
                 var to = _bierCopies.Target(i);
                 var copy = _bierCopies.Packet(i);
                 Copy(report, to.Link, BierFrame.EthernetLength + copy.Length);
-                _bierQueue.Enqueue((to.Neighbour, copy.ToArray()));
+                EnqueueBier(to.Neighbour, copy);
             }
         }
         return true;
+    }
+
+    private void EnqueueBier(int node, ReadOnlySpan<byte> packet)
+    {
+        if (_bierUsed + packet.Length > _bierArena.Length) Array.Resize(ref _bierArena, Math.Max(_bierArena.Length * 2, _bierUsed + packet.Length));
+        packet.CopyTo(_bierArena.AsSpan(_bierUsed));
+        _bierQueue.Enqueue((node, _bierUsed, packet.Length));
+        _bierUsed += packet.Length;
     }
 }

@@ -135,11 +135,18 @@ public sealed class OpenFlowFabric : IAsyncDisposable
     public Task WaitForPacketInsSentAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
         PollAsync(() => PacketInsPending == 0, timeout, "the switches' packet-in queues to drain", cancellationToken);
 
-    // The agents raise no event for these states (flows arrive in batches, queues drain on their own tasks), so
-    // they are polled, on the fabric's clock (Options.Time).
-    private async Task PollAsync(Func<bool> condition, TimeSpan timeout, string what, CancellationToken cancellationToken)
+    private Task PollAsync(Func<bool> condition, TimeSpan timeout, string what, CancellationToken cancellationToken) =>
+        PollAsync(condition, timeout, what, Options.Time, cancellationToken);
+
+    /// <summary>
+    /// Polls <paramref name="condition"/> every 20 ms on <paramref name="time"/> until it holds; throws
+    /// <see cref="TimeoutException"/> naming <paramref name="what"/> after <paramref name="timeout"/>. For harnesses
+    /// waiting on a fabric's states that raise no event (flows arrive in batches, queues drain on their own tasks).
+    /// </summary>
+    public static async Task PollAsync(Func<bool> condition, TimeSpan timeout, string what, TimeProvider time, CancellationToken cancellationToken = default)
     {
-        var time = Options.Time;
+        ArgumentNullException.ThrowIfNull(condition);
+        ArgumentNullException.ThrowIfNull(time);
         long start = time.GetTimestamp();
         while (!condition())
         {

@@ -307,17 +307,17 @@ public static class LoadRunner
             var fabric = new EmulatedFabric(spec);
             var switches = await EmulatedOpenFlowFabric.ConnectAsync(fabric, service.Listener.LocalEndpoint,
                 new Emulator.OpenFlow.OpenFlowFabricOptions { ConnectConcurrency = 64, ConnectTimeout = TimeSpan.FromSeconds(120) }, ct).ConfigureAwait(false);
-            await PollUntilAsync(() => service.Listener.Switches.Values.Count(s => s.IsReady) == fabric.Switches.Count, TimeSpan.FromSeconds(300), "every switch's handshake").ConfigureAwait(false);
+            await EmulatedOpenFlowFabric.PollAsync(() => service.Listener.Switches.Values.Count(s => s.IsReady) == fabric.Switches.Count, TimeSpan.FromSeconds(300), "every switch's handshake", TimeProvider.System, ct).ConfigureAwait(false);
             var connected = watch.Elapsed;
             log.WriteLine($"  {fabric.Switches.Count} switches connected (handshake done) in {connected.TotalSeconds:0.00} s");
             var wait = TimeSpan.FromSeconds(600);
-            await PollUntilAsync(() => fabric.Switches.All(switches.PuntsIgmp), wait, "punt flows").ConfigureAwait(false);
-            await PollUntilAsync(() => service.Learner.Topology.Links.Count == spec.Links.Count, wait, "LLDP links").ConfigureAwait(false);
+            await EmulatedOpenFlowFabric.PollAsync(() => fabric.Switches.All(switches.PuntsIgmp), wait, "punt flows", TimeProvider.System, ct).ConfigureAwait(false);
+            await EmulatedOpenFlowFabric.PollAsync(() => service.Learner.Topology.Links.Count == spec.Links.Count, wait, "LLDP links", TimeProvider.System, ct).ConfigureAwait(false);
             fabric.Announce();
             foreach (var h in fabric.Hosts) fabric.Join(h, Reference);
             await switches.WaitForPacketInsSentAsync(wait).ConfigureAwait(false);
-            await PollUntilAsync(() => service.References.TryGet(Vlan, Reference, out var g) && g.SwitchCount == fabric.Switches.Count, wait, "reference group on every switch").ConfigureAwait(false);
-            await PollUntilAsync(() => service.Hosts.Count == fabric.Hosts.Count, wait, "every host located").ConfigureAwait(false);
+            await EmulatedOpenFlowFabric.PollAsync(() => service.References.TryGet(Vlan, Reference, out var g) && g.SwitchCount == fabric.Switches.Count, wait, "reference group on every switch", TimeProvider.System, ct).ConfigureAwait(false);
+            await EmulatedOpenFlowFabric.PollAsync(() => service.Hosts.Count == fabric.Hosts.Count, wait, "every host located", TimeProvider.System, ct).ConfigureAwait(false);
             if (o.RefuseOneIn > 0)
             {
                 int n = o.RefuseOneIn;
@@ -407,15 +407,5 @@ public static class LoadRunner
         public override TableCheck CheckTables(GroupCoordinator groups) => new(SwitchCount, 0, 0, 0, 0, 0, 0, false);
 
         public override ValueTask DisposeAsync() => Controller.DisposeAsync();
-    }
-    /// <summary>The load harness waits for the fabric to settle by polling, bounded in time (it is a harness, not a test).</summary>
-    private static async Task PollUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        long start = TimeProvider.System.GetTimestamp();
-        while (!condition())
-        {
-            if (TimeProvider.System.GetElapsedTime(start) > timeout) throw new TimeoutException($"timed out after {timeout.TotalSeconds:0.#} s waiting for {what}");
-            await Task.Delay(20).ConfigureAwait(false);
-        }
     }
 }

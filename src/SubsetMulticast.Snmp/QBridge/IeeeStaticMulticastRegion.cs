@@ -13,22 +13,10 @@ public sealed class IeeeStaticMulticastRegion(IStaticMulticastStore store, uint 
 {
     public override ObjectIdentifier Root => QBridgeOids.IeeeStaticMulticastEntry;
 
-    public override IReadOnlyList<VarBind> Snapshot()
-    {
-        var rows = store.Rows().OrderBy(r => r.VlanIndex).ThenBy(r => r.Mac).ToList();
-        int octets = (store.PortCount + 7) / 8;
-        var result = new List<VarBind>();
-        foreach (var col in new[] { 3, 4, 5, 6 })
-            foreach (var r in rows)
-                result.Add(new VarBind(Root.Append((uint)col, componentId).Append(QBridgeOids.StaticIndex(r.VlanIndex, r.Mac, 0)), col switch
-                {
-                    3 => SnmpValue.OctetString(PortList.Encode(r.Egress, octets)),
-                    4 => SnmpValue.OctetString(PortList.Encode(r.Forbidden, octets)),
-                    5 => SnmpValue.Integer(3),
-                    _ => SnmpValue.Integer(QBridgeOids.RowActive),
-                }));
-        return result;
-    }
+    public override IReadOnlyList<VarBind> Snapshot() =>
+        StaticMulticastRows.Snapshot(store, [3, 4, 5, 6],
+            (col, r) => Root.Append((uint)col, componentId).Append(QBridgeOids.StaticIndex(r.VlanIndex, r.Mac, 0)),
+            (col, _) => SnmpValue.Integer(col == 5 ? 3 : QBridgeOids.RowActive));
 
     public override ISetTransaction? Prepare(IReadOnlyList<VarBind> varBinds, IReadOnlyList<int> indexes, out SetOutcome outcome)
     {
@@ -59,23 +47,13 @@ public sealed class IeeeStaticMulticastRegion(IStaticMulticastStore store, uint 
             else
             {
                 if (row is null) { outcome = new(SnmpErrorStatus.NoCreation, indexes[i]); return null; }
-                if (vb.Value.Type != SnmpType.OctetString) { outcome = new(SnmpErrorStatus.WrongType, indexes[i]); return null; }
-                var ports = PortList.Decode(vb.Value.Bytes);
-                if (ports.Any(p => p > store.PortCount)) { outcome = new(SnmpErrorStatus.WrongValue, indexes[i]); return null; }
+                if (!StaticMulticastRows.TryReadPorts(vb.Value, store.PortCount, out var ports, out var error)) { outcome = new(error, indexes[i]); return null; }
                 row = idx[0] == 3 ? row with { Egress = ports } : row with { Forbidden = ports };
                 if (row.Egress.Intersect(row.Forbidden).Any()) { outcome = new(SnmpErrorStatus.InconsistentValue, indexes[i]); return null; }
             }
             next[key] = row;
         }
-        var changes = next.Select(kv => (kv.Key, kv.Value)).Where(c => !(c.Value is null && !current.ContainsKey(c.Key))).ToList();
-        var undo = changes.Select(c => (c.Key, current.GetValueOrDefault(c.Key))).ToList();
         outcome = SetOutcome.Ok;
-        return new Transaction(store, changes, undo);
-    }
-
-    private sealed class Transaction(IStaticMulticastStore store, List<((int, ulong), StaticMulticastRow?)> changes, List<((int, ulong), StaticMulticastRow?)> undo) : ISetTransaction
-    {
-        public bool Commit(out string? error) => store.TryApply(changes, out error);
-        public bool Undo() => store.TryApply(undo, out _);
+        return StaticMulticastRows.Transaction(store, current, next);
     }
 }

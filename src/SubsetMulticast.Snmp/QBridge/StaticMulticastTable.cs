@@ -31,24 +31,10 @@ public sealed class StaticMulticastRegion(IStaticMulticastStore store) : MibRegi
 {
     public override ObjectIdentifier Root => QBridgeOids.StaticMulticastEntry;
 
-    public override IReadOnlyList<VarBind> Snapshot()
-    {
-        var result = new List<VarBind>();
-        var rows = store.Rows().OrderBy(r => r.VlanIndex).ThenBy(r => r.Mac).ToList();
-        int octets = (store.PortCount + 7) / 8;
-        foreach (var col in new[] { QBridgeOids.StaticEgressPorts, QBridgeOids.StaticForbiddenPorts, QBridgeOids.StaticStatus })
-            foreach (var r in rows)
-            {
-                var oid = Root.Append((uint)col).Append(QBridgeOids.StaticIndex(r.VlanIndex, r.Mac, 0));
-                result.Add(new VarBind(oid, col switch
-                {
-                    QBridgeOids.StaticEgressPorts => SnmpValue.OctetString(PortList.Encode(r.Egress, octets)),
-                    QBridgeOids.StaticForbiddenPorts => SnmpValue.OctetString(PortList.Encode(r.Forbidden, octets)),
-                    _ => SnmpValue.Integer(r.Status),
-                }));
-            }
-        return result;
-    }
+    public override IReadOnlyList<VarBind> Snapshot() =>
+        StaticMulticastRows.Snapshot(store, [QBridgeOids.StaticEgressPorts, QBridgeOids.StaticForbiddenPorts, QBridgeOids.StaticStatus],
+            (col, r) => Root.Append((uint)col).Append(QBridgeOids.StaticIndex(r.VlanIndex, r.Mac, 0)),
+            (col, r) => SnmpValue.Integer(r.Status));
 
     public override ISetTransaction? Prepare(IReadOnlyList<VarBind> varBinds, IReadOnlyList<int> indexes, out SetOutcome outcome)
     {
@@ -75,9 +61,7 @@ public sealed class StaticMulticastRegion(IStaticMulticastStore store) : MibRegi
             {
                 case QBridgeOids.StaticEgressPorts or QBridgeOids.StaticForbiddenPorts:
                 {
-                    if (vb.Value.Type != SnmpType.OctetString) { outcome = new(SnmpErrorStatus.WrongType, indexes[i]); return null; }
-                    var ports = PortList.Decode(vb.Value.Bytes);
-                    if (vb.Value.Bytes.Length > 512 || ports.Any(p => p > store.PortCount)) { outcome = new(SnmpErrorStatus.WrongValue, indexes[i]); return null; }
+                    if (!StaticMulticastRows.TryReadPorts(vb.Value, store.PortCount, out var ports, out var error)) { outcome = new(error, indexes[i]); return null; }
                     row = idx[0] == QBridgeOids.StaticEgressPorts ? row! with { Egress = ports } : row! with { Forbidden = ports };
                     break;
                 }
@@ -100,13 +84,60 @@ public sealed class StaticMulticastRegion(IStaticMulticastStore store) : MibRegi
             if (row is not null && row.Egress.Intersect(row.Forbidden).Any()) { outcome = new(SnmpErrorStatus.InconsistentValue, indexes[k]); return null; }
             k = Math.Min(k + 1, indexes.Count - 1);
         }
-        var changes = next.Select(kv => (kv.Key, kv.Value)).Where(c => !(c.Value is null && !current.ContainsKey(c.Key))).ToList();
-        var undo = changes.Select(c => (c.Key, current.GetValueOrDefault(c.Key))).ToList();
         outcome = SetOutcome.Ok;
-        return new Transaction(store, changes, undo);
+        return StaticMulticastRows.Transaction(store, current, next);
+    }
+}
+
+/// <summary>
+/// What the RFC 4363 and the IEEE static multicast tables share over one <see cref="IStaticMulticastStore"/>: the
+/// rows in walk order with their port lists encoded, a port-list value checked against the bridge, and the store
+/// transaction a checked SET becomes.
+/// </summary>
+internal static class StaticMulticastRows
+{
+    /// <summary>
+    /// Each column in turn, rows in (VLAN, MAC) order: egress and forbidden port lists as the first two columns, every
+    /// other column's value from <paramref name="other"/>.
+    /// </summary>
+    public static IReadOnlyList<VarBind> Snapshot(IStaticMulticastStore store, int[] columns, Func<int, StaticMulticastRow, ObjectIdentifier> oid,
+        Func<int, StaticMulticastRow, SnmpValue> other)
+    {
+        var rows = store.Rows().OrderBy(r => r.VlanIndex).ThenBy(r => r.Mac).ToList();
+        int octets = (store.PortCount + 7) / 8;
+        var result = new List<VarBind>(columns.Length * rows.Count);
+        for (int c = 0; c < columns.Length; c++)
+            foreach (var r in rows)
+                result.Add(new VarBind(oid(columns[c], r), c switch
+                {
+                    0 => SnmpValue.OctetString(PortList.Encode(r.Egress, octets)),
+                    1 => SnmpValue.OctetString(PortList.Encode(r.Forbidden, octets)),
+                    _ => other(columns[c], r),
+                }));
+        return result;
     }
 
-    private sealed class Transaction(IStaticMulticastStore store, List<((int, ulong), StaticMulticastRow?)> changes, List<((int, ulong), StaticMulticastRow?)> undo) : ISetTransaction
+    /// <summary>A PortList value: an OCTET STRING of at most 512 octets naming no port beyond the bridge's.</summary>
+    public static bool TryReadPorts(SnmpValue value, int portCount, out uint[] ports, out SnmpErrorStatus error)
+    {
+        ports = [];
+        error = SnmpErrorStatus.NoError;
+        if (value.Type != SnmpType.OctetString) { error = SnmpErrorStatus.WrongType; return false; }
+        ports = PortList.Decode(value.Bytes);
+        if (value.Bytes.Length > 512 || ports.Any(p => p > portCount)) { error = SnmpErrorStatus.WrongValue; return false; }
+        return true;
+    }
+
+    /// <summary>The rows a SET changes (a delete of a row that never was is no change) and their undo.</summary>
+    public static ISetTransaction Transaction(IStaticMulticastStore store, Dictionary<(int, ulong), StaticMulticastRow> current,
+        Dictionary<(int, ulong), StaticMulticastRow?> next)
+    {
+        var changes = next.Select(kv => (kv.Key, kv.Value)).Where(c => !(c.Value is null && !current.ContainsKey(c.Key))).ToList();
+        var undo = changes.Select(c => (c.Key, current.GetValueOrDefault(c.Key))).ToList();
+        return new StoreTransaction(store, changes, undo);
+    }
+
+    private sealed class StoreTransaction(IStaticMulticastStore store, List<((int, ulong), StaticMulticastRow?)> changes, List<((int, ulong), StaticMulticastRow?)> undo) : ISetTransaction
     {
         public bool Commit(out string? error) => store.TryApply(changes, out error);
         public bool Undo() => store.TryApply(undo, out _);

@@ -31,8 +31,8 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
         await using var lab = new OvsLab();
         lab.StartDatabase();
         lab.StartSwitchDaemon();
-        // Our querier, with short timers: memberships last 2 × 6 + 2 = 14 s unless the hosts answer its queries.
-        await using var tsm = await TsmServe.StartAsync("--lldp-interval", "1", "--querier", "10.77.0.254", "--query-interval", "6", "--query-response", "2");
+        // Our querier, with short timers: memberships last 2 × 3 + 1 = 7 s unless the hosts answer its queries.
+        await using var tsm = await TsmServe.StartAsync(lab.ControllerAddress, "--lldp-interval", "1", "--querier", "10.77.0.254", "--query-interval", "3", "--query-response", "1");
         using var http = new HttpClient { BaseAddress = tsm.Api, Timeout = TimeSpan.FromSeconds(30) };
 
         // The spine has the lowest datapath id, so it is the tree root (as a fabric is configured).
@@ -139,21 +139,23 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
         // The kernel reports a join twice, within a second or two; after that only queries make hosts report again.
         // So the six memberships outlive 2.5 membership intervals only if the hosts answered our querier's
         // queries, sent as PACKET_OUTs on the leaves' host ports.
-        var wait = TimeSpan.FromSeconds(35) - joined.Elapsed;
+        // 2.5 membership intervals (7 s); the steps above usually take that long already, so this rarely waits.
+        var wait = TimeSpan.FromSeconds(18) - joined.Elapsed;
         if (wait > TimeSpan.Zero) await Task.Delay(wait);
         var still = await GetJsonAsync(http, "api/v1/reference-groups");
         output.WriteLine($"after {joined.Elapsed.TotalSeconds:0} s: {string.Join("; ", MemberPorts(still, Reference).Select(kv => $"{kv.Key} [{string.Join(',', kv.Value)}]"))}");
         Assert.True(want.All(w => MemberPorts(still, Reference).GetValueOrDefault(w.Key)?.SequenceEqual(w.Value) == true),
             $"memberships did not survive on our querier's queries: {still}");
 
-        await MeasureAsync(http);
+        // REST latency on OVS is measured by the proof harness (tests/proof/run.sh); OF_BENCH_GROUPS=N runs the
+        // in-test measurement below on demand (BENCHMARKS.md), kept out of every ./test.sh run.
+        if (int.TryParse(Environment.GetEnvironmentVariable("OF_BENCH_GROUPS"), out int n) && n > 0) await MeasureAsync(http, n);
         Assert.False(tsm.HasExited);
     }
 
     /// <summary>REST POST → 201 (the controller answers after the last barrier reply) and DELETE → 204, for 3-member groups on the three bridges.</summary>
-    private async Task MeasureAsync(HttpClient http)
+    private async Task MeasureAsync(HttpClient http, int n)
     {
-        int n = int.TryParse(Environment.GetEnvironmentVariable("OF_BENCH_GROUPS"), out var v) ? v : 100;
         var post = new List<double>(n);
         var setup = new List<double>(n);
         var delete = new List<double>(n);

@@ -24,7 +24,7 @@ public class OpenVswitchInteropTests(ITestOutputHelper output)
     public async Task OpenVswitch_GroupRuleInstalledReleasedAndRestoredAfterRestart_RealMulticastReachesOnlyMembers()
     {
         await using var lab = new OvsLab();
-        await using var listener = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0),
+        await using var listener = new OpenFlowListener(new IPEndPoint(lab.ControllerAddress, 0),
             new OpenFlowOptions { RequestTimeout = TimeSpan.FromSeconds(30), HandshakeTimeout = TimeSpan.FromSeconds(30) });
         listener.Start();
         using var sb = new OpenFlowSouthbound(listener);
@@ -104,7 +104,7 @@ public class OpenVswitchInteropTests(ITestOutputHelper output)
     public async Task OpenVswitch_GroupModRefused_TransactionFailsWithNamedError()
     {
         await using var lab = new OvsLab();
-        await using var listener = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0));
+        await using var listener = new OpenFlowListener(new IPEndPoint(lab.ControllerAddress, 0));
         listener.Start();
         lab.StartDatabase();
         lab.StartSwitchDaemon();

@@ -1,79 +1,49 @@
 using System.Diagnostics;
+using System.Net;
 
 namespace SubsetMulticast.OpenFlow.Tests.Interop;
 
 /// <summary>
-/// A private Open vSwitch (ovsdb-server + ovs-vswitchd, userspace datapath) in a temp directory, and
-/// hosts in network namespaces wired to one bridge by veth pairs. Every name carries a per-test tag;
+/// A private Open vSwitch (ovsdb-server + ovs-vswitchd, userspace datapath) in a switch namespace of its own
+/// (<see cref="OvsNamespace"/>), hosts in network namespaces wired to its bridges by veth pairs, and the bridges'
+/// controller reached over a management veth at <see cref="ControllerAddress"/> in the root namespace. Its own
+/// namespace gives the daemon its own "ovs-netdev" device, so labs run in parallel. Every name carries a per-test tag;
 /// <see cref="DisposeAsync"/> removes everything this instance created and stops only its own daemons.
 /// </summary>
 internal sealed class OvsLab : IAsyncDisposable
 {
-    private readonly List<string> _namespaces = [];
-    private readonly List<string> _links = [];
-    private readonly List<string> _bridges = [];
+    private readonly OvsNamespace _net;
     private readonly List<Process> _children = [];
-    private readonly string _vsctl, _ofctl, _vswitchd;
-    private int _ovsdbPid, _vswitchdPid;
 
     public OvsLab()
     {
-        _vswitchd = Shell.Require("ovs-vswitchd", "openvswitch-switch");
-        Shell.Require("ovsdb-server", "openvswitch-switch");
-        _vsctl = Shell.Require("ovs-vsctl", "openvswitch-switch");
-        _ofctl = Shell.Require("ovs-ofctl", "openvswitch-switch");
-        Shell.Require("ip", "iproute2");
-        Shell.Require("ethtool", "ethtool");
         Shell.Require("python3", "python3");
-        Tag = "of" + Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next()))[..4].ToLowerInvariant();
-        Dir = Directory.CreateTempSubdirectory("ovs-" + Tag).FullName;
-        Env = new Dictionary<string, string> { ["OVS_RUNDIR"] = Dir, ["OVS_DBDIR"] = Dir, ["OVS_LOGDIR"] = Dir };
+        _net = new OvsNamespace("of");
+        try { _net.ManagementLink("c", null); }
+        catch
+        {
+            _net.Dispose();
+            throw;
+        }
     }
 
-    public string Tag { get; }
-    public string Dir { get; }
-    public Dictionary<string, string> Env { get; }
-    private string Db => $"unix:{Dir}/db.sock";
+    public string Tag => _net.Tag;
+    public string Dir => _net.Dir;
+    public Dictionary<string, string> Env => _net.Ovs.Env;
 
-    public void StartDatabase()
-    {
-        Shell.Check("ovsdb-tool", $"create {Dir}/conf.db /usr/share/openvswitch/vswitch.ovsschema", Env);
-        Shell.Check("ovsdb-server", $"--remote=punix:{Dir}/db.sock --pidfile={Dir}/ovsdb.pid --detach --log-file={Dir}/ovsdb.log {Dir}/conf.db", Env);
-        _ovsdbPid = ReadPid("ovsdb.pid");
-        Vsctl("--no-wait init");
-    }
+    /// <summary>The root-namespace address the bridges connect to: bind the controller here (port 0 is fine).</summary>
+    public IPAddress ControllerAddress => _net.ControllerAddress;
 
-    public void StartSwitchDaemon()
-    {
-        File.Delete(Path.Combine(Dir, "vswitchd.pid"));
-        Shell.Check(_vswitchd, $"{Db} --pidfile={Dir}/vswitchd.pid --detach --log-file={Dir}/vswitchd.log", Env);
-        _vswitchdPid = ReadPid("vswitchd.pid");
-    }
+    public void StartDatabase() => _net.Ovs.StartDatabase();
+    public void StartSwitchDaemon() => _net.Ovs.StartSwitchDaemon();
 
     /// <summary>Kills our ovs-vswitchd (by its pid) and waits until it is gone.</summary>
-    public void KillSwitchDaemon()
-    {
-        int pid = _vswitchdPid;
-        _vswitchdPid = 0;
-        Shell.KillPid(pid);
-        for (int i = 0; i < 100 && Exists(pid); i++) Thread.Sleep(50);
-    }
+    public void KillSwitchDaemon() => _net.Ovs.KillSwitchDaemon();
 
     /// <summary>Kills our ovs-vswitchd by its pid, awaits its exit, and starts a new one on the same database.</summary>
-    public async Task RestartSwitchDaemonAsync()
-    {
-        int pid = _vswitchdPid;
-        _vswitchdPid = 0;
-        Shell.KillPid(pid, waitMs: 0);
-        for (int i = 0; i < 200 && Exists(pid); i++) await Task.Delay(50);
-        File.Delete(Path.Combine(Dir, "vswitchd.pid"));
-        await Shell.CheckAsync(_vswitchd, $"{Db} --pidfile={Dir}/vswitchd.pid --detach --log-file={Dir}/vswitchd.log", Env);
-        var path = Path.Combine(Dir, "vswitchd.pid");
-        for (int i = 0; i < 200 && !File.Exists(path); i++) await Task.Delay(50);
-        _vswitchdPid = int.Parse((await File.ReadAllTextAsync(path)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-    }
+    public Task RestartSwitchDaemonAsync() => _net.Ovs.RestartSwitchDaemonAsync();
 
-    public Task<string> OfctlAsync(string args) => Shell.CheckAsync(_ofctl, $"-O OpenFlow13 {args}", Env);
+    public Task<string> OfctlAsync(string args) => _net.Ovs.OfctlAsync(args);
 
     /// <summary>Runs a command inside a host's namespace.</summary>
     public Task<string> InHostAsync(string ns, string command) => Shell.CheckAsync("ip", $"netns exec {ns} {command}");
@@ -124,74 +94,19 @@ internal sealed class OvsLab : IAsyncDisposable
         await Shell.CheckAsync("ip", $"netns exec {ns} python3 {path}");
     }
 
-    private static bool Exists(int pid)
-    {
-        try { using var p = Process.GetProcessById(pid); return !p.HasExited; }
-        catch (ArgumentException) { return false; }
-    }
-
-    private int ReadPid(string file)
-    {
-        var path = Path.Combine(Dir, file);
-        for (int i = 0; i < 100 && !File.Exists(path); i++) Thread.Sleep(50);
-        return int.Parse(File.ReadAllText(path).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
     /// <summary>The last lines of one of the lab's daemon logs, for failure messages.</summary>
-    public string LogTail(string file, int lines)
-    {
-        var path = Path.Combine(Dir, file);
-        try { return $"{file}:\n" + string.Join('\n', File.ReadLines(path).TakeLast(lines)); }
-        catch (IOException e) { return $"{file}: {e.Message}"; }
-    }
+    public string LogTail(string file, int lines) => _net.Ovs.LogTail(file, lines);
 
-    public string Vsctl(string args) => Shell.Check(_vsctl, $"--db={Db} --timeout=10 {args}", Env);
-    public string Ofctl(string args) => Shell.Check(_ofctl, $"-O OpenFlow13 {args}", Env);
+    public string Vsctl(string args) => _net.Ovs.Vsctl(args);
+    public string Ofctl(string args) => _net.Ovs.Ofctl(args);
 
-    public string AddBridge(string suffix, ulong dpid, int controllerPort)
-    {
-        string br = Tag + suffix;
-        Vsctl($"add-br {br} -- set bridge {br} datapath_type=netdev protocols=OpenFlow13 fail_mode=secure other-config:datapath-id={dpid:x16}");
-        _bridges.Add(br);
-        Vsctl($"set-controller {br} tcp:127.0.0.1:{controllerPort}");
-        return br;
-    }
+    public string AddBridge(string suffix, ulong dpid, int controllerPort) => _net.AddBridge(suffix, dpid, $"tcp:{ControllerAddress}:{controllerPort}");
 
     /// <summary>A namespace host on OpenFlow port <paramref name="ofport"/>: 10.77.0.<paramref name="index"/>/24.</summary>
-    public string AddHost(string bridge, int index, int ofport)
-    {
-        string ns = $"{Tag}h{index}", inner = $"{Tag}i{index}", outer = $"{Tag}s{index}";
-        Shell.Check("ip", $"netns add {ns}");
-        _namespaces.Add(ns);
-        Shell.Check("ip", $"link add {outer} type veth peer name {inner}");
-        _links.Add(outer);
-        Shell.Check("ip", $"link set {inner} netns {ns}");
-        Shell.Check("ip", $"-n {ns} addr add 10.77.0.{index}/24 dev {inner}");
-        Shell.Check("ip", $"-n {ns} link set lo up");
-        Shell.Check("ip", $"-n {ns} link set {inner} up");
-        Shell.Check("ip", $"-n {ns} route add 224.0.0.0/4 dev {inner}");
-        Shell.Check("ip", $"link set {outer} up");
-        // testbed.md: with the userspace datapath, TX checksum offload leaves UDP checksums unfilled.
-        Shell.Check("ethtool", $"-K {outer} tx off");
-        Shell.Check("ip", $"netns exec {ns} ethtool -K {inner} tx off");
-        Vsctl($"add-port {bridge} {outer} -- set interface {outer} ofport_request={ofport}");
-        return ns;
-    }
+    public string AddHost(string bridge, int index, int ofport) => _net.AddHost(bridge, index, ofport);
 
     /// <summary>Wires two bridges with a veth pair on the given OpenFlow ports.</summary>
-    public void Link(string bridgeA, int portA, string bridgeB, int portB, int index)
-    {
-        string a = $"{Tag}l{index}a", b = $"{Tag}l{index}b";
-        Shell.Check("ip", $"link add {a} type veth peer name {b}");
-        _links.Add(a);
-        foreach (var x in new[] { a, b })
-        {
-            Shell.Check("ip", $"link set {x} up");
-            Shell.Check("ethtool", $"-K {x} tx off");
-        }
-        Vsctl($"add-port {bridgeA} {a} -- set interface {a} ofport_request={portA}");
-        Vsctl($"add-port {bridgeB} {b} -- set interface {b} ofport_request={portB}");
-    }
+    public void Link(string bridgeA, int portA, string bridgeB, int portB, int index) => _net.Link(bridgeA, portA, bridgeB, portB, index);
 
     /// <summary>
     /// Starts a receiver in <paramref name="ns"/> that captures the group's datagrams on its veth with an AF_PACKET
@@ -238,19 +153,8 @@ internal sealed class OvsLab : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var p in _children)
-        {
-            try { if (!p.HasExited) { p.Kill(); p.WaitForExit(3000); } } catch (InvalidOperationException) { }
-            p.Dispose();
-        }
-        foreach (var ns in _namespaces) Shell.Run("ip", $"netns del {ns}");
-        if (_vswitchdPid != 0 && _ovsdbPid != 0)
-            foreach (var br in _bridges)
-                Shell.Run(_vsctl, $"--db={Db} --timeout=5 --if-exists del-br {br}", Env);
-        foreach (var link in _links) Shell.Run("ip", $"link del {link}");
-        if (_vswitchdPid != 0) Shell.KillPid(_vswitchdPid);
-        if (_ovsdbPid != 0) Shell.KillPid(_ovsdbPid);
+        foreach (var p in _children) Shell.Stop(p);
+        _net.Dispose();
         await Task.Yield();
-        try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
     }
 }

@@ -38,7 +38,10 @@ public class ReleaseHoldDownOvsTests(ITestOutputHelper output)
         var lifecycle = new LifecycleOptions().AddVlan(0, Block + "/32");
         if (int.TryParse(Environment.GetEnvironmentVariable("TSM_RELEASE_HOLDDOWN_MS"), out var hd)) lifecycle.ReleaseHoldDown = TimeSpan.FromMilliseconds(hd);
 
-        await using var lab = new IsolatedOvs();
+        // Open vSwitch in a namespace of its own; the controller is reached over the lab's management veth.
+        await using var lab = new OvsLab();
+        lab.StartDatabase();
+        lab.StartSwitchDaemon();
         await using var service = await OpenFlowControllerService.StartAsync(new OpenFlowControllerSettings
         {
             Controller = new ControllerOptions { ApiUrl = "http://127.0.0.1:0", PushUdp = null, Lifecycle = lifecycle, ConfigureLogging = l => l.ClearProviders() },
@@ -54,15 +57,15 @@ public class ReleaseHoldDownOvsTests(ITestOutputHelper output)
             },
         });
         using var http = new HttpClient { BaseAddress = service.Controller.ApiUrl, Timeout = TimeSpan.FromSeconds(30) };
-        string br = lab.AddBridge(0x21, service.Listener.LocalEndpoint.Port);
+        string br = lab.AddBridge("br", 0x21, service.Listener.LocalEndpoint.Port);
         var ns = new Dictionary<int, string>();
-        for (int i = 1; i <= 3; i++) ns[i] = lab.AddHost(br, i);
+        for (int i = 1; i <= 3; i++) ns[i] = lab.AddHost(br, i, ofport: i);
         await UntilAsync(() => Task.FromResult(lab.Ofctl($"dump-flows {br}")), f => f.Contains("cookie=0x534e", StringComparison.Ordinal),
-            "punt flows", 90_000, () => lab.LogTail());
+            "punt flows", 90_000, () => lab.LogTail("vswitchd.log", 8));
         // Every host joins the REFERENCE group (kernel IGMP); nobody ever joins the rendezvous address.
         foreach (var (i, n) in ns) Shell.Check("ip", $"netns exec {n} ip addr add {Reference}/32 dev {lab.Tag}i{i} autojoin");
         await UntilAsync(() => Task.FromResult(service.References.TryGet(0, Core.Addressing.IpAddress.Parse(Reference), out var g) && g.SwitchCount == 1 && service.Hosts.Count >= 3),
-            ok => ok, "three joins and three hosts learned", 30_000, () => lab.LogTail());
+            ok => ok, "three joins and three hosts learned", 30_000, () => lab.LogTail("vswitchd.log", 8));
 
         var captures = new Dictionary<int, Process> { [2] = StartCapture(lab, ns[2], 2), [3] = StartCapture(lab, ns[3], 3) };
         Process? sender = null;
@@ -144,7 +147,7 @@ public class ReleaseHoldDownOvsTests(ITestOutputHelper output)
     }
 
     /// <summary>AF_PACKET capture of inbound UDP to the rendezvous address (no IGMP join) until the lab's stop file appears: prints each datagram's send time.</summary>
-    private static Process StartCapture(IsolatedOvs lab, string ns, int index)
+    private static Process StartCapture(OvsLab lab, string ns, int index)
     {
         string script = $"""
             import socket,select,sys,struct,os,time
@@ -170,7 +173,7 @@ public class ReleaseHoldDownOvsTests(ITestOutputHelper output)
     }
 
     /// <summary>Sends to the rendezvous address every ~0.2 ms (payload = CLOCK_MONOTONIC ns at send) until the lab's stop file appears.</summary>
-    private static Process StartSender(IsolatedOvs lab, string ns)
+    private static Process StartSender(OvsLab lab, string ns)
     {
         string script = $"""
             import socket,select,sys,time,os
@@ -211,124 +214,5 @@ public class ReleaseHoldDownOvsTests(ITestOutputHelper output)
             await Task.Delay(100);
         }
         throw new TimeoutException($"gave up waiting for {what}");
-    }
-
-    /// <summary>
-    /// One userspace-datapath Open vSwitch in a network namespace of its own, so that its ovs-netdev tap cannot
-    /// meet another test's (or another engineer's) ovs-vswitchd on the host; hosts in their own namespaces; the
-    /// controller reached over a veth pair. Everything is named with a random tag and removed on dispose; only
-    /// the daemons started here are stopped, by pid.
-    /// </summary>
-    private sealed class IsolatedOvs : IAsyncDisposable
-    {
-        private readonly List<string> _namespaces = [];
-        private readonly string _switchNs;
-        private int _ovsdbPid, _vswitchdPid;
-
-        public IsolatedOvs()
-        {
-            string vswitchd = Shell.Require("ovs-vswitchd", "openvswitch-switch");
-            Shell.Require("ovsdb-server", "openvswitch-switch");
-            Shell.Require("ovs-vsctl", "openvswitch-switch");
-            Shell.Require("ovs-ofctl", "openvswitch-switch");
-            Shell.Require("ethtool", "ethtool");
-            Shell.Require("python3", "python3");
-            int r = Random.Shared.Next(1, 250);
-            Tag = "hd" + Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next()))[..4].ToLowerInvariant();
-            Dir = Directory.CreateTempSubdirectory("ovs-" + Tag).FullName;
-            Env = new Dictionary<string, string> { ["OVS_RUNDIR"] = Dir, ["OVS_DBDIR"] = Dir, ["OVS_LOGDIR"] = Dir };
-            _switchNs = Tag + "sw";
-            try
-            {
-                AddNamespace(_switchNs);
-                Shell.Check("ip", $"-n {_switchNs} link set lo up");
-                ControllerAddress = IPAddress.Parse($"10.253.{r}.1");
-                Shell.Check("ip", $"link add {Tag}c0 type veth peer name {Tag}c1");
-                Shell.Check("ip", $"link set {Tag}c1 netns {_switchNs}");
-                Shell.Check("ip", $"addr add 10.253.{r}.1/30 dev {Tag}c0");
-                Shell.Check("ip", $"link set {Tag}c0 up");
-                Shell.Check("ip", $"-n {_switchNs} addr add 10.253.{r}.2/30 dev {Tag}c1");
-                Shell.Check("ip", $"-n {_switchNs} link set {Tag}c1 up");
-                Shell.Check("ovsdb-tool", $"create {Dir}/conf.db /usr/share/openvswitch/vswitch.ovsschema", Env);
-                Shell.Check("ip", $"netns exec {_switchNs} ovsdb-server --remote=punix:{Dir}/db.sock --pidfile={Dir}/ovsdb.pid --detach --log-file={Dir}/ovsdb.log {Dir}/conf.db", Env);
-                _ovsdbPid = ReadPid("ovsdb.pid");
-                Vsctl("--no-wait init");
-                Shell.Check("ip", $"netns exec {_switchNs} {vswitchd} unix:{Dir}/db.sock --pidfile={Dir}/vswitchd.pid --detach --log-file={Dir}/vswitchd.log", Env);
-                _vswitchdPid = ReadPid("vswitchd.pid");
-            }
-            catch
-            {
-                DisposeAsync().AsTask().GetAwaiter().GetResult();
-                throw;
-            }
-        }
-
-        public string Tag { get; }
-        public string Dir { get; }
-        public Dictionary<string, string> Env { get; }
-        public IPAddress ControllerAddress { get; } = IPAddress.Loopback;
-
-        public string Vsctl(string args) => Shell.Check("ovs-vsctl", $"--db=unix:{Dir}/db.sock --timeout=20 {args}", Env);
-        public string Ofctl(string args) => Shell.Check("ovs-ofctl", $"-O OpenFlow13 {args}", Env);
-
-        public string LogTail()
-        {
-            try { return "vswitchd.log: " + string.Join(" | ", File.ReadLines(Path.Combine(Dir, "vswitchd.log")).TakeLast(8)); }
-            catch (IOException e) { return e.Message; }
-        }
-
-        public string AddBridge(ulong dpid, int controllerPort)
-        {
-            string br = Tag + "br";
-            Vsctl($"add-br {br} -- set bridge {br} datapath_type=netdev protocols=OpenFlow13 fail_mode=secure other-config:datapath-id={dpid:x16}");
-            Vsctl($"set-controller {br} tcp:{ControllerAddress}:{controllerPort}");
-            return br;
-        }
-
-        /// <summary>A host namespace on OpenFlow port <paramref name="index"/>: 10.77.0.<paramref name="index"/>/24.</summary>
-        public string AddHost(string bridge, int index)
-        {
-            string ns = $"{Tag}h{index}", inner = $"{Tag}i{index}", outer = $"{Tag}s{index}";
-            AddNamespace(ns);
-            Shell.Check("ip", $"link add {outer} type veth peer name {inner}");
-            Shell.Check("ip", $"link set {inner} netns {ns}");
-            Shell.Check("ip", $"link set {outer} netns {_switchNs}");
-            Shell.Check("ip", $"-n {ns} addr add 10.77.0.{index}/24 dev {inner}");
-            Shell.Check("ip", $"-n {ns} link set lo up");
-            Shell.Check("ip", $"-n {ns} link set {inner} up");
-            Shell.Check("ip", $"-n {ns} route add 224.0.0.0/4 dev {inner}");
-            Shell.Check("ip", $"-n {_switchNs} link set {outer} up");
-            // testbed.md: with the userspace datapath, TX checksum offload leaves UDP checksums unfilled.
-            Shell.Check("ip", $"netns exec {_switchNs} ethtool -K {outer} tx off");
-            Shell.Check("ip", $"netns exec {ns} ethtool -K {inner} tx off");
-            Vsctl($"add-port {bridge} {outer} -- set interface {outer} ofport_request={index}");
-            return ns;
-        }
-
-        private void AddNamespace(string ns)
-        {
-            Shell.Check("ip", $"netns add {ns}");
-            _namespaces.Add(ns);
-        }
-
-        private int ReadPid(string file)
-        {
-            var path = Path.Combine(Dir, file);
-            for (int i = 0; i < 200 && !File.Exists(path); i++) Thread.Sleep(50);
-            return int.Parse(File.ReadAllText(path).Trim(), CultureInfo.InvariantCulture);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (_vswitchdPid != 0) Shell.KillPid(_vswitchdPid);
-            if (_ovsdbPid != 0) Shell.KillPid(_ovsdbPid);
-            _vswitchdPid = _ovsdbPid = 0;
-            // Deleting a namespace deletes the veths in it (and their peers).
-            foreach (var n in _namespaces) Shell.Run("ip", $"netns del {n}");
-            _namespaces.Clear();
-            Shell.Run("ip", $"link del {Tag}c0");
-            await Task.Yield();
-            try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
-        }
     }
 }

@@ -22,11 +22,14 @@ internal sealed class TsmServe : IAsyncDisposable
     public IPEndPoint OpenFlow { get; }
     public bool HasExited => _process.HasExited;
 
-    public static async Task<TsmServe> StartAsync(params string[] extra)
+    public static Task<TsmServe> StartAsync(params string[] extra) => StartAsync(IPAddress.Loopback, extra);
+
+    /// <summary>Starts <c>tsm serve</c> with its OpenFlow listener on <paramref name="openFlowAddress"/> (port 0).</summary>
+    public static async Task<TsmServe> StartAsync(IPAddress openFlowAddress, params string[] extra)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(typeof(SubsetMulticast.Cli.Program).Assembly.Location);
-        foreach (var a in (string[])["serve", "--openflow", "127.0.0.1:0", "--api", "http://127.0.0.1:0", "--quiet", .. extra]) psi.ArgumentList.Add(a);
+        foreach (var a in (string[])["serve", "--openflow", $"{openFlowAddress}:0", "--api", "http://127.0.0.1:0", "--quiet", .. extra]) psi.ArgumentList.Add(a);
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start tsm");
         try
         {

@@ -62,11 +62,7 @@ public sealed class BridgeAgentKernelTests : IAsyncLifetime
     private Dictionary<string, int> Deliver(string group, int datagrams, params string[] receivers)
     {
         var captures = receivers.ToDictionary(r => r, r => _k.Start(_hosts[r].Ns, KernelFabric.CaptureScript, "40009"));
-        var sender = _k.Start(_hosts["h1"].Ns, KernelFabric.SendScript, group, "40009", "10.77.0.1", datagrams.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        sender.WaitForExit(10_000);
-        // The datagrams are on the wire once the sender exited; the bridges forward synchronously.
-        Thread.Sleep(300);
-        return captures.ToDictionary(c => c.Key, c => KernelFabric.StopCapture(c.Value));
+        return _k.Deliver(_hosts["h1"].Ns, "10.77.0.1", group, 40009, datagrams, captures);
     }
 
     [Fact]

@@ -84,7 +84,10 @@ print('ready', flush=True)
 sys.stdin.read()
 """;
 
-    /// <summary>Captures (AF_PACKET, no group membership) UDP datagrams to a port; prints the count when stdin closes.</summary>
+    /// <summary>
+    /// Captures (AF_PACKET, no group membership) UDP datagrams to a port and prints their count once it sees the sender's
+    /// end marker (a broadcast datagram to port + 1, see <see cref="SendScript"/>), or when stdin closes, or after 30 s idle.
+    /// </summary>
     public const string CaptureScript = """
 import socket, sys, select
 port = int(sys.argv[1])
@@ -98,27 +101,48 @@ while True:
     if sys.stdin in r:
         sys.stdin.read(); break
     f, addr = s.recvfrom(65535)
-    if addr[2] == socket.PACKET_OUTGOING: continue
+    if addr[2] == socket.PACKET_OUTGOING or f[9] != 17: continue
     ihl = (f[0] & 15) * 4
-    if f[9] == 17 and int.from_bytes(f[ihl+2:ihl+4], 'big') == port: n += 1
+    dport = int.from_bytes(f[ihl+2:ihl+4], 'big')
+    if dport == port: n += 1
+    if dport == port + 1: break
 print(n, flush=True)
 """;
 
+    /// <summary>
+    /// Sends N datagrams to the group, then one end marker: a broadcast on the subnet (which every bridge floods to every
+    /// port) to port + 1. The marker follows the datagrams along the same bridges, so a capture that saw it has seen every
+    /// datagram that was going to reach it: no capture waits on the wall clock for stragglers.
+    /// </summary>
     public const string SendScript = """
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(sys.argv[3]))
 s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
 print('ready', flush=True)
 for i in range(int(sys.argv[4])): s.sendto(b'x' * 64, (sys.argv[1], int(sys.argv[2])))
+s.sendto(b'end', (sys.argv[3].rsplit('.', 1)[0] + '.255', int(sys.argv[2]) + 1))
 """;
 
-    /// <summary>Ends a capture helper and returns how many datagrams it saw.</summary>
-    public static int StopCapture(Process p)
+    /// <summary>
+    /// Runs the sender in <paramref name="ns"/> (its captures already printed "ready"), waits for its exit, then for each
+    /// capture's count, which it prints on the sender's end marker.
+    /// </summary>
+    public Dictionary<string, int> Deliver(string ns, string senderIp, string group, int port, int datagrams, IReadOnlyDictionary<string, Process> captures)
     {
-        p.StandardInput.Close();
+        var sender = Start(ns, SendScript, group, port.ToString(System.Globalization.CultureInfo.InvariantCulture), senderIp,
+            datagrams.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (!sender.WaitForExit(10_000) || sender.ExitCode != 0) Assert.Fail($"sender in {ns} failed: {sender.StandardError.ReadToEnd()}");
+        return captures.ToDictionary(c => c.Key, c => ReadCount(c.Value));
+    }
+
+    /// <summary>The count a capture helper printed on the end marker.</summary>
+    private static int ReadCount(Process p)
+    {
         var line = p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20)).GetAwaiter().GetResult();
-        return int.Parse(line!.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        if (line is null) Assert.Fail("capture exited without a count: " + p.StandardError.ReadToEnd());
+        return int.Parse(line.Trim(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public static string Sh(string file, params string[] args)

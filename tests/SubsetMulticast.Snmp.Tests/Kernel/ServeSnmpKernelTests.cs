@@ -78,10 +78,7 @@ public sealed class ServeSnmpKernelTests : IAsyncLifetime
     private Dictionary<string, int> Deliver(string group, params string[] receivers)
     {
         var captures = receivers.ToDictionary(r => r, r => _k.Start(_hosts[r].Ns, KernelFabric.CaptureScript, "40011"));
-        var sender = _k.Start(_hosts["h1"].Ns, KernelFabric.SendScript, group, "40011", "10.78.0.1", "3");
-        sender.WaitForExit(10_000);
-        Thread.Sleep(300);
-        return captures.ToDictionary(c => c.Key, c => KernelFabric.StopCapture(c.Value));
+        return _k.Deliver(_hosts["h1"].Ns, "10.78.0.1", group, 40011, 3, captures);
     }
 
     [Fact]

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
-using SubsetMulticast.OpenFlow.Tests.Interop;
 using SubsetMulticast.Transfer.Files;
 using SubsetMulticast.Transfer.Wire;
 using Xunit.Abstractions;

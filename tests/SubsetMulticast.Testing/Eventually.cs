@@ -1,10 +1,10 @@
-namespace SubsetMulticast.Benchmarks;
+namespace SubsetMulticast.Testing;
 
 /// <summary>
 /// Polls a condition every 20 ms until it holds, failing with what it waited for after <c>timeout</c>: for states
-/// that raise no event (flows installed by another task, a learner's tables). A test helper, kept in the tests.
+/// that raise no event (flows installed by another task, a learner's tables). A test helper, kept out of product code.
 /// </summary>
-internal static class Eventually
+public static class Eventually
 {
     public static async Task UntilAsync(Func<bool> condition, TimeSpan timeout, string what, CancellationToken cancellationToken = default)
     {
@@ -13,7 +13,7 @@ internal static class Eventually
         {
             if (condition()) return;
             if (DateTime.UtcNow > deadline) break;
-            await Task.Delay(20, cancellationToken);
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
         }
         throw new TimeoutException($"timed out after {timeout.TotalSeconds:0.#} s waiting for {what}");
     }
