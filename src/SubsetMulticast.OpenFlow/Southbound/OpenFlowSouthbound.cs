@@ -100,11 +100,15 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
 
     public async ValueTask<SouthboundResult> ApplyAsync(IReadOnlyList<SwitchChange> changes, CancellationToken cancellationToken)
     {
+        var trace = SetupTrace.Current;
+        if (trace is not null) trace.Planned = SetupTrace.Now;
         var staged = await StageAsync(changes, cancellationToken).ConfigureAwait(false);
         if (staged.Failure is { } early) return early;
+        if (trace is not null) MarkSubmitted(trace, staged);
         try
         {
             var failures = await ConfirmAsync(staged.Writes!, cancellationToken).ConfigureAwait(false);
+            if (trace is not null) MarkConfirmed(trace, staged);
             if (failures.Count == 0)
             {
                 foreach (var w in staged.Writes!) Record(w.SwitchId, w.Changes);
@@ -118,14 +122,18 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
 
     public async ValueTask<StagedApply> ApplyStagedAsync(IReadOnlyList<SwitchChange> changes, CancellationToken cancellationToken)
     {
+        var trace = SetupTrace.Current;
+        if (trace is not null) trace.Planned = SetupTrace.Now;
         var staged = await StageAsync(changes, cancellationToken).ConfigureAwait(false);
         if (staged.Failure is { } early) return new StagedApply(early, Task.FromResult(early));
+        if (trace is not null) MarkSubmitted(trace, staged);
         var failures = new List<SwitchFailure>();
         foreach (var w in staged.Writes!)
         {
             try { await w.Write.Written.ConfigureAwait(false); }
             catch (Exception ex) when (ex is OpenFlowSessionException or TimeoutException) { failures.Add(new SwitchFailure(w.SwitchId, ex.Message)); }
         }
+        if (trace is not null) trace.Written = staged.Writes!.Max(w => w.Write.WrittenAt);
         if (failures.Count > 0)
         {
             // Nothing confirmed yet and the caller is told "refused": put every switch back before answering.
@@ -141,6 +149,29 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
         // Recorded as intended now: a reconnect in between must restore what the client was told is set up.
         foreach (var w in staged.Writes!) Record(w.SwitchId, w.Changes);
         return new StagedApply(SouthboundResult.Success, ConfirmLaterAsync(staged));
+    }
+
+    private static void MarkSubmitted(SetupTrace trace, Staged staged)
+    {
+        trace.Submitted = SetupTrace.Now;
+        int n = 0;
+        foreach (var w in staged.Writes!) n += w.Write.Messages.Length;
+        trace.Messages = n;
+    }
+
+    /// <summary>Every switch answered: the last flush, the last barrier reply and the longest flush → reply of one switch.</summary>
+    private static void MarkConfirmed(SetupTrace trace, Staged staged)
+    {
+        long written = 0, confirmed = 0, longest = 0;
+        foreach (var w in staged.Writes!)
+        {
+            written = Math.Max(written, w.Write.WrittenAt);
+            confirmed = Math.Max(confirmed, w.Write.ConfirmedAt);
+            if (w.Write.WrittenAt != 0 && w.Write.ConfirmedAt != 0) longest = Math.Max(longest, w.Write.ConfirmedAt - w.Write.WrittenAt);
+        }
+        trace.Written = written;
+        trace.Confirmed = confirmed;
+        trace.MaxBarrierTicks = longest;
     }
 
     private async Task<SouthboundResult> ConfirmLaterAsync(Staged staged)
