@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 
 namespace SubsetMulticast.Proof;
@@ -164,7 +163,11 @@ internal sealed class SetupBench : IDisposable
             var t = targets[i];
             _watch.Reset(trial);
             long t0 = Native.NowNs();
-            using var created = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 0, reference = Testbed.Reference, members = t.Select(_bed.Ip).ToArray(), ttlMs = 60_000, setup = setupMode });
+            // Serialized up front with a Content-Length: one write for headers and body (PostAsJsonAsync streams the
+            // body chunked, which Kestrel may read after the headers, one wake-up later).
+            using var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(new { vlan = 0, reference = Testbed.Reference, members = t.Select(_bed.Ip).ToArray(), ttlMs = 60_000, setup = setupMode }));
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            using var created = await http.PostAsync("api/v1/groups", content);
             long answered = Native.NowNs();
             if (created.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.OK)) { if (i >= warmup) row.Failed++; _log($"  POST → {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}"); continue; }
             var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
