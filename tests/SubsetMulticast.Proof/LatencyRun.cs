@@ -61,7 +61,10 @@ internal static class LatencyRun
     {
         bool full = encoding == "group";
         var env = inlineCompletions ? new Dictionary<string, string> { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1" } : null;
-        await using var tsm = await TsmController.StartAsync(env, "--lldp-interval", "1", "--rule-encoding", encoding);
+        // Our querier keeps the receivers' reference-group memberships alive: without one they expire after the
+        // membership interval (260 s), well inside 1,000 release trials.
+        await using var tsm = await TsmController.StartAsync(env, "--lldp-interval", "1", "--rule-encoding", encoding,
+            "--querier", "10.88.0.254", "--query-interval", "20", "--query-response", "2");
         bed.Own(tsm.Process);
         bed.UseController(tsm.OpenFlow.Port);
         using var http = new HttpClient { BaseAddress = tsm.Api, Timeout = TimeSpan.FromSeconds(30) };
@@ -164,7 +167,7 @@ internal static class LatencyRun
         foreach (var t in r.Teardown)
             L($"| {t.Path} | {t.Config} | {t.StopMs.Count} | {P(t.ReturnMs, 50)} | {P(t.ReturnMs, 99)} | {P(t.StopMs, 50)} / {P(t.StopMs, 99)} / {F(t.StopMs.Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max(), "0.000")} | {t.LateAfterReturn.Count(x => x > 0)} of {t.LateAfterReturn.Count} | {t.LateAfterReturn.Sum()} | {t.Failed} |");
         L();
-        L("A plain DELETE answers once every switch confirmed (barrier), but OVS's datapath flow cache lags its tables (revalidation), so targets still get datagrams after it returns; ?wait=stopped answers at the end of the release hold-down (LifecycleOptions.ReleaseHoldDown), which is also when the address may be handed out again.");
+        L("A plain DELETE answers once every switch confirmed (barrier), but OVS's datapath flow cache lags its tables (revalidation), so targets still get datagrams after it returns; ?wait=stopped answers at the end of the release hold-down (LifecycleOptions.ReleaseHoldDown), which is also when the address may be handed out again. Failed = release trials that could not run (create refused or not received), counted, not hidden.");
         L();
         L("## 4. Goals (issue 14)");
         L();

@@ -169,14 +169,26 @@ internal sealed class SetupBench : IDisposable
             content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
             using var created = await http.PostAsync("api/v1/groups", content);
             long answered = Native.NowNs();
-            if (created.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.OK)) { if (i >= warmup) row.Failed++; _log($"  POST → {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}"); continue; }
+            bool tearsDown = !persistent && i >= warmup && i - warmup < teardownTrials;
+            if (created.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.OK))
+            {
+                if (i >= warmup) row.Failed++;
+                if (tearsDown) down.Failed++; // a release trial that could not run counts against the release row too
+                _log($"  POST → {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
+                continue;
+            }
             var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
             var group = IPAddress.Parse(body.GetProperty("group").GetString()!);
             string id = body.GetProperty("id").GetString()!;
             bool all = SendUntilAll(group, trial, t, 1_000);
             if (all) SendWarm(group, trial, t);
             Native.usleep(2000);
-            if (!all) { if (i >= warmup) row.Failed++; _log($"  trial {i}{(i < warmup ? " (warm-up)" : "")}: group {group} for [{string.Join(',', t)}] not received by all within 1 s"); }
+            if (!all)
+            {
+                if (i >= warmup) row.Failed++;
+                if (tearsDown) down.Failed++;
+                _log($"  trial {i}{(i < warmup ? " (warm-up)" : "")}: group {group} for [{string.Join(',', t)}] not received by all within 1 s");
+            }
             else if (i >= warmup)
             {
                 row.SetupMs.Add(Ms(_watch.MaxFirst(t) - t0));
