@@ -30,6 +30,15 @@ public class ProofSmokeTests(ITestOutputHelper output)
         Assert.Equal(3, ours.Count);
         Assert.All(ours, s => Assert.Equal(0, s.ExcessDatagrams)); // the subset rule: nobody else gets a datagram
         Assert.All(ours, s => Assert.NotEmpty(s.ControllerMs));
+        // Hop by hop (issue 14): the controller's Server-Timing on every create, the switches' barrier in confirmed mode,
+        // and the sender-side transits from the sender's own tap.
+        Assert.All(ours, s => Assert.Equal(s.SetupMs.Count, s.ServerHops.GetValueOrDefault("total")?.Count ?? 0));
+        Assert.All(ours, s => Assert.All(s.RestMs, ms => Assert.InRange(ms, 0, 2_000)));
+        var confirmed = Assert.Single(ours, s => s.Path.EndsWith("confirmed", StringComparison.Ordinal));
+        Assert.Equal(confirmed.SetupMs.Count, confirmed.ServerHops.GetValueOrDefault("barrier")?.Count ?? 0);
+        Assert.All(confirmed.ServerHops["msgs"], n => Assert.True(n >= 2, $"{n} switch messages for a group")); // a rule on at least one switch
+        Assert.All(ours, s => Assert.NotEmpty(s.FirstTransitMs));
+        Assert.All(ours.SelectMany(s => s.FirstTransitMs.Concat(s.WarmTransitMs)), ms => Assert.InRange(ms, 0, 1_000));
         Assert.All(r.Setup.Where(s => s.Config.Contains("off", StringComparison.Ordinal)), s => Assert.Equal(0, s.ExcessDatagrams));
         // Flooding fabrics deliver to non-targets before the join is learned: the harness must see that.
         Assert.Contains(r.Setup, s => s.Config.Contains("OVS default", StringComparison.Ordinal) && s.ExcessDatagrams > 0);

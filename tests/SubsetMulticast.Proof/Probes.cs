@@ -33,11 +33,25 @@ internal sealed class Sender : IDisposable
         Tap.Magic.CopyTo(_buffer);
     }
 
-    public void Probe(IPAddress group, int trial)
+    private int _lastTrial = int.MinValue, _seq;
+
+    /// <summary>Sends one probe: "TSMP", the trial id, and a sequence number counting from 0 within the trial (the sender's tap times each on the wire).</summary>
+    /// <returns>The probe's sequence number.</returns>
+    public int Probe(IPAddress group, int trial)
     {
-        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(4), trial);
-        _probe.SendTo(_buffer, new IPEndPoint(group, Tap.ProbePort));
+        lock (_buffer)
+        {
+            if (trial != _lastTrial) { _lastTrial = trial; _seq = 0; }
+            int seq = _seq++;
+            BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(4), trial);
+            BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(8), seq);
+            _probe.SendTo(_buffer, new IPEndPoint(group, Tap.ProbePort));
+            return seq;
+        }
     }
+
+    /// <summary>The sequence number the next probe of <paramref name="trial"/> will carry.</summary>
+    public int NextSeq(int trial) { lock (_buffer) return trial == _lastTrial ? _seq : 0; }
 
     /// <summary>Tells each target to join or leave, then waits (≤ 2 s) until every one acknowledged.</summary>
     public bool Tell(Testbed bed, IReadOnlyList<int> targets, char verb, IPAddress group, int trial)

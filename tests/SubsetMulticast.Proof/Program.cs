@@ -7,7 +7,7 @@ try
 {
     var options = ProofOptions.Parse(args);
     var result = await ProofRun.RunAsync(options, line => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {line}"));
-    string md = ProofReport.Markdown(result);
+    string md = options.Latency ? LatencyRun.Markdown(result) : ProofReport.Markdown(result);
     if (options.Output is { } path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);

@@ -18,6 +18,14 @@ public sealed record ProofOptions
     public bool KernelBridge { get; init; } = true;
     public bool Uftp { get; init; } = true;
     public string? Output { get; init; }
+
+    /// <summary>
+    /// The latency proof only (issue 14): setup decision → all 3 received for the IGMP path and each of our setup
+    /// modes, hop by hop, then <see cref="LatencyTeardownTrials"/> releases with DELETE ?wait=stopped. No puts,
+    /// no Linux bridge. Results go to results/latency.md.
+    /// </summary>
+    public bool Latency { get; init; }
+    public int LatencyTeardownTrials { get; init; } = 1000;
     public string Command { get; init; } = "tests/proof/run.sh";
 
     /// <summary>Put trials per size: enough for a p99 on small chunks within the time budget.</summary>
@@ -46,6 +54,8 @@ public sealed record ProofOptions
                 "--warmup" => o with { Warmup = Int() },
                 "--command" => o with { Command = Next() },
                 "--no-kernel-bridge" => o with { KernelBridge = false },
+                "--latency" => o with { Latency = true },
+                "--teardown-trials" => o with { LatencyTeardownTrials = Int() },
                 "--sizes" => o with { PutSizes = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
                 "--losses" => o with { LossPercents = Next().Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),

@@ -18,6 +18,8 @@ internal sealed class ProofResult
     public TimeSpan Elapsed { get; set; }
     public DateTime Started { get; set; }
     public List<string> Notes { get; } = [];
+    /// <summary>The uptime load average when the ours phases began (the figures depend on it).</summary>
+    public string LoadAtStart { get; set; } = "";
 }
 
 /// <summary>
@@ -40,6 +42,14 @@ internal static class ProofRun
         using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, _ => bed.Dispose());
         log($"testbed {bed.Tag}: spine + 2 leaves (OVS userspace datapath), sender + {o.Receivers} receivers, tbf {o.RateMbit} Mbit/s on every host link");
         bed.Build();
+        result.LoadAtStart = LoadAverage();
+        if (o.Latency)
+        {
+            await LatencyRun.RunAsync(o, bed, result, log);
+            result.Elapsed = total.Elapsed;
+            AppDomain.CurrentDomain.ProcessExit -= cleanup;
+            return result;
+        }
 
         // Phase 1: OVS snooping, unregistered flooding on (the default).
         bed.UseOvsSnooping(floodUnregistered: true);
@@ -197,6 +207,8 @@ internal static class ProofRun
         int failedInRow = 0;
         for (int i = 0; i < n && failedInRow < 2; i++) failedInRow = trial() ? 0 : failedInRow + 1;
     }
+
+    public static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?";
 
     /// <summary>CONFIG_HZ from the running kernel's config (/proc/config.gz or /boot/config-*).</summary>
     public static (int Hz, string Source) KernelHz()

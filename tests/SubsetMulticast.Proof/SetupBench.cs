@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 
 namespace SubsetMulticast.Proof;
@@ -18,6 +17,27 @@ internal sealed class SetupRow(string path, string config)
     public long ExcessDatagrams { get; set; }
     public List<double> JoinToReportMs { get; } = [];
     public int Failed { get; set; }
+
+    /// <summary>Ours: the controller's Server-Timing hops per trial (plan, submit, write, barrier, switch, total; ms) and msgs (count).</summary>
+    public Dictionary<string, List<double>> ServerHops { get; } = [];
+    /// <summary>Ours: POST → 201 minus the controller's own total (HTTP client, loopback TCP, Kestrel before and after the handler).</summary>
+    public List<double> RestMs { get; } = [];
+    /// <summary>Answer (or the IGMP acknowledgements) → the first probe on the sender's wire.</summary>
+    public List<double> ToFirstSendMs { get; } = [];
+    /// <summary>The slowest target's first probe: sender's wire → its wire (a new flow: an upcall on each bridge).</summary>
+    public List<double> FirstTransitMs { get; } = [];
+    /// <summary>A probe sent once every target had one: sender's wire → the slowest target's wire (datapath flows cached).</summary>
+    public List<double> WarmTransitMs { get; } = [];
+    /// <summary>Ours: the controller's own share of a trial, its total minus the switches' barrier wait (written → last reply).</summary>
+    public List<double> ControllerOwnMs { get; } = [];
+    /// <summary>Per trial, first transit − warm transit: what a new flow's first packet costs (upcalls) over a cached one.</summary>
+    public List<double> UpcallMs { get; } = [];
+
+    public void AddHop(string name, double ms)
+    {
+        if (!ServerHops.TryGetValue(name, out var list)) ServerHops[name] = list = [];
+        list.Add(ms);
+    }
 }
 
 /// <summary>One path's teardown trials: decision → the last datagram any target received, while the sender keeps sending.</summary>
@@ -90,6 +110,7 @@ internal sealed class SetupBench : IDisposable
             if (!_sender.Tell(_bed, t, 'J', group, trial)) { if (i >= warmup) row.Failed++; _log($"  trial {i}: a join was not acknowledged within 2 s"); _sender.Tell(_bed, t, 'L', group, trial); continue; }
             long acked = Native.NowNs();
             bool all = SendUntilAll(group, trial, t, 3_000);
+            if (all) SendWarm(group, trial, t);
             Native.usleep(2000); // flooded copies to non-targets land within microseconds; 2 ms is plenty
             if (!all) { if (i >= warmup) row.Failed++; _log($"  trial {i}{(i < warmup ? " (warm-up)" : "")}: targets [{string.Join(',', t)}] did not all receive within 3 s (got: [{string.Join(',', t.Where(h => _watch.First[h] > 0))}])"); }
             else if (i >= warmup)
@@ -98,6 +119,7 @@ internal sealed class SetupBench : IDisposable
                 row.ControlMs.Add(Ms(acked - t0));
                 CountExcess(row, t);
                 foreach (int h in t) if (_watch.IgmpOut[h] > 0) row.JoinToReportMs.Add(Ms(_watch.IgmpOut[h] - _joinedAt[h]));
+                RecordTransits(row, t, acked);
             }
             if (all && i >= warmup && i - warmup < teardownTrials) TeardownIgmp(down, trial + 5_000, group, t, floods, quietMs, capMs);
             else _sender.Tell(_bed, t, 'L', group, trial);
@@ -141,20 +163,48 @@ internal sealed class SetupBench : IDisposable
             var t = targets[i];
             _watch.Reset(trial);
             long t0 = Native.NowNs();
-            using var created = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 0, reference = Testbed.Reference, members = t.Select(_bed.Ip).ToArray(), ttlMs = 60_000, setup = setupMode });
+            // Serialized up front with a Content-Length: one write for headers and body (PostAsJsonAsync streams the
+            // body chunked, which Kestrel may read after the headers, one wake-up later).
+            using var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(new { vlan = 0, reference = Testbed.Reference, members = t.Select(_bed.Ip).ToArray(), ttlMs = 60_000, setup = setupMode }));
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            using var created = await http.PostAsync("api/v1/groups", content);
             long answered = Native.NowNs();
-            if (created.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.OK)) { if (i >= warmup) row.Failed++; _log($"  POST → {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}"); continue; }
+            bool tearsDown = !persistent && i >= warmup && i - warmup < teardownTrials;
+            if (created.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.OK))
+            {
+                if (i >= warmup) row.Failed++;
+                if (tearsDown) down.Failed++; // a release trial that could not run counts against the release row too
+                _log($"  POST → {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
+                continue;
+            }
             var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
             var group = IPAddress.Parse(body.GetProperty("group").GetString()!);
             string id = body.GetProperty("id").GetString()!;
             bool all = SendUntilAll(group, trial, t, 1_000);
+            if (all) SendWarm(group, trial, t);
             Native.usleep(2000);
-            if (!all) { if (i >= warmup) row.Failed++; _log($"  trial {i}{(i < warmup ? " (warm-up)" : "")}: group {group} for [{string.Join(',', t)}] not received by all within 1 s"); }
+            if (!all)
+            {
+                if (i >= warmup) row.Failed++;
+                if (tearsDown) down.Failed++;
+                _log($"  trial {i}{(i < warmup ? " (warm-up)" : "")}: group {group} for [{string.Join(',', t)}] not received by all within 1 s");
+            }
             else if (i >= warmup)
             {
                 row.SetupMs.Add(Ms(_watch.MaxFirst(t) - t0));
                 row.ControlMs.Add(Ms(answered - t0));
                 if (body.TryGetProperty("setupMicros", out var sm) && sm.ValueKind == JsonValueKind.Number) row.ControllerMs.Add(sm.GetDouble() / 1000);
+                if (created.Headers.TryGetValues("Server-Timing", out var timing))
+                {
+                    var hops = ParseServerTiming(string.Join(", ", timing));
+                    foreach (var (name, ms) in hops) row.AddHop(name, ms);
+                    if (hops.TryGetValue("total", out double total))
+                    {
+                        row.RestMs.Add(Ms(answered - t0) - total);
+                        row.ControllerOwnMs.Add(total - hops.GetValueOrDefault("barrier"));
+                    }
+                }
+                RecordTransits(row, t, answered);
                 CountExcess(row, t);
             }
             if (persistent) { } // installed ahead and kept: nothing to release
@@ -180,11 +230,46 @@ internal sealed class SetupBench : IDisposable
             row.StopMs.Add(stop);
             row.FloodMs.Add(flood);
             row.ReturnMs.Add(Ms(ret - t0));
-            row.LateAfterReturn.Add(t.Sum(h => Arrivals(h, ret)));
+            // Anyone: the targets and every other receiver (the subset rule says the others never get one anyway).
+            row.LateAfterReturn.Add(Enumerable.Range(1, _bed.Receivers).Sum(h => Arrivals(h, ret)));
         }
     }
 
     // ---------------------------------------------------------------- shared
+
+    /// <summary>"plan;dur=0.05, write;dur=0.1" → {plan: 0.05, write: 0.1}; entries without a duration are skipped.</summary>
+    public static Dictionary<string, double> ParseServerTiming(string header)
+    {
+        var d = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var entry in header.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = entry.Split(';', StringSplitOptions.TrimEntries);
+            foreach (var p in parts.Skip(1))
+                if (p.StartsWith("dur=", StringComparison.Ordinal) && double.TryParse(p.AsSpan(4), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double ms))
+                    d[parts[0]] = ms;
+        }
+        return d;
+    }
+
+    /// <summary>One more probe once every target has one: its transit is the warm path's (the datapath flows exist now).</summary>
+    private void SendWarm(IPAddress group, int trial, int[] t)
+    {
+        _watch.WarmSeq = _sender.NextSeq(trial);
+        _sender.Probe(group, trial);
+        long end = Native.NowNs() + 20_000_000L;
+        while (Native.NowNs() < end && t.Any(h => Volatile.Read(ref _watch.WarmAt[h]) == 0)) Native.usleep(50);
+    }
+
+    /// <summary>The sender-side hops of a trial: answer → first probe on the wire, first and warm transits (slowest target).</summary>
+    private void RecordTransits(SetupRow row, int[] t, long answered)
+    {
+        long firstSent = Volatile.Read(ref _watch.SentAt[0]);
+        if (firstSent > 0) row.ToFirstSendMs.Add(Ms(firstSent - answered));
+        long first = t.Max(_watch.FirstTransit), warm = t.Max(_watch.WarmTransit);
+        if (t.All(h => _watch.FirstTransit(h) > 0)) row.FirstTransitMs.Add(Ms(first));
+        if (t.All(h => _watch.WarmTransit(h) > 0)) row.WarmTransitMs.Add(Ms(warm));
+        if (t.All(h => _watch.FirstTransit(h) > 0 && _watch.WarmTransit(h) > 0)) row.UpcallMs.Add(Ms(first - warm));
+    }
 
     /// <summary>Sends the first probe at once, then one every ~0.1 ms, until every target's tap saw one (bounded).</summary>
     private bool SendUntilAll(IPAddress group, int trial, int[] t, int capMs)

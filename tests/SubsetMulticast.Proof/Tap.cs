@@ -27,15 +27,62 @@ internal sealed class Watch(int hosts)
         _trial = -1;
         Native.usleep(1000); // a tap that matched the old trial a moment ago has written by now
         Array.Clear(First); Array.Clear(Last); Array.Clear(Count); Array.Clear(IgmpOut); Array.Clear(IgmpArmed);
+        Array.Clear(FirstSeq); Array.Clear(WarmAt); _warmSeq = -1;
+        Array.Clear(SentAt, 0, Math.Min(MaxSent, _sentHigh + 1));
+        _sentHigh = 0;
         _trial = trial;
     }
 
-    public void OnProbe(int host, int trial, long ts)
+    /// <summary>Per host, the sequence number of the first probe it received this trial.</summary>
+    public readonly int[] FirstSeq = new int[hosts];
+
+    /// <summary>The sender's probes as its tap saw them leave (kernel timestamp), by sequence number; 0 = not seen.</summary>
+    public readonly long[] SentAt = new long[MaxSent];
+    public const int MaxSent = 65_536;
+
+    /// <summary>A probe sent once the path is warm (its datapath flows installed): per host, when it arrived.</summary>
+    public readonly long[] WarmAt = new long[hosts];
+    private volatile int _warmSeq = -1;
+
+    public int WarmSeq { get => _warmSeq; set => _warmSeq = value; }
+
+    public void OnProbeSent(int trial, int seq, long ts)
+    {
+        if (trial != _trial || (uint)seq >= MaxSent) return;
+        Volatile.Write(ref SentAt[seq], ts);
+        if (seq > _sentHigh) _sentHigh = seq;
+    }
+
+    private int _sentHigh = MaxSent - 1;
+
+    /// <summary>
+    /// For a target: its first probe's transit, sender's wire → its wire (ns; 0 when the sender's tap missed it).
+    /// For a rule just installed this is the datapath's first packet of a new flow (an upcall on every bridge).
+    /// </summary>
+    public long FirstTransit(int host)
+    {
+        int seq = FirstSeq[host];
+        long sent = (uint)seq < MaxSent ? Volatile.Read(ref SentAt[seq]) : 0;
+        long got = Volatile.Read(ref First[host]);
+        return sent > 0 && got > 0 ? got - sent : 0;
+    }
+
+    /// <summary>The warm probe's transit to <paramref name="host"/> (ns; 0 when not seen).</summary>
+    public long WarmTransit(int host)
+    {
+        int seq = _warmSeq;
+        long sent = (uint)seq < MaxSent ? Volatile.Read(ref SentAt[seq]) : 0;
+        long got = Volatile.Read(ref WarmAt[host]);
+        return sent > 0 && got > 0 ? got - sent : 0;
+    }
+
+    public void OnProbe(int host, int trial, int seq, long ts)
     {
         if (trial != _trial) return;
         int n = Count[host];
         if (n < MaxArrivals) Arrivals[host][n] = ts;
-        if (n == 0) Volatile.Write(ref First[host], ts);
+        if (seq == _warmSeq) Volatile.Write(ref WarmAt[host], ts);
+        if (n == 0) { FirstSeq[host] = seq; Volatile.Write(ref First[host], ts); }
         Volatile.Write(ref Last[host], ts);
         Volatile.Write(ref Count[host], n + 1);
     }
@@ -156,12 +203,14 @@ internal sealed unsafe class Tap : IDisposable
         int ihl = (f[14] & 0xF) * 4;
         byte proto = f[23];
         if (proto == 2) { if (outgoing && f.Length >= 14 + ihl) _watch.OnIgmpSent(_host, ts, f[(14 + ihl)..]); return; }
-        if (proto != 17 || outgoing || f.Length < 14 + ihl + 8 + 8) return;
+        if (proto != 17 || f.Length < 14 + ihl + 8 + 12) return;
         var udp = f[(14 + ihl)..];
         if (BinaryPrimitives.ReadUInt16BigEndian(udp[2..]) != ProbePort) return;
         var payload = udp[8..];
         if (!payload.StartsWith(Magic)) return;
-        _watch.OnProbe(_host, BinaryPrimitives.ReadInt32BigEndian(payload[4..]), ts);
+        int trial = BinaryPrimitives.ReadInt32BigEndian(payload[4..]), seq = BinaryPrimitives.ReadInt32BigEndian(payload[8..]);
+        if (outgoing) { if (_host == 0) _watch.OnProbeSent(trial, seq, ts); return; }
+        _watch.OnProbe(_host, trial, seq, ts);
     }
 
     public void Dispose()

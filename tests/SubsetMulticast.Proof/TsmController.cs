@@ -19,9 +19,13 @@ internal sealed class TsmController : IAsyncDisposable
     public Uri Api { get; }
     public IPEndPoint OpenFlow { get; }
 
-    public static async Task<TsmController> StartAsync(params string[] extra)
+    public static Task<TsmController> StartAsync(params string[] extra) => StartAsync(null, extra);
+
+    /// <param name="environment">Extra environment variables for the controller process (e.g. runtime knobs), or null.</param>
+    public static async Task<TsmController> StartAsync(IReadOnlyDictionary<string, string>? environment, params string[] extra)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (environment is not null) foreach (var (k, v) in environment) psi.Environment[k] = v;
         psi.ArgumentList.Add(typeof(SubsetMulticast.Cli.Program).Assembly.Location);
         foreach (var a in (string[])["serve", "--openflow", "127.0.0.1:0", "--api", "http://127.0.0.1:0", "--quiet", .. extra]) psi.ArgumentList.Add(a);
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start tsm");

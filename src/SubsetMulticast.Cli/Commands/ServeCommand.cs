@@ -14,6 +14,7 @@ using SubsetMulticast.Emulator;
 using SubsetMulticast.Emulator.Topology;
 using SubsetMulticast.Learning;
 using SubsetMulticast.OpenFlow.Discovery;
+using SubsetMulticast.OpenFlow.Southbound;
 using SubsetMulticast.Push;
 using SubsetMulticast.Snooping;
 
@@ -44,6 +45,7 @@ internal static class ServeCommand
         public IPEndPoint? OpenFlow { get; init; }
         public ushort Vlan { get; init; }
         public int LldpSeconds { get; init; }
+        public RuleEncoding Encoding { get; init; }
         public SnoopingOptions Snooping { get; init; } = new();
         public LogFormat LogFormat { get; init; }
         public string? Snmp { get; init; }
@@ -83,14 +85,15 @@ internal static class ServeCommand
             ip => !ip.IsV4 && (ip.High >> 48) == 0xfe80, "must be an IPv6 link-local address (fe80::…, as MLD requires)");
         var queryInterval = OptionKinds.WholeSeconds("--query-interval", "Query interval; memberships last robustness × this + --query-response. --openflow only.", 2, 3175, DefaultQueryInterval);
         var queryResponse = OptionKinds.WholeSeconds("--query-response", "Query response interval. --openflow only.", 1, 3174, DefaultQueryResponse);
+        var encoding = OptionKinds.Choice("--rule-encoding", "How a group's rule is written to each switch: group = an ALL group and a flow (2 messages); flow = one flow outputting to the ports (1 message). --openflow only.", "group", "group", "flow");
         var snmp = OptionKinds.Text("--snmp", "Serve SNMP switches listed in FILE (Q-BRIDGE-MIB static multicast; see README, SNMP).", "FILE");
         var config = ConfigurationArguments.Create();
         var command = new Command("serve", "The controller service until Ctrl-C: on an emulated fabric, or for OpenFlow 1.3 switches with --openflow.")
         {
-            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, snmp, config,
+            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, encoding, snmp, config,
         };
         Option[] emulatedOnly = [fabric, reference, mode, pushKey];
-        Option[] openFlowOnly = [querier, querierV6, queryInterval, queryResponse, lldp, vlan];
+        Option[] openFlowOnly = [querier, querierV6, queryInterval, queryResponse, lldp, vlan, encoding];
         command.AddCheck(r =>
         {
             if (r.GetResult(snmp) is { Implicit: false })
@@ -127,6 +130,7 @@ internal static class ServeCommand
                 OpenFlow = r.GetValue(openflow)?.EndPoint,
                 Vlan = (ushort)r.GetValue(vlan),
                 LldpSeconds = r.GetValue(lldp),
+                Encoding = r.GetValue(encoding) == "flow" ? RuleEncoding.Flow : RuleEncoding.GroupAndFlow,
                 Snooping = SnoopingOptions.FromQueryTimers(TimeSpan.FromSeconds(r.GetValue(queryInterval)), TimeSpan.FromSeconds(r.GetValue(queryResponse)),
                     r.GetValue(querier) is { } q4 ? new QuerierOptions { IPv4Source = q4, IPv6Source = r.GetValue(querierV6), Vlans = [new VlanId((ushort)r.GetValue(vlan))] } : null),
             };
@@ -205,6 +209,7 @@ internal static class ServeCommand
             OpenFlowEndpoint = s.OpenFlow!,
             Learner = new FabricLearnerOptions { Snooping = snooping },
             Discovery = DiscoveryOptions.ForLldpInterval(TimeSpan.FromSeconds(s.LldpSeconds)),
+            Southbound = new OpenFlowSouthboundOptions { Encoding = s.Encoding },
             Controller = new ControllerOptions
             {
                 ApiUrl = s.Api,

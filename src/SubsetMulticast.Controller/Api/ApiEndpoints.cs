@@ -140,6 +140,8 @@ internal static class ApiEndpoints
     private static async Task<IResult> CreateAsync(HttpContext http, GroupCoordinator groups, TimeProvider time, CancellationToken southboundToken)
     {
         long start = time.GetTimestamp();
+        // The hops of this setup (plan, submit, write, barrier), answered as Server-Timing (issue 14).
+        var trace = Core.Southbound.SetupTrace.Begin();
         if (!http.Request.HasJsonContentType()) return ApiProblems.UnsupportedMediaType(http);
         CreateGroupBody? body;
         try
@@ -163,6 +165,7 @@ internal static class ApiEndpoints
         if (!done.Succeeded) return ApiProblems.From(done.Problem!, http);
         var group = done.Value!.Group;
         http.Response.Headers.Location = $"{Prefix}/groups/{Uri.EscapeDataString(group.Id)}";
+        http.Response.Headers["Server-Timing"] = trace.ToServerTiming();
         return Results.Json(GroupView.From(group, done.Value.SetupMicros, done.Value.Setup), ApiJsonContext.Default.GroupView, statusCode: StatusCodes.Status201Created);
     }
 

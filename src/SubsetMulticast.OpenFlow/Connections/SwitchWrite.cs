@@ -35,7 +35,17 @@ public sealed class SwitchWrite
     /// <summary>The switch this went to.</summary>
     public string SwitchId => _session.SwitchId;
 
-    internal void MarkWritten() => _written.TrySetResult();
+    /// <summary>When the flush completed and when the barrier reply was read (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>; 0 until then): the hop-by-hop figures of issue 14.</summary>
+    public long WrittenAt { get; private set; }
+
+    /// <inheritdoc cref="WrittenAt"/>
+    public long ConfirmedAt { get; private set; }
+
+    internal void MarkWritten()
+    {
+        WrittenAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        _written.TrySetResult();
+    }
 
     internal void ArmTimeout(TimeSpan timeout, TimeProvider time)
     {
@@ -57,6 +67,7 @@ public sealed class SwitchWrite
 
     internal void Confirm()
     {
+        ConfirmedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         _timeout?.Dispose();
         IReadOnlyList<ErrorMessage> errors;
         lock (this) errors = _errors is null ? [] : [.. _errors];

@@ -8,9 +8,27 @@ using SubsetMulticast.OpenFlow.Protocol;
 
 namespace SubsetMulticast.OpenFlow.Southbound;
 
+/// <summary>How a <see cref="GroupRule"/> is written to a switch.</summary>
+public enum RuleEncoding
+{
+    /// <summary>An ALL group (one bucket per port) and a flow applying it: two messages per switch and change.</summary>
+    GroupAndFlow,
+
+    /// <summary>
+    /// One flow whose actions output to the ports: one message per switch and change (issue 14, fewer switch
+    /// messages per group). Same match, priority and cookie as <see cref="GroupAndFlow"/>'s flow, so the subset rule
+    /// is unchanged: an address without its flow still takes the unregistered-group flow (router ports only), and a
+    /// release deletes the one flow. A supersede rewrites the flow in place (ADD of an identical match replaces its actions).
+    /// </summary>
+    Flow,
+}
+
 /// <summary>Where our rules live on a switch.</summary>
 public sealed class OpenFlowSouthboundOptions
 {
+    /// <summary>How each rule is written (<see cref="RuleEncoding"/>); reconciliation converts a switch written the other way.</summary>
+    public RuleEncoding Encoding { get; set; } = RuleEncoding.GroupAndFlow;
+
     /// <summary>The high 16 bits of every flow cookie we install ("SM").</summary>
     public ushort CookiePrefix { get; set; } = CookieSpaces.GroupRules;
 
@@ -100,11 +118,15 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
 
     public async ValueTask<SouthboundResult> ApplyAsync(IReadOnlyList<SwitchChange> changes, CancellationToken cancellationToken)
     {
+        var trace = SetupTrace.Current;
+        if (trace is not null) trace.Planned = SetupTrace.Now;
         var staged = await StageAsync(changes, cancellationToken).ConfigureAwait(false);
         if (staged.Failure is { } early) return early;
+        if (trace is not null) MarkSubmitted(trace, staged);
         try
         {
             var failures = await ConfirmAsync(staged.Writes!, cancellationToken).ConfigureAwait(false);
+            if (trace is not null) MarkConfirmed(trace, staged);
             if (failures.Count == 0)
             {
                 foreach (var w in staged.Writes!) Record(w.SwitchId, w.Changes);
@@ -118,14 +140,18 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
 
     public async ValueTask<StagedApply> ApplyStagedAsync(IReadOnlyList<SwitchChange> changes, CancellationToken cancellationToken)
     {
+        var trace = SetupTrace.Current;
+        if (trace is not null) trace.Planned = SetupTrace.Now;
         var staged = await StageAsync(changes, cancellationToken).ConfigureAwait(false);
         if (staged.Failure is { } early) return new StagedApply(early, Task.FromResult(early));
+        if (trace is not null) MarkSubmitted(trace, staged);
         var failures = new List<SwitchFailure>();
         foreach (var w in staged.Writes!)
         {
             try { await w.Write.Written.ConfigureAwait(false); }
             catch (Exception ex) when (ex is OpenFlowSessionException or TimeoutException) { failures.Add(new SwitchFailure(w.SwitchId, ex.Message)); }
         }
+        if (trace is not null) trace.Written = staged.Writes!.Max(w => w.Write.WrittenAt);
         if (failures.Count > 0)
         {
             // Nothing confirmed yet and the caller is told "refused": put every switch back before answering.
@@ -141,6 +167,29 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
         // Recorded as intended now: a reconnect in between must restore what the client was told is set up.
         foreach (var w in staged.Writes!) Record(w.SwitchId, w.Changes);
         return new StagedApply(SouthboundResult.Success, ConfirmLaterAsync(staged));
+    }
+
+    private static void MarkSubmitted(SetupTrace trace, Staged staged)
+    {
+        trace.Submitted = SetupTrace.Now;
+        int n = 0;
+        foreach (var w in staged.Writes!) n += w.Write.Messages.Length;
+        trace.Messages = n;
+    }
+
+    /// <summary>Every switch answered: the last flush, the last barrier reply and the longest flush → reply of one switch.</summary>
+    private static void MarkConfirmed(SetupTrace trace, Staged staged)
+    {
+        long written = 0, confirmed = 0, longest = 0;
+        foreach (var w in staged.Writes!)
+        {
+            written = Math.Max(written, w.Write.WrittenAt);
+            confirmed = Math.Max(confirmed, w.Write.ConfirmedAt);
+            if (w.Write.WrittenAt != 0 && w.Write.ConfirmedAt != 0) longest = Math.Max(longest, w.Write.ConfirmedAt - w.Write.WrittenAt);
+        }
+        trace.Written = written;
+        trace.Confirmed = confirmed;
+        trace.MaxBarrierTicks = longest;
     }
 
     private async Task<SouthboundResult> ConfirmLaterAsync(Staged staged)
@@ -320,7 +369,7 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
     internal IEnumerable<OfpMessage> InstallMessages(GroupRule rule, GroupModCommand command)
     {
         uint gid = GroupIdFor(rule.Vlan, rule.Group);
-        yield return new GroupMod(command, GroupType.All, gid, BucketsFor(rule));
+        if (_options.Encoding == RuleEncoding.GroupAndFlow) yield return new GroupMod(command, GroupType.All, gid, BucketsFor(rule));
         yield return FlowFor(rule, gid, FlowModCommand.Add);
     }
 
@@ -328,11 +377,13 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
     {
         uint gid = GroupIdFor(rule.Vlan, rule.Group);
         yield return FlowFor(rule, gid, FlowModCommand.DeleteStrict) with { CookieMask = ulong.MaxValue };
-        yield return new GroupMod(GroupModCommand.Delete, GroupType.All, gid, []);
+        if (_options.Encoding == RuleEncoding.GroupAndFlow) yield return new GroupMod(GroupModCommand.Delete, GroupType.All, gid, []);
     }
 
     private FlowMod FlowFor(GroupRule rule, uint gid, FlowModCommand command) =>
-        new(command, MatchFor(rule), command == FlowModCommand.Add ? [new ApplyActions([new GroupAction(gid)])] : [])
+        new(command, MatchFor(rule), command != FlowModCommand.Add ? []
+            : _options.Encoding == RuleEncoding.Flow ? [new ApplyActions([.. rule.Ports.Select(p => (OfpAction)new OutputAction(p))])]
+            : [new ApplyActions([new GroupAction(gid)])])
         { Cookie = CookieFor(gid), TableId = _options.TableId, Priority = _options.Priority };
 
     private void OnSwitchConnected(OpenFlowSession session) => _ = ReconcileOnConnectAsync(session);
@@ -378,12 +429,15 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
             foreach (var rule in intended)
             {
                 uint gid = GroupIdFor(rule.Vlan, rule.Group);
-                wantedGroups.Add(gid);
+                bool withGroup = _options.Encoding == RuleEncoding.GroupAndFlow;
+                if (withGroup) wantedGroups.Add(gid);
                 var buckets = BucketsFor(rule);
-                bool groupOk = groups.TryGetValue(gid, out var have) && have.GroupType == GroupType.All && have.Buckets.SequenceEqual(buckets);
+                groups.TryGetValue(gid, out var have);
+                bool groupOk = !withGroup || (have is not null && have.GroupType == GroupType.All && have.Buckets.SequenceEqual(buckets));
                 var flow = FlowFor(rule, gid, FlowModCommand.Add);
                 bool flowOk = flows.Any(f => SameFlow(f, flow));
                 if (!groupOk) messages.Add(new GroupMod(have is null ? GroupModCommand.Add : GroupModCommand.Modify, GroupType.All, gid, buckets));
+                // The flow first when it drops a group reference: a group still applied by a flow cannot be deleted.
                 if (!flowOk) messages.Add(flow);
                 if (groupOk && flowOk) kept++;
                 else if (have is null) added++;
@@ -392,7 +446,9 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
             }
             foreach (var f in flows)
             {
-                if (wantedFlows.Any(w => w.Cookie == f.Cookie && w.Priority == f.Priority && w.Match.SameAs(f.Match) && w.Instructions.SequenceEqual(f.Instructions))) continue;
+                // Same cookie, priority and match as a wanted flow: kept, or rewritten in place by that flow's ADD above
+                // (a DELETE_STRICT here would remove the rewritten flow too).
+                if (wantedFlows.Any(w => w.Cookie == f.Cookie && w.Priority == f.Priority && w.Match.SameAs(f.Match))) continue;
                 messages.Add(new FlowMod(FlowModCommand.DeleteStrict, f.Match, [])
                 { Cookie = f.Cookie, CookieMask = ulong.MaxValue, TableId = f.TableId, Priority = f.Priority });
                 removed++;

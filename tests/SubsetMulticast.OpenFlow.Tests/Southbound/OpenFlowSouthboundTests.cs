@@ -17,10 +17,10 @@ public class OpenFlowSouthboundTests
     /// reported (it runs after the switch is already visible through TryGetSwitch), so that a test's own
     /// changes, reconciliations and Reconciled handlers never meet the connect-time one.
     /// </summary>
-    internal static async Task<(OpenFlowListener, OpenFlowSouthbound, FakeSwitch[])> Fabric(int switches)
+    internal static async Task<(OpenFlowListener, OpenFlowSouthbound, FakeSwitch[])> Fabric(int switches, OpenFlowSouthboundOptions? options = null)
     {
         var listener = StartListener();
-        var sb = new OpenFlowSouthbound(listener);
+        var sb = new OpenFlowSouthbound(listener, options);
         var fakes = new FakeSwitch[switches];
         for (int i = 0; i < switches; i++) fakes[i] = new FakeSwitch((ulong)(i + 1));
         var reconciled = fakes.ToDictionary(f => f.SwitchId,

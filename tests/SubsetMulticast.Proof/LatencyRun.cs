@@ -1,0 +1,207 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+
+namespace SubsetMulticast.Proof;
+
+/// <summary>
+/// The latency proof of issue 14 (<c>tests/proof/run.sh --latency</c>): on the same testbed as the full proof, the
+/// IGMP path on OVS snooping (flooding on and off) and each of our setup modes, decision → all 3 targets received,
+/// split hop by hop; then many releases with DELETE ?wait=stopped, counting every datagram that reached a target
+/// after the call returned. A few minutes plus ~0.55 s per release trial.
+/// </summary>
+internal static class LatencyRun
+{
+    public const string ReleaseWaitPath = "ours: DELETE ?wait=stopped";
+    public const string ReleasePlainPath = "ours: DELETE (answered after the barriers)";
+
+    public static async Task RunAsync(ProofOptions o, Testbed bed, ProofResult result, Action<string> log)
+    {
+        var wake = WakeProbe.Measure();
+        result.Notes.Add(Wake("at the start", wake));
+        log($"wake-up probe: loopback UDP ping-pong p50 {wake.P50Us:0} µs, p99 {wake.P99Us:0} µs (cpuidle driver {wake.Idle})");
+        try { await RunPhasesAsync(o, bed, result, log); }
+        finally { result.Notes.Add(Wake("at the end", WakeProbe.Measure())); }
+    }
+
+    private static string Wake(string when, (double P50Us, double P99Us, string Idle) w) => string.Create(CultureInfo.InvariantCulture,
+        $"Machine hand-off cost {when} (WakeProbe: two threads ping-pong over loopback UDP, blocking receives, 0.2 ms apart): round trip p50 {w.P50Us:0} µs, p99 {w.P99Us:0} µs; cpuidle driver: {w.Idle}; load {ProofRun.LoadAverage()}.");
+
+    private static async Task RunPhasesAsync(ProofOptions o, Testbed bed, ProofResult result, Action<string> log)
+    {
+        foreach (bool flood in new[] { true, false })
+        {
+            bed.UseOvsSnooping(floodUnregistered: flood);
+            Thread.Sleep(500);
+            using var bench = new SetupBench(bed, log);
+            string config = flood ? "flood unregistered on (OVS default)" : "flood unregistered off (mcast-snooping-disable-flood-unregistered=true)";
+            log($"IGMP path on OVS snooping, {config}");
+            var (s, _) = bench.RunIgmp("IGMP join, OVS snooping", config, o.Warmup, o.SetupTrials, 0, floods: flood, quietMs: 150, capMs: 2_000);
+            result.Setup.Add(s);
+        }
+
+        await RunOursAsync(o, bed, result, log, "group", bed.JoinReference);
+        // The same with one message per switch and group (--rule-encoding flow): a fresh controller on the same
+        // bridges; the receivers leave and re-join the reference group so that it hears their reports.
+        void Rejoin()
+        {
+            for (int h = 1; h < bed.Hosts; h++)
+            {
+                Shell.Check("ip", $"-n {bed.Ns(h)} addr del {Testbed.Reference}/32 dev {bed.Inner(h)}");
+                Shell.Check("ip", $"-n {bed.Ns(h)} addr add {Testbed.Reference}/32 dev {bed.Inner(h)} autojoin");
+            }
+        }
+        await RunOursAsync(o, bed, result, log, "flow", Rejoin);
+        // The hand-off question (why a quiet run was slower than a loaded one): the same with the runtime running socket
+        // continuations on its epoll thread instead of queueing them to a pool thread — one wake-up fewer per socket read.
+        await RunOursAsync(o, bed, result, log, "flow", Rejoin, inlineCompletions: true);
+    }
+
+    private static async Task RunOursAsync(ProofOptions o, Testbed bed, ProofResult result, Action<string> log, string encoding, Action joinReference, bool inlineCompletions = false)
+    {
+        bool full = encoding == "group";
+        var env = inlineCompletions ? new Dictionary<string, string> { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1" } : null;
+        // Our querier keeps the receivers' reference-group memberships alive: without one they expire after the
+        // membership interval (260 s), well inside 1,000 release trials.
+        await using var tsm = await TsmController.StartAsync(env, "--lldp-interval", "1", "--rule-encoding", encoding,
+            "--querier", "10.88.0.254", "--query-interval", "20", "--query-response", "2");
+        bed.Own(tsm.Process);
+        bed.UseController(tsm.OpenFlow.Port);
+        using var http = new HttpClient { BaseAddress = tsm.Api, Timeout = TimeSpan.FromSeconds(30) };
+        log($"ours (--rule-encoding {encoding}): waiting for tsm serve --openflow to learn the fabric, the reference group and the hosts");
+        await TsmController.WaitLearnedAsync(http, bed, joinReference);
+        using (var bench = new SetupBench(bed, log))
+        {
+            string Config = $"tsm serve --openflow --rule-encoding {encoding} ({(full ? "an ALL group + a flow per switch" : "one flow per switch")}), 3 OVS bridges (fail_mode=secure), HTTP/1.1 keep-alive";
+            string suffix = (full ? "" : ", one flow per switch") + (inlineCompletions ? ", socket continuations inline" : "");
+            if (inlineCompletions) Config += "; DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1";
+            if (full) result.LoadAtStart = ProofRun.LoadAverage();
+            foreach (var mode in new[] { "confirmed", "optimistic" })
+            {
+                log($"ours, {mode}{suffix}");
+                var (s, _) = await bench.RunOursAsync(http, $"ours: REST create, {mode}{suffix}", Config, mode, "", o.Warmup, o.SetupTrials, 0, quietMs: 30, capMs: 1_000);
+                result.Setup.Add(s);
+            }
+            if (!full) return;
+            var receivers = Enumerable.Range(1, o.Receivers).Select(bed.Ip).ToArray();
+            using (var set = await http.PostAsJsonAsync("api/v1/persistent-sets", new { vlan = 0, reference = Testbed.Reference, members = receivers, k = 3 }))
+            {
+                if (set.IsSuccessStatusCode)
+                {
+                    log("ours, persistent");
+                    var (s, _) = await bench.RunOursAsync(http, "ours: REST create, persistent", Config + $"; a persistent set of all C({o.Receivers},3) groups installed ahead", "persistent", "", o.Warmup, o.SetupTrials, 0, quietMs: 30, capMs: 1_000);
+                    result.Setup.Add(s);
+                }
+                else result.Notes.Add($"persistent set refused: {(int)set.StatusCode} {await set.Content.ReadAsStringAsync()}");
+            }
+            // Releases: the lag the hold-down covers (plain DELETE), then the must-show count with ?wait=stopped.
+            int plain = Math.Max(1, Math.Min(100, o.LatencyTeardownTrials / 10));
+            log($"ours, {plain} releases with plain DELETE (answered after the barriers)");
+            var (_, d) = await bench.RunOursAsync(http, ReleasePlainPath, Config + "; create confirmed, DELETE → 204 after the barriers", "confirmed", "", 0, plain, plain, quietMs: 30, capMs: 1_000);
+            result.Teardown.Add(d);
+            log($"ours, {o.LatencyTeardownTrials} releases with DELETE ?wait=stopped");
+            (_, d) = await bench.RunOursAsync(http, ReleaseWaitPath, Config + "; create confirmed, DELETE ?wait=stopped", "confirmed", "?wait=stopped", 0, o.LatencyTeardownTrials, o.LatencyTeardownTrials, quietMs: 30, capMs: 1_000);
+            result.Teardown.Add(d);
+        }
+    }
+
+    private static string F(double v, string fmt = "0.00") => double.IsFinite(v) ? v.ToString(fmt, CultureInfo.InvariantCulture) : "—";
+    private static string P(IEnumerable<double> xs, double p) => F(Stats.P(xs, p), "0.000");
+    private static string P50P99(IEnumerable<double>? xs) => xs is null || !xs.Any() ? "—" : $"{P(xs, 50)} / {P(xs, 99)}";
+
+    public static string Markdown(ProofResult r)
+    {
+        var o = r.Options;
+        var sb = new StringBuilder();
+        void L(string s = "") => sb.Append(s).Append('\n');
+        string kernel = File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : Environment.OSVersion.VersionString;
+        L("# Latency proof: decision → all 3 targets received, hop by hop; release means stopped (issue 14)");
+        L();
+        L($"- date: {r.Started:yyyy-MM-dd HH:mm} UTC; whole run {r.Elapsed.TotalMinutes:0.0} min");
+        L($"- machine: {Environment.MachineName}, {Environment.ProcessorCount} cores, Debian 12 VM, kernel {kernel}, CONFIG_HZ={r.KernelHz}");
+        L($"- load (/proc/loadavg): when our phases began {r.LoadAtStart}; at the end {ProofRun.LoadAverage()}");
+        L($"- command: `{o.Command.Trim()}` (as root)");
+        if (Environment.GetEnvironmentVariable("PROOF_NOTE") is { Length: > 0 } note) L($"- note: {note}");
+        L($"- testbed: the proof's (tests/SubsetMulticast.Proof/Testbed.cs): one Open vSwitch 3.1, userspace datapath, spine + 2 leaves; sender h0 and {o.Receivers} receivers in namespaces; tbf {o.RateMbit} Mbit/s on host links. Targets: 3 receivers per trial from a fixed seed, the same sequence for every path; for ours nobody joins the rendezvous group, the taps (AF_PACKET, SO_TIMESTAMPNS) see what the wire delivers.");
+        L();
+        L("## 1. Setup: decision → all 3 targets received the first datagram");
+        L();
+        L("| path | configuration | trials (+ warm-up) | p50 ms | p90 ms | p99 ms | max ms | control part p50 ms | trials with non-target deliveries | failed |");
+        L("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var s in r.Setup)
+            L($"| {s.Path} | {s.Config} | {s.SetupMs.Count} (+{s.Warmup}) | {P(s.SetupMs, 50)} | {P(s.SetupMs, 90)} | {P(s.SetupMs, 99)} | {F(s.SetupMs.DefaultIfEmpty(double.NaN).Max(), "0.000")} | {P(s.ControlMs, 50)} | {s.ExcessHosts.Count(x => x > 0)} of {s.ExcessHosts.Count} | {s.Failed} |");
+        L();
+        L("Control part: ours = POST → 201; IGMP = the sender's \"join G\" to the 3 targets → all acknowledged (`IP_ADD_MEMBERSHIP` returned; the report and the switch's learning come after). Then the sender probes at once and every ~0.1 ms until all 3 taps saw one.");
+        L();
+        L("## 2. Hop by hop (p50 / p99 ms per trial)");
+        L();
+        L("Controller hops come from the create's `Server-Timing` header (SetupTrace: the API starts it, the southbound marks it; SwitchWrite stamps the flush and the barrier reply). plan = request start → changes handed to the southbound (body read, validation, planning, reservation); submit = encode and queue every switch's messages; write = queued → last flush to a switch socket; barrier = last flush → last BARRIER_REPLY read (the switches' share: loopback TCP, OVS applying the messages, its reply); switch = the longest single switch's flush → reply; controller's own = total − barrier. REST = POST → 201 at the client minus the controller's total (HTTP client, loopback TCP, Kestrel outside the handler). Sender-side hops from the sender's own tap: answer → first probe on its wire; first transit = sender's wire → the slowest target's wire for the first probe each target got (a new flow: a datapath miss and upcall on each bridge it crosses); warm transit = the same for a probe sent once all had one (flows cached); upcall share = first − warm.");
+        L();
+        L("| path | msgs | REST | plan | submit | write | barrier | switch | controller total | controller's own | answer → first probe sent | first transit | warm transit | upcall share |");
+        L("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var s in r.Setup)
+        {
+            List<double>? H(string n) => s.ServerHops.TryGetValue(n, out var l) ? l : null;
+            string msgs = H("msgs") is { Count: > 0 } m ? F(Stats.P(m, 50), "0") : "—";
+            L($"| {s.Path} | {msgs} | {P50P99(s.RestMs)} | {P50P99(H("plan"))} | {P50P99(H("submit"))} | {P50P99(H("write"))} | {P50P99(H("barrier"))} | {P50P99(H("switch"))} | {P50P99(H("total"))} | {P50P99(s.ControllerOwnMs)} | {P50P99(s.ToFirstSendMs)} | {P50P99(s.FirstTransitMs)} | {P50P99(s.WarmTransitMs)} | {P50P99(s.UpcallMs)} |");
+        }
+        L();
+        var joins = r.Setup.Where(s => s.JoinToReportMs.Count > 0).ToList();
+        if (joins.Count > 0)
+        {
+            double tick = r.KernelHz > 0 ? 1000.0 / r.KernelHz : double.NaN;
+            L("### The host kernel's report delay (IGMP path only), shown separately");
+            L();
+            L($"`IP_ADD_MEMBERSHIP` → the host's own IGMPv3 report on its wire (its tap). CONFIG_HZ={r.KernelHz}: one tick = {F(tick, "0.0")} ms; Linux sends the state-change report from `mr_ifc_timer`, two jiffies ahead (net/ipv4/igmp.c).");
+            L();
+            L("| fabric | reports | p50 ms | p99 ms | p50 in ticks | IGMP setup p50 minus the report delay p50, ms |");
+            L("|---|---|---|---|---|---|");
+            foreach (var s in joins)
+                L($"| {s.Path}, {s.Config} | {s.JoinToReportMs.Count} | {P(s.JoinToReportMs, 50)} | {P(s.JoinToReportMs, 99)} | {F(Stats.P(s.JoinToReportMs, 50) / tick, "0.0")} | {F(Stats.P(s.SetupMs, 50) - Stats.P(s.JoinToReportMs, 50), "0.000")} |");
+            L();
+        }
+        L("## 3. Release: datagrams after the call returned, while the sender keeps probing every ~0.1 ms");
+        L();
+        L("| release | configuration | trials | call p50 ms | call p99 ms | last datagram to a target after the decision, p50 / p99 / max ms | trials with datagrams after the call returned | datagrams after return (all trials) | failed |");
+        L("|---|---|---|---|---|---|---|---|---|");
+        foreach (var t in r.Teardown)
+            L($"| {t.Path} | {t.Config} | {t.StopMs.Count} | {P(t.ReturnMs, 50)} | {P(t.ReturnMs, 99)} | {P(t.StopMs, 50)} / {P(t.StopMs, 99)} / {F(t.StopMs.Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max(), "0.000")} | {t.LateAfterReturn.Count(x => x > 0)} of {t.LateAfterReturn.Count} | {t.LateAfterReturn.Sum()} | {t.Failed} |");
+        L();
+        L("A plain DELETE answers once every switch confirmed (barrier), but OVS's datapath flow cache lags its tables (revalidation), so targets still get datagrams after it returns; ?wait=stopped answers at the end of the release hold-down (LifecycleOptions.ReleaseHoldDown), which is also when the address may be handed out again. Failed = release trials that could not run (create refused or not received), counted, not hidden.");
+        L();
+        L("## 4. Goals (issue 14)");
+        L();
+        var confirmed = r.Setup.FirstOrDefault(s => s.Path.EndsWith("confirmed", StringComparison.Ordinal));
+        var confirmedFlow = r.Setup.FirstOrDefault(s => s.Path.EndsWith("confirmed, one flow per switch", StringComparison.Ordinal));
+        var optimistic = r.Setup.FirstOrDefault(s => s.Path.EndsWith("optimistic", StringComparison.Ordinal));
+        var persistent = r.Setup.FirstOrDefault(s => s.Path.EndsWith("persistent", StringComparison.Ordinal));
+        var wait = r.Teardown.FirstOrDefault(t => t.Path == ReleaseWaitPath);
+        string Verdict(bool ok) => ok ? "**met**" : "**not met**";
+        if (confirmed is not null)
+        {
+            double p50 = Stats.P(confirmed.SetupMs, 50), p99 = Stats.P(confirmed.SetupMs, 99);
+            L($"- confirmed decision → all 3 received p50 ≤ 0.6 ms and p99 ≤ 2 ms: p50 {F(p50, "0.000")} ms, p99 {F(p99, "0.000")} ms — {Verdict(p50 <= 0.6 && p99 <= 2)}");
+            if (confirmedFlow is not null)
+                L($"- one message per switch (--rule-encoding flow), confirmed: p50 {F(Stats.P(confirmedFlow.SetupMs, 50), "0.000")} ms, p99 {F(Stats.P(confirmedFlow.SetupMs, 99), "0.000")} ms; barrier p50 {P(confirmedFlow.ServerHops.GetValueOrDefault("barrier") ?? [], 50)} vs {P(confirmed.ServerHops.GetValueOrDefault("barrier") ?? [], 50)} ms with two — {Verdict(Stats.P(confirmedFlow.SetupMs, 50) <= 0.6 && Stats.P(confirmedFlow.SetupMs, 99) <= 2)} (the 0.6 / 2 ms goal)");
+            if (optimistic is not null) L($"- optimistic faster than confirmed (p50): {F(Stats.P(optimistic.SetupMs, 50), "0.000")} vs {F(p50, "0.000")} ms — {Verdict(Stats.P(optimistic.SetupMs, 50) < p50)}");
+            if (persistent is not null) L($"- persistent faster than confirmed (p50): {F(Stats.P(persistent.SetupMs, 50), "0.000")} vs {F(p50, "0.000")} ms — {Verdict(Stats.P(persistent.SetupMs, 50) < p50)}");
+            double own = Stats.P(confirmed.ControllerOwnMs, 50);
+            L($"- the controller's own share ≤ 0.2 ms p50 (confirmed; total − barrier): {F(own, "0.000")} ms — {Verdict(own <= 0.2)}; Open vSwitch's shares measured separately: barrier p50 {P(confirmed.ServerHops.GetValueOrDefault("barrier") ?? [], 50)} ms, upcall share p50 {P(confirmed.UpcallMs, 50)} ms, warm transit p50 {P(confirmed.WarmTransitMs, 50)} ms; REST p50 {P(confirmed.RestMs, 50)} ms");
+        }
+        if (wait is not null)
+            L($"- after DELETE ?wait=stopped returned, no datagram reached anyone over {wait.LateAfterReturn.Count} trials: {wait.LateAfterReturn.Sum()} datagrams in {wait.LateAfterReturn.Count(x => x > 0)} trials — {Verdict(wait.LateAfterReturn.Count >= 1000 && wait.LateAfterReturn.Sum() == 0 && wait.Failed == 0)}{(wait.LateAfterReturn.Count < 1000 ? " (fewer than 1,000 trials in this run)" : "")}");
+        foreach (var n in r.Notes) { L(); L(n); }
+        L();
+        L("## Raw samples (ms)");
+        L();
+        L("```");
+        foreach (var s in r.Setup)
+        {
+            L($"setup | {s.Path} | decision → all received | {string.Join(',', s.SetupMs.Select(x => x.ToString("0.000", CultureInfo.InvariantCulture)))}");
+            foreach (var (name, list) in s.ServerHops)
+                L($"setup | {s.Path} | {name} | {string.Join(',', list.Select(x => x.ToString("0.###", CultureInfo.InvariantCulture)))}");
+        }
+        L("```");
+        return sb.ToString();
+    }
+}
