@@ -44,7 +44,10 @@ public static class LoadRunner
             ApiH2cUrl = o.Path == LoadPath.Rest2 ? "http://127.0.0.1:0" : null,
             PushUdp = null,
             Lifecycle = lifecycle,
-            ConfigureLogging = l => l.ClearProviders().AddFilter((_, level) => level >= LogLevel.Error),
+            // Errors, and the OpenFlow layer's warnings (a session closing or a handshake failing says why a switch is missing).
+            ConfigureLogging = l => l.ClearProviders().AddSimpleConsole(c => c.SingleLine = true)
+                .AddFilter((category, level) => level >= LogLevel.Error
+                    || (level >= LogLevel.Warning && category?.StartsWith("SubsetMulticast.OpenFlow", StringComparison.Ordinal) == true)),
         };
 
         Bench bench = o.Switches == LoadSwitches.OpenFlow
@@ -309,7 +312,13 @@ public static class LoadRunner
             {
                 Controller = options,
                 OpenFlowEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
-                Connection = new OpenFlowOptions { HandshakeTimeout = TimeSpan.FromSeconds(60), RequestTimeout = TimeSpan.FromSeconds(60) },
+                // Generous keepalive: in a 1,000-switch connect storm on a starved machine (load 45 on 2 cores) echo replies
+                // took longer than the default 15 s and the sessions were closed (issue 14's first 1,000-switch attempts).
+                Connection = new OpenFlowOptions
+                {
+                    HandshakeTimeout = TimeSpan.FromSeconds(60), RequestTimeout = TimeSpan.FromSeconds(60),
+                    EchoInterval = TimeSpan.FromSeconds(30), EchoTimeout = TimeSpan.FromSeconds(120),
+                },
                 Discovery = new DiscoveryOptions { LldpInterval = TimeSpan.FromSeconds(5), LinkTimeout = TimeSpan.FromSeconds(300) },
             }, ct).ConfigureAwait(false);
             var watch = Stopwatch.StartNew();
