@@ -8,6 +8,7 @@ run --path coordinator --clients 128 --seconds 60
 run --path rest --clients 32 --seconds 60
 run --path rest2 --clients 32 --seconds 60
 run --path coordinator --clients 32 --seconds 30 --refuse-one-in 50
+run --path coordinator --clients 32 --seconds 20 --live 2000 --refuse-one-in 50
 run --path coordinator --clients 32 --seconds 30 --setup optimistic
 run --fabric leaf-spine:8:992:1 --clients 32 --seconds 20
 run --switches emulator --live 1000000 --clients 16 --seconds 10 --warmup 1
