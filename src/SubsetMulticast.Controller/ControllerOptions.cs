@@ -20,6 +20,15 @@ public sealed record ControllerOptions
     /// <summary>Where the REST API listens; port 0 picks a free port (see <see cref="TsmControllerHost.ApiUrl"/>).</summary>
     public string ApiUrl { get; set; } = "http://127.0.0.1:8080";
 
+    /// <summary>
+    /// A second REST listener that speaks HTTP/2 over cleartext with prior knowledge (h2c), e.g.
+    /// "http://127.0.0.1:8082"; null (the default) opens none. Kestrel cannot offer h2c beside HTTP/1.1 on one
+    /// cleartext port (without TLS there is no ALPN to choose by), so it has a port of its own: clients that
+    /// multiplex many requests over one connection (<c>tsm load --path rest2</c>) use it. Port 0 picks a free
+    /// port (see <see cref="TsmControllerHost.ApiH2cUrl"/>).
+    /// </summary>
+    public string? ApiH2cUrl { get; set; }
+
     /// <summary>Where the push-instruction UDP endpoint listens; null turns it off. Port 0 picks a free port.</summary>
     public IPEndPoint? PushUdp { get; set; } = new(IPAddress.Loopback, 9470);
 

@@ -30,10 +30,11 @@ public sealed class TsmControllerHost : IAsyncDisposable
     private readonly WebApplication _app;
     private int _disposed;
 
-    private TsmControllerHost(WebApplication app, Uri apiUrl, GroupCoordinator groups, PushEndpoint? push)
+    private TsmControllerHost(WebApplication app, Uri apiUrl, Uri? apiH2cUrl, GroupCoordinator groups, PushEndpoint? push)
     {
         _app = app;
         ApiUrl = apiUrl;
+        ApiH2cUrl = apiH2cUrl;
         Groups = groups;
         PushEndPoint = push?.LocalEndPoint;
         PushStats = push?.Stats;
@@ -41,6 +42,9 @@ public sealed class TsmControllerHost : IAsyncDisposable
 
     /// <summary>The address the API is bound to (the real port when the options asked for port 0), e.g. http://127.0.0.1:41234/.</summary>
     public Uri ApiUrl { get; }
+
+    /// <summary>The HTTP/2 cleartext (prior knowledge) listener's address; null unless <see cref="ControllerOptions.ApiH2cUrl"/> asked for one.</summary>
+    public Uri? ApiH2cUrl { get; }
 
     /// <summary>Where the push endpoint is bound; null when it is off.</summary>
     public IPEndPoint? PushEndPoint { get; }
@@ -100,7 +104,18 @@ public sealed class TsmControllerHost : IAsyncDisposable
             ContentRootPath = AppContext.BaseDirectory,
             Args = [],
         });
-        builder.WebHost.UseUrls(options.ApiUrl);
+        if (options.ApiH2cUrl is null) builder.WebHost.UseUrls(options.ApiUrl);
+        else
+        {
+            // Endpoints set in code replace UseUrls, so both listeners are declared here, HTTP/1.1 (+h2 where a client
+            // could negotiate it) first: the bound addresses come back in this order.
+            string api = options.ApiUrl, h2c = options.ApiH2cUrl;
+            builder.WebHost.ConfigureKestrel(k =>
+            {
+                Listen(k, api, Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2);
+                Listen(k, h2c, Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+            });
+        }
         options.ConfigureLogging?.Invoke(builder.Logging);
         var tsm = builder.Services.AddSubsetMulticast(options);
         features(tsm);
@@ -135,13 +150,34 @@ public sealed class TsmControllerHost : IAsyncDisposable
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
                 ?? throw new InvalidOperationException("Kestrel reported no bound address.");
             var push = app.Services.GetRequiredService<PushEndpointSlot>().Endpoint;
-            return new TsmControllerHost(app, new Uri(bound.EndsWith('/') ? bound : bound + "/"), groups, push);
+            Uri? h2cBound = null;
+            if (options.ApiH2cUrl is not null)
+            {
+                var all = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
+                if (all.Count < 2) throw new InvalidOperationException("Kestrel reported no bound address for the h2c listener.");
+                h2cBound = new Uri(all[1].EndsWith('/') ? all[1] : all[1] + "/");
+            }
+            return new TsmControllerHost(app, new Uri(bound.EndsWith('/') ? bound : bound + "/"), h2cBound, groups, push);
         }
         catch
         {
             await app.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>Declares a cleartext listener for <paramref name="url"/> (http://HOST:PORT; HOST an address, localhost, * or +).</summary>
+    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string url,
+        Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols protocols)
+    {
+        var address = BindingAddress.Parse(url);
+        if (!string.Equals(address.Scheme, "http", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"{url}: only http:// listeners are supported here.", nameof(url));
+        void Configure(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions o) => o.Protocols = protocols;
+        string host = address.Host.Trim('[', ']');
+        if (host is "*" or "+") kestrel.ListenAnyIP(address.Port, Configure);
+        else if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)) kestrel.Listen(IPAddress.Loopback, address.Port, Configure);
+        else kestrel.Listen(IPAddress.Parse(host), address.Port, Configure);
     }
 
     /// <summary>The controller's services (the graph <see cref="SubsetMulticastServiceCollectionExtensions.AddSubsetMulticast(IServiceCollection, ControllerOptions)"/> built).</summary>

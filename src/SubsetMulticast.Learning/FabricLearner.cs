@@ -8,6 +8,9 @@ using SubsetMulticast.Snooping;
 
 namespace SubsetMulticast.Learning;
 
+/// <summary>One direction of an inter-switch link found (<see cref="Up"/>) or lost.</summary>
+public readonly record struct LinkChange(SwitchPort From, SwitchPort To, bool Up);
+
 /// <summary>
 /// The controller's live model of the fabric, fed by protocol-neutral calls: switches and ports coming and
 /// going, inter-switch links found and lost, and punted frames (IGMP/MLD, ARP/ND) with the port they came in
@@ -34,6 +37,7 @@ public sealed class FabricLearner
     private readonly ConcurrentDictionary<string, LearnedSwitch> _switches = new(StringComparer.Ordinal);
     private readonly List<LearnedSwitch> _byIndex = [];
     private readonly Dictionary<SwitchPort, SwitchPort> _directedLinks = new();
+    private readonly Dictionary<SwitchPort, SwitchPort> _linkTargets = new(); // to → from: finds a link by its far end in O(1)
     private readonly HashSet<(VlanId Vlan, int Switch)> _routerDefaults = [];
     private readonly HostLocator _locator;
     private volatile HashSet<PortRef> _linkPorts = [];
@@ -152,7 +156,7 @@ public sealed class FabricLearner
             sw.SetPorts(Describe(sw).Where(p => p.Port != port).ToList());
             var end = new SwitchPort(switchId, port);
             foreach (var (from, to) in _directedLinks.ToList())
-                if (from == end || to == end) _directedLinks.Remove(from);
+                if (from == end || to == end) DropLinkLocked(from);
             RebuildLocked();
             return true;
         }
@@ -169,21 +173,9 @@ public sealed class FabricLearner
     /// </summary>
     public void LinkUp(SwitchPort from, SwitchPort to)
     {
-        if (string.IsNullOrEmpty(from.SwitchId) || string.IsNullOrEmpty(to.SwitchId)) return;
-        if (from.SwitchId == to.SwitchId) return; // a cable looping back into its own switch carries no fabric link
         lock (_gate)
         {
-            if (_directedLinks.TryGetValue(from, out var existing) && existing == to) return;
-            // Bounded: a flood of bogus LLDP cannot grow the link table past what the switch limit allows.
-            if (!_directedLinks.ContainsKey(from) && _directedLinks.Count >= _options.MaxSwitches * 64) return;
-            // Newest wins: any other link using either end goes.
-            foreach (var (f, t) in _directedLinks.ToList())
-            {
-                bool same = (f == from && t == to) || (f == to && t == from);
-                if (!same && (f == from || t == from || f == to || t == to)) _directedLinks.Remove(f);
-            }
-            _directedLinks[from] = to;
-            RebuildLocked();
+            if (AddLinkLocked(from, to)) RebuildLocked();
         }
     }
 
@@ -192,10 +184,60 @@ public sealed class FabricLearner
     {
         lock (_gate)
         {
-            if (!_directedLinks.TryGetValue(from, out var t) || t != to) return;
-            _directedLinks.Remove(from);
-            RebuildLocked();
+            if (RemoveLinkLocked(from, to)) RebuildLocked();
         }
+    }
+
+    /// <summary>
+    /// Several link changes, applied in order as <see cref="LinkUp"/> and <see cref="LinkDown"/> would, with ONE
+    /// topology rebuild at the end: discovery finds a fabric's links in bursts (every port probed at once), and a
+    /// rebuild per link made learning a 1,000-switch fabric quadratic (each rebuild walks every switch and link).
+    /// </summary>
+    public void LinksChanged(IReadOnlyList<LinkChange> changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        lock (_gate)
+        {
+            bool changed = false;
+            foreach (var c in changes)
+                changed |= c.Up ? AddLinkLocked(c.From, c.To) : RemoveLinkLocked(c.From, c.To);
+            if (changed) RebuildLocked();
+        }
+    }
+
+    /// <summary>Records from → to; true when the link table changed. Newest wins: any other link on either end goes.</summary>
+    private bool AddLinkLocked(SwitchPort from, SwitchPort to)
+    {
+        if (string.IsNullOrEmpty(from.SwitchId) || string.IsNullOrEmpty(to.SwitchId)) return false;
+        if (from.SwitchId == to.SwitchId) return false; // a cable looping back into its own switch carries no fabric link
+        if (_directedLinks.TryGetValue(from, out var existing) && existing == to) return false;
+        // Bounded: a flood of bogus LLDP cannot grow the link table past what the switch limit allows.
+        if (!_directedLinks.ContainsKey(from) && _directedLinks.Count >= _options.MaxSwitches * 64) return false;
+        // Every port ends at most one link (and its reverse), so the links to drop are found by key, not by a scan.
+        foreach (var end in (ReadOnlySpan<SwitchPort>)[from, to])
+        {
+            if (_directedLinks.TryGetValue(end, out var t) && !IsSameLink(end, t, from, to)) DropLinkLocked(end);
+            if (_linkTargets.TryGetValue(end, out var f) && !IsSameLink(f, end, from, to)) DropLinkLocked(f);
+        }
+        DropLinkLocked(from);
+        _directedLinks[from] = to;
+        _linkTargets[to] = from;
+        return true;
+    }
+
+    private static bool IsSameLink(SwitchPort f, SwitchPort t, SwitchPort from, SwitchPort to) => (f == from && t == to) || (f == to && t == from);
+
+    private bool RemoveLinkLocked(SwitchPort from, SwitchPort to)
+    {
+        if (!_directedLinks.TryGetValue(from, out var t) || t != to) return false;
+        DropLinkLocked(from);
+        return true;
+    }
+
+    private void DropLinkLocked(SwitchPort from)
+    {
+        if (!_directedLinks.Remove(from, out var to)) return;
+        if (_linkTargets.TryGetValue(to, out var f) && f == from) _linkTargets.Remove(to);
     }
 
     // ---- frames and time ----

@@ -53,4 +53,10 @@ public sealed record LoadOptions
 
     /// <summary>Cycles stop after this many (0: run for <see cref="Duration"/>).</summary>
     public long MaxCycles { get; init; }
+
+    /// <summary>
+    /// Runs on the emulated OpenFlow switches after the clients stop and before the table audit (null: nothing).
+    /// For the audit's own test: a switch made to lose or gain a rule must make the audit fail.
+    /// </summary>
+    public Action<IReadOnlyList<SubsetMulticast.OpenFlow.Agent.OpenFlowSwitchAgent>>? BeforeAudit { get; init; }
 }

@@ -47,10 +47,14 @@ public sealed record LoadReport
 }
 
 /// <summary>The emulated switches' tables against the controller's live groups, after the run.</summary>
-public sealed record TableCheck(int Switches, int ExpectedRules, int Matched, int Missing, int Extra, int WrongPorts, int OrphanFlows, bool Checked)
+/// <param name="Missing">Rules of a live group whose GROUP is absent from its switch.</param>
+/// <param name="Extra">Groups of ours on a switch that no live group explains (a released or refused group left behind).</param>
+/// <param name="OrphanFlows">Flows of ours pointing at a group that is absent or not live.</param>
+/// <param name="MissingFlows">Rules of a live group whose group is there but no flow of ours sends its address to it.</param>
+public sealed record TableCheck(int Switches, int ExpectedRules, int Matched, int Missing, int Extra, int WrongPorts, int OrphanFlows, bool Checked, int MissingFlows = 0)
 {
-    public bool Clean => Checked && Missing == 0 && Extra == 0 && WrongPorts == 0 && OrphanFlows == 0;
+    public bool Clean => Checked && Missing == 0 && Extra == 0 && WrongPorts == 0 && OrphanFlows == 0 && MissingFlows == 0;
 
     public override string ToString() => !Checked ? "not checked (emulator southbound)" :
-        $"{ExpectedRules:N0} rules expected on {Switches} switches: {Matched:N0} matched, {Missing} missing, {Extra} extra groups, {WrongPorts} wrong portsets, {OrphanFlows} flows without their group — {(Clean ? "CLEAN" : "NOT CLEAN")}";
+        $"{ExpectedRules:N0} rules expected on {Switches} switches: {Matched:N0} matched, {Missing} missing, {MissingFlows} without their flow, {Extra} extra groups, {WrongPorts} wrong portsets, {OrphanFlows} flows without their group — {(Clean ? "CLEAN" : "NOT CLEAN")}";
 }

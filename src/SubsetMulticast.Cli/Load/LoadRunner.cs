@@ -41,9 +41,13 @@ public static class LoadRunner
         var options = new ControllerOptions
         {
             ApiUrl = "http://127.0.0.1:0",
+            ApiH2cUrl = o.Path == LoadPath.Rest2 ? "http://127.0.0.1:0" : null,
             PushUdp = null,
             Lifecycle = lifecycle,
-            ConfigureLogging = l => l.ClearProviders().AddFilter((_, level) => level >= LogLevel.Error),
+            // Errors, and the OpenFlow layer's warnings (a session closing or a handshake failing says why a switch is missing).
+            ConfigureLogging = l => l.ClearProviders().AddSimpleConsole(c => c.SingleLine = true)
+                .AddFilter((category, level) => level >= LogLevel.Error
+                    || (level >= LogLevel.Warning && category?.StartsWith("SubsetMulticast.OpenFlow", StringComparison.Ordinal) == true)),
         };
 
         Bench bench = o.Switches == LoadSwitches.OpenFlow
@@ -86,7 +90,9 @@ public static class LoadRunner
         long heapAfterFill = GC.GetTotalMemory(true);
         if (o.LiveGroups > 0) log.WriteLine($"{o.LiveGroups:N0} live groups in {fillTime.TotalSeconds:0.0} s, heap {heapBefore / 1048576.0:0} → {heapAfterFill / 1048576.0:0} MiB");
 
-        using var http = o.Path == LoadPath.Coordinator ? null : NewHttpClient(bench.Controller.ApiUrl, o);
+        bench.StartRefusing(o.RefuseOneIn);
+        using var http = o.Path == LoadPath.Coordinator ? null
+            : NewHttpClient(o.Path == LoadPath.Rest2 ? bench.Controller.ApiH2cUrl! : bench.Controller.ApiUrl, o);
         var clients = new Client[o.Clients];
         for (int i = 0; i < clients.Length; i++) clients[i] = new Client(i, o, groups, http, hosts);
         var run = new RunState();
@@ -112,7 +118,7 @@ public static class LoadRunner
 
         // Optimistic creates are confirmed (or undone) after their answer; let the last ones settle before the audit.
         await bench.QuiesceAsync(groups).ConfigureAwait(false);
-        var tables = bench.CheckTables(groups);
+        var tables = bench.CheckTables(groups, o);
         proc.Refresh();
         return new LoadReport
         {
@@ -142,7 +148,10 @@ public static class LoadRunner
     {
         var handler = new SocketsHttpHandler
         {
-            MaxConnectionsPerServer = o.Path == LoadPath.Rest2 ? 1 : o.Clients,
+            MaxConnectionsPerServer = o.Clients,
+            // h2c: the clients' requests are multiplexed as streams on one connection, a further one opened only when
+            // the server's stream limit (Kestrel: 100) is reached.
+            EnableMultipleHttp2Connections = true,
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
             UseProxy = false,
             AutomaticDecompression = DecompressionMethods.None,
@@ -284,7 +293,10 @@ public static class LoadRunner
         public required int SwitchCount { get; init; }
         public required TimeSpan ConnectTime { get; init; }
         public required TimeSpan LearnTime { get; init; }
-        public abstract TableCheck CheckTables(GroupCoordinator groups);
+        public abstract TableCheck CheckTables(GroupCoordinator groups, LoadOptions o);
+
+        /// <summary>From now on every switch refuses GROUP_MOD ADDs for one group id in <paramref name="oneIn"/> (the kept live groups are made first).</summary>
+        public virtual void StartRefusing(int oneIn) { }
         public abstract Task QuiesceAsync(GroupCoordinator groups);
         public abstract ValueTask DisposeAsync();
     }
@@ -300,7 +312,13 @@ public static class LoadRunner
             {
                 Controller = options,
                 OpenFlowEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
-                Connection = new OpenFlowOptions { HandshakeTimeout = TimeSpan.FromSeconds(60), RequestTimeout = TimeSpan.FromSeconds(60) },
+                // Generous keepalive: in a 1,000-switch connect storm on a starved machine (load 45 on 2 cores) echo replies
+                // took longer than the default 15 s and the sessions were closed (issue 14's first 1,000-switch attempts).
+                Connection = new OpenFlowOptions
+                {
+                    HandshakeTimeout = TimeSpan.FromSeconds(60), RequestTimeout = TimeSpan.FromSeconds(60),
+                    EchoInterval = TimeSpan.FromSeconds(30), EchoTimeout = TimeSpan.FromSeconds(120),
+                },
                 Discovery = new DiscoveryOptions { LldpInterval = TimeSpan.FromSeconds(5), LinkTimeout = TimeSpan.FromSeconds(300) },
             }, ct).ConfigureAwait(false);
             var watch = Stopwatch.StartNew();
@@ -318,13 +336,6 @@ public static class LoadRunner
             await switches.WaitForPacketInsSentAsync(wait).ConfigureAwait(false);
             await EmulatedOpenFlowFabric.PollAsync(() => service.References.TryGet(Vlan, Reference, out var g) && g.SwitchCount == fabric.Switches.Count, wait, "reference group on every switch", TimeProvider.System, ct).ConfigureAwait(false);
             await EmulatedOpenFlowFabric.PollAsync(() => service.Hosts.Count == fabric.Hosts.Count, wait, "every host located", TimeProvider.System, ct).ConfigureAwait(false);
-            if (o.RefuseOneIn > 0)
-            {
-                int n = o.RefuseOneIn;
-                foreach (var agent in switches.Agents)
-                    agent.Refuse = m => m is GroupMod { Command: GroupModCommand.Add } g && (g.GroupId * 2654435761u) % (uint)n == 0
-                        ? new ErrorMessage(OfpErrorNames.GroupModFailed, 6 /* OUT_OF_GROUPS */, g.ToArray()) : null;
-            }
             return new OpenFlowBench
             {
                 Service = service,
@@ -344,31 +355,18 @@ public static class LoadRunner
             await Task.Delay(200).ConfigureAwait(false);
         }
 
-        public override TableCheck CheckTables(GroupCoordinator groups)
+        public override void StartRefusing(int oneIn)
         {
-            var sb = Service.Southbound;
-            var expected = new Dictionary<(string, uint), IReadOnlyList<uint>>();
-            foreach (var g in groups.All())
-                foreach (var s in g.Switches) expected[(s.SwitchId, sb.GroupIdFor(g.Vlan, g.Address))] = s.Ports;
-            int matched = 0, extra = 0, wrong = 0, orphan = 0;
+            if (oneIn <= 0) return;
             foreach (var agent in Switches.Agents)
-            {
-                var tables = agent.Groups;
-                foreach (var (gid, mod) in tables)
-                {
-                    if (!sb.IsOurGroup(gid)) continue;
-                    if (!expected.TryGetValue((agent.SwitchId, gid), out var ports)) { extra++; continue; }
-                    var have = mod.Buckets.Select(b => b.Actions.OfType<OutputAction>().Single().Port).Order().ToArray();
-                    if (have.SequenceEqual(ports.Order())) matched++; else wrong++;
-                }
-                foreach (var f in agent.Flows)
-                {
-                    if (!sb.IsOurCookie(f.Cookie)) continue;
-                    var gid = f.Instructions.OfType<ApplyActions>().SelectMany(a => a.Actions).OfType<GroupAction>().Select(a => a.GroupId).FirstOrDefault();
-                    if (!tables.ContainsKey(gid) || !expected.ContainsKey((agent.SwitchId, gid))) orphan++;
-                }
-            }
-            return new TableCheck(SwitchCount, expected.Count, matched, expected.Count - matched - wrong, extra, wrong, orphan, true);
+                agent.Refuse = m => m is GroupMod { Command: GroupModCommand.Add } g && (g.GroupId * 2654435761u) % (uint)oneIn == 0
+                    ? new ErrorMessage(OfpErrorNames.GroupModFailed, 6 /* OUT_OF_GROUPS */, g.ToArray()) : null;
+        }
+
+        public override TableCheck CheckTables(GroupCoordinator groups, LoadOptions o)
+        {
+            o.BeforeAudit?.Invoke(Switches.Agents);
+            return TableAudit.Check(groups.All(), Service.Southbound, Switches.Agents);
         }
 
         public override async ValueTask DisposeAsync()
@@ -404,7 +402,7 @@ public static class LoadRunner
         }
 
         public override Task QuiesceAsync(GroupCoordinator groups) => Task.CompletedTask;
-        public override TableCheck CheckTables(GroupCoordinator groups) => new(SwitchCount, 0, 0, 0, 0, 0, 0, false);
+        public override TableCheck CheckTables(GroupCoordinator groups, LoadOptions o) => new(SwitchCount, 0, 0, 0, 0, 0, 0, false);
 
         public override ValueTask DisposeAsync() => Controller.DisposeAsync();
     }

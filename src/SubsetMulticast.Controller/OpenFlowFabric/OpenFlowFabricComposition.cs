@@ -62,7 +62,7 @@ public static class OpenFlowFabricComposition
                 priority: (ushort)Math.Max(1, options.Southbound.Priority / 2), tableId: options.Southbound.TableId,
                 logger: sp.GetRequiredService<ILoggerFactory>().CreateLogger("SubsetMulticast.OpenFlow.Unregistered"), syncOnConnect: false);
             // Off the learner's thread: it may hold its lock.
-            sp.GetRequiredService<FabricLearner>().TopologyChanged += _ => Task.Run(unregistered.SyncSafeAsync);
+            sp.GetRequiredService<FabricLearner>().TopologyChanged += _ => unregistered.RequestSync();
             return unregistered;
         });
         // Their places in the switch bootstrap (BootstrapOrder says why this order).

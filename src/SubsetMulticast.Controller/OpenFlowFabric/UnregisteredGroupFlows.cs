@@ -133,14 +133,43 @@ public sealed partial class UnregisteredGroupFlows : IDisposable
     {
         // A (re)connected switch may have lost its tables (ovs-vswitchd restart): write it again.
         _installed.TryRemove(session.SwitchId, out _);
-        _ = Task.Run(SyncSafeAsync);
+        RequestSync();
+    }
+
+    private int _syncRequested, _syncRunning;
+
+    /// <summary>
+    /// Asks for a <see cref="SyncAsync"/> soon. Requests made while one runs fold into ONE more run: discovery changes
+    /// the topology once per link found, and a full sync over every switch per change made a 1,000-switch fabric's
+    /// learning quadratic.
+    /// </summary>
+    public void RequestSync()
+    {
+        Volatile.Write(ref _syncRequested, 1);
+        if (Interlocked.CompareExchange(ref _syncRunning, 1, 0) == 0) _ = Task.Run(RunRequestedSyncsAsync);
+    }
+
+    private async Task RunRequestedSyncsAsync()
+    {
+        while (true)
+        {
+            while (Interlocked.Exchange(ref _syncRequested, 0) == 1) await SyncSafeAsync().ConfigureAwait(false);
+            Volatile.Write(ref _syncRunning, 0);
+            if (Volatile.Read(ref _syncRequested) == 0 || Interlocked.CompareExchange(ref _syncRunning, 1, 0) != 0) return;
+        }
     }
 
     /// <summary>The bootstrap step: a (re)connected switch may have lost its tables (ovs-vswitchd restart), so its flows are written again.</summary>
     public async Task<bool> ResyncAsync(OpenFlowSession session, CancellationToken ct)
     {
         _installed.TryRemove(session.SwitchId, out _);
-        await SyncAsync(ct).ConfigureAwait(false);
+        // This switch only: a full sync per connecting switch serialised a large fabric's bootstraps behind one lock.
+        var topology = _references.Topology;
+        if (Volatile.Read(ref _disposed) == 0 && session.IsReady && topology.TryGetIndex(session.SwitchId, out int index))
+        {
+            var signature = SignatureFor(index);
+            await WriteAsync(session, session.SwitchId, FlowsFor(index), signature, ct).ConfigureAwait(false);
+        }
         return true;
     }
 

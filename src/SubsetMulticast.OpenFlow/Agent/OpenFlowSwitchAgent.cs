@@ -139,6 +139,23 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
         finally { _write.Release(); }
     }
 
+    /// <summary>Writes <paramref name="messages"/> back to back with one flush.</summary>
+    private async Task SendManyAsync(List<OfpMessage> messages)
+    {
+        await _write.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            foreach (var m in messages)
+            {
+                var span = _pipe!.Output.GetSpan(m.EncodedLength);
+                m.TryEncode(span, out int n);
+                _pipe.Output.Advance(n);
+            }
+            await _pipe!.Output.FlushAsync().ConfigureAwait(false);
+        }
+        finally { _write.Release(); }
+    }
+
     /// <summary>Sends a PACKET_IN (e.g. an IGMP report or an LLDP frame that hit a punt flow).</summary>
     public Task SendPacketInAsync(uint inPort, byte[] frame, ulong cookie = 0, PacketInReason reason = PacketInReason.Action) =>
         SendAsync(new PacketIn(Ofp.NoBuffer, (ushort)Math.Min(frame.Length, ushort.MaxValue), reason, 0, cookie, new OfpMatch { InPort = inPort }, frame));
@@ -186,6 +203,7 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
     {
         var pipe = _pipe!;
         var reader = pipe.Input;
+        var replies = new List<OfpMessage>();
         try
         {
             while (!ct.IsCancellationRequested)
@@ -194,12 +212,21 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                 var buffer = result.Buffer;
                 try
                 {
+                    // Every reply to what one read brought goes out in one write, in order (errors before the barrier
+                    // reply that follows them), as a switch answers a batch: one send per batch, not per message.
+                    replies.Clear();
                     while (OpenFlowFramer.TryReadMessage(ref buffer, Ofp.MaxMessageLength, out var m))
                     {
                         MessageReceived?.Invoke(m!);
-                        if (m is BarrierRequest && BarrierDelay > TimeSpan.Zero) await Task.Delay(BarrierDelay, ct).ConfigureAwait(false);
-                        foreach (var reply in Handle(m!)) await SendAsync(reply).ConfigureAwait(false);
+                        if (m is BarrierRequest && BarrierDelay > TimeSpan.Zero)
+                        {
+                            await SendManyAsync(replies).ConfigureAwait(false);
+                            replies.Clear();
+                            await Task.Delay(BarrierDelay, ct).ConfigureAwait(false);
+                        }
+                        Handle(m!, replies);
                     }
+                    if (replies.Count > 0) await SendManyAsync(replies).ConfigureAwait(false);
                     if (result.IsCompleted) return;
                 }
                 finally { reader.AdvanceTo(buffer.Start, buffer.End); }
@@ -219,9 +246,8 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
         }
     }
 
-    private List<OfpMessage> Handle(OfpMessage m)
+    private void Handle(OfpMessage m, List<OfpMessage> replies)
     {
-        var replies = new List<OfpMessage>();
         switch (m)
         {
             case HelloMessage: break;
@@ -272,7 +298,6 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                 replies.Add(new ErrorMessage(OfpErrorNames.BadRequest, OfpErrorNames.BadRequestBadType, echo[..Math.Min(64, echo.Length)]) { Xid = m.Xid });
                 break;
         }
-        return replies;
     }
 
     private void Invalidate()
@@ -295,29 +320,36 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
         for (int i = 0; i < parts.Count; i++) yield return make(parts[i], i < parts.Count - 1 ? Ofp.MultipartMore : (ushort)0);
     }
 
-    private static bool UsesGroup(FlowMod f, uint gid) =>
-        f.Instructions.OfType<ApplyActions>().Any(a => a.Actions.Any(x => x is GroupAction ga && ga.GroupId == gid));
+    private static bool UsesGroup(FlowMod f, uint gid)
+    {
+        // Loops, not LINQ: a group delete tests every flow of the table.
+        foreach (var i in f.Instructions)
+            if (i is ApplyActions a)
+                foreach (var x in a.Actions)
+                    if (x is GroupAction ga && ga.GroupId == gid) return true;
+        return false;
+    }
 
     private ErrorMessage? ApplyGroup(GroupMod g)
     {
-        var raw = g.ToArray();
-        var echo = raw[..Math.Min(64, raw.Length)];
+        // The refused request's first 64 bytes, encoded only when it is refused.
+        byte[] Echo() { var raw = g.ToArray(); return raw[..Math.Min(64, raw.Length)]; }
         lock (_gate)
         {
             switch (g.Command)
             {
                 case GroupModCommand.Add:
-                    if (_groups.ContainsKey(g.GroupId)) return new ErrorMessage(OfpErrorNames.GroupModFailed, OfpErrorNames.GroupExists, echo);
+                    if (_groups.ContainsKey(g.GroupId)) return new ErrorMessage(OfpErrorNames.GroupModFailed, OfpErrorNames.GroupExists, Echo());
                     _groups[g.GroupId] = g; return null;
                 case GroupModCommand.Modify:
-                    if (!_groups.ContainsKey(g.GroupId)) return new ErrorMessage(OfpErrorNames.GroupModFailed, OfpErrorNames.UnknownGroup, echo);
+                    if (!_groups.ContainsKey(g.GroupId)) return new ErrorMessage(OfpErrorNames.GroupModFailed, OfpErrorNames.UnknownGroup, Echo());
                     _groups[g.GroupId] = g; return null;
                 case GroupModCommand.Delete:
                     if (g.GroupId == Ofp.GroupAll) { _groups.Clear(); _flows.RemoveAll(f => f.Instructions.OfType<ApplyActions>().Any(a => a.Actions.OfType<GroupAction>().Any())); }
                     else { _groups.Remove(g.GroupId); _flows.RemoveAll(f => UsesGroup(f, g.GroupId)); }
                     return null;
                 default:
-                    return new ErrorMessage(OfpErrorNames.GroupModFailed, 11, echo); // BAD_COMMAND
+                    return new ErrorMessage(OfpErrorNames.GroupModFailed, 11, Echo()); // BAD_COMMAND
             }
         }
     }

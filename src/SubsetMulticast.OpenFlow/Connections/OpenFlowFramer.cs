@@ -70,4 +70,20 @@ public static class OpenFlowFramer
         buffer = buffer.Slice(header.Length);
         return true;
     }
+
+    /// <summary>
+    /// True (advancing <paramref name="buffer"/> past it) when the next message is a bodiless OpenFlow 1.3
+    /// BARRIER_REPLY: read from its 8 header bytes, nothing allocated. False leaves the buffer as it was.
+    /// </summary>
+    public static bool TryReadBarrierReply(ref ReadOnlySequence<byte> buffer, out uint xid)
+    {
+        xid = 0;
+        if (buffer.Length < Ofp.HeaderLength) return false;
+        Span<byte> h = stackalloc byte[Ofp.HeaderLength];
+        buffer.Slice(0, Ofp.HeaderLength).CopyTo(h);
+        if (h[0] != Ofp.Version13 || h[1] != (byte)OfpType.BarrierReply || h[2] != 0 || h[3] != Ofp.HeaderLength) return false;
+        xid = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(h[4..]);
+        buffer = buffer.Slice(Ofp.HeaderLength);
+        return true;
+    }
 }

@@ -15,6 +15,14 @@ public sealed class OpenFlowOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
     public TimeSpan EchoInterval { get; set; } = TimeSpan.FromSeconds(5);
     public TimeSpan EchoTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Batches (writes each closed by a barrier) a session keeps unanswered at once. While that many wait, new
+    /// submissions gather in the queue and leave together when a barrier reply frees a slot (group commit): an idle
+    /// switch is written at once, a busy one gets fewer, larger writes — one send and one barrier per round trip
+    /// instead of one per transaction. 0 or less: no limit (every pump pass writes at once).
+    /// </summary>
+    public int MaxBatchesInFlight { get; set; } = 1;
 }
 
 /// <summary>A session failed: closed, timed out, or refused by the switch.</summary>

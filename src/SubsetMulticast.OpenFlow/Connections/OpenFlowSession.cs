@@ -23,10 +23,11 @@ public sealed class OpenFlowSession : IAsyncDisposable
     private readonly ConcurrentDictionary<uint, Pending> _pending = new();
     private readonly ConcurrentDictionary<uint, OfpPort> _ports = new();
     private readonly ConcurrentQueue<SwitchWrite> _queue = new();
-    private readonly ConcurrentDictionary<uint, SwitchWrite> _writeXids = new();
-    private readonly ConcurrentDictionary<uint, SwitchWrite[]> _barriers = new();
-    private readonly ConcurrentDictionary<uint, long> _barrierSentAt = new(); // for BarrierCompleted
+    // Batches written and waiting for their barrier reply, by the barrier's xid. A submission's messages carry a
+    // contiguous run of xids, so an ERROR is charged by scanning these few batches: no per-message bookkeeping.
+    private readonly ConcurrentDictionary<uint, BarrierBatch> _barriers = new();
     private int _pumping;
+    private int _inFlight; // batches in _barriers (ConcurrentDictionary.Count would take every lock)
     private readonly TaskCompletionSource<HelloMessage> _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -144,9 +145,19 @@ public sealed class OpenFlowSession : IAsyncDisposable
                 var buffer = result.Buffer;
                 try
                 {
-                    while (OpenFlowFramer.TryReadMessage(ref buffer, _options.MaxMessageLength,
-                        PacketInViewReceived is null ? null : (_packetInViews ??= OnPacketInView), out var message))
+                    while (true)
                     {
+                        // The commonest message under load is a bare BARRIER_REPLY confirming a batch: handled from
+                        // the header alone, without copying or decoding it.
+                        if (OpenFlowFramer.TryReadBarrierReply(ref buffer, out uint barrierXid))
+                        {
+                            if (ConfirmBatch(barrierXid)) continue;
+                            if (_pending.TryGetValue(barrierXid, out var waiting)) waiting.Complete(new BarrierReply { Xid = barrierXid });
+                            else Log.UnknownXid(_logger, Name, barrierXid, OfpType.BarrierReply);
+                            continue;
+                        }
+                        if (!OpenFlowFramer.TryReadMessage(ref buffer, _options.MaxMessageLength,
+                            PacketInViewReceived is null ? null : (_packetInViews ??= OnPacketInView), out var message)) break;
                         if (message is null) continue; // a PACKET_IN its view subscribers took in place
                         var fault = await DispatchAsync(message!).ConfigureAwait(false);
                         if (fault is not null)
@@ -193,7 +204,7 @@ public sealed class OpenFlowSession : IAsyncDisposable
                 return null;
             case ErrorMessage error:
                 if (_pending.TryGetValue(error.Xid, out var failed)) failed.Fail(error);
-                else if (_writeXids.TryGetValue(error.Xid, out var write)) write.AddError(error);
+                else if (FindWrite(error.Xid) is { } write) write.AddError(error);
                 else Log.UnsolicitedError(_logger, Name, error.Name, error.Xid);
                 return null;
             case MultipartReply part:
@@ -201,10 +212,7 @@ public sealed class OpenFlowSession : IAsyncDisposable
                 if (!pm.AddPart(part, _options.MaxMultipartBytes))
                     return $"multipart reply for xid {part.Xid} exceeds {_options.MaxMultipartBytes} bytes";
                 return null;
-            case BarrierReply when _barriers.TryRemove(message.Xid, out var confirmed):
-                if (_barrierSentAt.TryRemove(message.Xid, out long sentAt)) BarrierCompleted?.Invoke(this, _time.GetElapsedTime(sentAt));
-                // Completing only sets results (continuations run on the pool): the read loop goes straight on.
-                foreach (var w in confirmed) w.Confirm();
+            case BarrierReply when ConfirmBatch(message.Xid):
                 return null;
             case EchoReply or FeaturesReply or BarrierReply:
                 if (_pending.TryGetValue(message.Xid, out var p)) p.Complete(message);
@@ -324,13 +332,9 @@ public sealed class OpenFlowSession : IAsyncDisposable
     /// </summary>
     public SwitchWrite Submit(IReadOnlyList<OfpMessage> messages)
     {
-        var write = new SwitchWrite(this, messages.Count);
-        for (int i = 0; i < messages.Count; i++)
-        {
-            var m = messages[i] with { Xid = NextXid() };
-            write.Messages[i] = m;
-            _writeXids[m.Xid] = write;
-        }
+        // The messages are not cloned to carry their xids: a run of xids is reserved and written over each header as
+        // it is encoded, so the caller's (often shared, immutable) message objects go out as they are.
+        var write = new SwitchWrite(this, messages, ReserveXids(messages.Count));
         if (IsClosed) write.Abort(_closed.Task.Result);
         else
         {
@@ -344,6 +348,18 @@ public sealed class OpenFlowSession : IAsyncDisposable
         return write;
     }
 
+    /// <summary>The first of <paramref name="count"/> consecutive xids, none of them 0.</summary>
+    private uint ReserveXids(int count)
+    {
+        while (true)
+        {
+            uint last = (uint)Interlocked.Add(ref _xid, count);
+            uint first = last - (uint)count + 1;
+            // A run that wraps through 0 is skipped (0 means "no xid" to the callers that assign their own).
+            if (count == 0 || first <= last && first != 0) return count == 0 ? last : first;
+        }
+    }
+
     /// <summary>
     /// Drains the submission queue: one pass writes everything queued so far plus one barrier, then flushes.
     /// Submissions made during the flush wait for the next pass. Runs on one task at a time.
@@ -353,6 +369,15 @@ public sealed class OpenFlowSession : IAsyncDisposable
         var taken = new List<SwitchWrite>();
         while (true)
         {
+            int max = _options.MaxBatchesInFlight;
+            if (max > 0 && Volatile.Read(ref _inFlight) >= max)
+            {
+                // Full: the next barrier reply restarts the pump (ConfirmBatch); re-checked after letting go, since
+                // that reply may have come between the check and the release.
+                Volatile.Write(ref _pumping, 0);
+                if (Volatile.Read(ref _inFlight) < max && !_queue.IsEmpty && Interlocked.CompareExchange(ref _pumping, 1, 0) == 0) continue;
+                return;
+            }
             taken.Clear();
             while (_queue.TryDequeue(out var w)) taken.Add(w);
             if (taken.Count == 0)
@@ -362,41 +387,105 @@ public sealed class OpenFlowSession : IAsyncDisposable
                 if (_queue.IsEmpty || Interlocked.CompareExchange(ref _pumping, 1, 0) != 0) return;
                 continue;
             }
-            var barrier = new BarrierRequest { Xid = NextXid() };
-            var batch = new SwitchWrite[taken.Count];
-            taken.CopyTo(batch);
-            _barriers[barrier.Xid] = batch;
-            _barrierSentAt[barrier.Xid] = _time.GetTimestamp();
-            foreach (var w in batch) w.BarrierXid = barrier.Xid;
+            uint barrierXid = NextXid();
+            var batch = new BarrierBatch(taken.ToArray(), _time.GetTimestamp());
+            _barriers[barrierXid] = batch;
+            Interlocked.Increment(ref _inFlight);
             bool locked = false;
             try
             {
                 await _writeLock.WaitAsync().ConfigureAwait(false);
                 locked = true;
                 if (_writesCompleted) throw new OpenFlowSessionException($"session {Name} is closed: {(_closed.Task.IsCompleted ? _closed.Task.Result : "closing")}");
-                foreach (var w in batch)
-                    foreach (var m in w.Messages) Encode(m);
-                Encode(barrier);
+                foreach (var w in batch.Writes)
+                {
+                    var messages = w.Messages;
+                    for (int i = 0; i < messages.Count; i++) Encode(messages[i], w.FirstXid + (uint)i);
+                }
+                EncodeBarrier(barrierXid);
                 var flush = await _pipe.Output.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted) throw new OpenFlowSessionException($"session {Name}: the switch stopped reading");
-                foreach (var w in batch) w.MarkWritten();
-                foreach (var w in batch) w.ArmTimeout(_options.RequestTimeout, _time);
+                foreach (var w in batch.Writes) w.MarkWritten();
+                batch.ArmTimeout(this, barrierXid, _options.RequestTimeout, _time);
             }
             catch (Exception ex) when (ex is OpenFlowSessionException or IOException or InvalidOperationException or ObjectDisposedException)
             {
-                _barriers.TryRemove(barrier.Xid, out _);
-                _barrierSentAt.TryRemove(barrier.Xid, out _);
-                foreach (var w in batch) w.Abort(ex is OpenFlowSessionException ? ex.Message : $"session {Name}: write failed: {ex.Message}");
+                if (_barriers.TryRemove(barrierXid, out _)) Interlocked.Decrement(ref _inFlight);
+                foreach (var w in batch.Writes) w.Abort(ex is OpenFlowSessionException ? ex.Message : $"session {Name}: write failed: {ex.Message}");
             }
             finally { if (locked) _writeLock.Release(); }
         }
     }
 
-    private void Encode(OfpMessage m)
+    private void Encode(OfpMessage m, uint xid)
     {
-        var span = _pipe.Output.GetSpan(m.EncodedLength);
+        int length = m.EncodedLength;
+        var span = _pipe.Output.GetSpan(length);
         m.TryEncode(span, out int written);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(span[4..], xid);
         _pipe.Output.Advance(written);
+    }
+
+    private void EncodeBarrier(uint xid)
+    {
+        var span = _pipe.Output.GetSpan(Ofp.HeaderLength);
+        new OfpHeader(Ofp.Version13, OfpType.BarrierRequest, Ofp.HeaderLength, xid).WriteTo(span);
+        _pipe.Output.Advance(Ofp.HeaderLength);
+    }
+
+    /// <summary>Completes the batch the barrier <paramref name="xid"/> confirms; false when no batch waits for it.</summary>
+    private bool ConfirmBatch(uint xid)
+    {
+        if (!_barriers.TryRemove(xid, out var batch)) return false;
+        Released();
+        batch.DisarmTimeout();
+        BarrierCompleted?.Invoke(this, _time.GetElapsedTime(batch.SentAt));
+        // Completing only sets results (continuations run on the pool): the read loop goes straight on.
+        foreach (var w in batch.Writes) w.Confirm();
+        return true;
+    }
+
+    /// <summary>The written submission whose xid run holds <paramref name="xid"/> (an ERROR arrives before its batch's barrier reply).</summary>
+    private SwitchWrite? FindWrite(uint xid)
+    {
+        foreach (var batch in _barriers.Values)
+            foreach (var w in batch.Writes)
+                if (xid - w.FirstXid < (uint)w.Messages.Count) return w;
+        return null;
+    }
+
+    /// <summary>A batch left the table: its slot is free, so whatever queued meanwhile goes out now.</summary>
+    private void Released()
+    {
+        Interlocked.Decrement(ref _inFlight);
+        if (!_queue.IsEmpty && !IsClosed && Interlocked.CompareExchange(ref _pumping, 1, 0) == 0)
+            ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.PumpAsync(), this, preferLocal: true);
+    }
+
+    internal void TimeOut(uint barrierXid)
+    {
+        if (!_barriers.TryRemove(barrierXid, out var batch)) return;
+        Released();
+        foreach (var w in batch.Writes) w.TimeOut();
+    }
+
+    /// <summary>Submissions written together and confirmed by one barrier; one timer for the lot.</summary>
+    private sealed class BarrierBatch(SwitchWrite[] writes, long sentAt)
+    {
+        private ITimer? _timeout;
+        public SwitchWrite[] Writes { get; } = writes;
+        public long SentAt { get; } = sentAt;
+
+        public void ArmTimeout(OpenFlowSession session, uint xid, TimeSpan timeout, TimeProvider time)
+        {
+            var timer = time.CreateTimer(static s => { var (session, xid) = ((OpenFlowSession, uint))s!; session.TimeOut(xid); },
+                (session, xid), timeout, Timeout.InfiniteTimeSpan);
+            Interlocked.Exchange(ref _timeout, timer);
+            // Confirmed while the timer was being made: ConfirmBatch's disarm may have missed it.
+            if (!session._barriers.ContainsKey(xid)) DisarmTimeout();
+        }
+
+        public void DisarmTimeout() => Interlocked.Exchange(ref _timeout, null)?.Dispose();
     }
 
     private void FailQueued(string reason)
@@ -412,9 +501,8 @@ public sealed class OpenFlowSession : IAsyncDisposable
         _ready.TrySetException(new OpenFlowSessionException($"session closed: {reason}"));
         _hello.TrySetCanceled();
         foreach (var p in _pending.Values) p.Abort(reason);
-        _barrierSentAt.Clear();
         foreach (var xid in _barriers.Keys)
-            if (_barriers.TryRemove(xid, out var writes)) foreach (var w in writes) w.Abort(reason);
+            if (_barriers.TryRemove(xid, out var batch)) { Interlocked.Decrement(ref _inFlight); batch.DisarmTimeout(); foreach (var w in batch.Writes) w.Abort(reason); }
         FailQueued(reason);
         _closing.Cancel();
         await _writeLock.WaitAsync().ConfigureAwait(false);
@@ -434,12 +522,6 @@ public sealed class OpenFlowSession : IAsyncDisposable
     /// source with no timer holds nothing a dispose would free.
     /// </summary>
     public ValueTask DisposeAsync() => CloseAsync("disposed");
-
-    internal void Forget(SwitchWrite write)
-    {
-        foreach (var m in write.Messages) if (m is not null) _writeXids.TryRemove(m.Xid, out _);
-        if (write.BarrierXid != 0 && write.Confirmed.IsFaulted) _barriers.TryRemove(write.BarrierXid, out _);
-    }
 
     private sealed class Pending
     {

@@ -5,7 +5,6 @@ namespace SubsetMulticast.OpenFlow.Connections;
 /// <summary>
 /// One submission to a switch (<see cref="OpenFlowSession.Submit"/>): its messages, when they were written and
 /// when the barrier that follows them was answered, with the ERRORs the switch sent for them.
-/// Call <see cref="Forget"/> once done with it so the session drops its xids.
 /// </summary>
 public sealed class SwitchWrite
 {
@@ -13,18 +12,19 @@ public sealed class SwitchWrite
     private readonly TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<IReadOnlyList<ErrorMessage>> _confirmed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private List<ErrorMessage>? _errors;
-    private ITimer? _timeout;
 
-    internal SwitchWrite(OpenFlowSession session, int count)
+    internal SwitchWrite(OpenFlowSession session, IReadOnlyList<OfpMessage> messages, uint firstXid)
     {
         _session = session;
-        Messages = new OfpMessage[count];
+        Messages = messages;
+        FirstXid = firstXid;
     }
 
-    /// <summary>The messages as sent, with their xids.</summary>
-    public OfpMessage[] Messages { get; }
+    /// <summary>The messages as submitted; on the wire message i carries xid <see cref="FirstXid"/> + i.</summary>
+    public IReadOnlyList<OfpMessage> Messages { get; }
 
-    internal uint BarrierXid { get; set; }
+    /// <summary>The xid of the first message; the others follow consecutively.</summary>
+    public uint FirstXid { get; }
 
     /// <summary>Completes when the messages and their barrier are flushed to the connection.</summary>
     public Task Written => _written.Task;
@@ -47,19 +47,6 @@ public sealed class SwitchWrite
         _written.TrySetResult();
     }
 
-    internal void ArmTimeout(TimeSpan timeout, TimeProvider time)
-    {
-        if (_confirmed.Task.IsCompleted) return;
-        var timer = time.CreateTimer(static s =>
-        {
-            var w = (SwitchWrite)s!;
-            w._confirmed.TrySetException(new TimeoutException($"switch {w.SwitchId}: no barrier reply within the request timeout"));
-            w._session.Forget(w);
-        }, this, timeout, Timeout.InfiniteTimeSpan);
-        _timeout = timer;
-        if (_confirmed.Task.IsCompleted) timer.Dispose();
-    }
-
     internal void AddError(ErrorMessage error)
     {
         lock (this) (_errors ??= []).Add(error);
@@ -68,16 +55,17 @@ public sealed class SwitchWrite
     internal void Confirm()
     {
         ConfirmedAt = System.Diagnostics.Stopwatch.GetTimestamp();
-        _timeout?.Dispose();
         IReadOnlyList<ErrorMessage> errors;
         lock (this) errors = _errors is null ? [] : [.. _errors];
         _written.TrySetResult();
         _confirmed.TrySetResult(errors);
     }
 
+    internal void TimeOut() =>
+        _confirmed.TrySetException(new TimeoutException($"switch {SwitchId}: no barrier reply within the request timeout"));
+
     internal void Abort(string reason)
     {
-        _timeout?.Dispose();
         var ex = new OpenFlowSessionException(reason.StartsWith("session", StringComparison.Ordinal) ? reason : $"session closed: {reason}");
         _written.TrySetException(ex);
         _confirmed.TrySetException(ex);
@@ -86,6 +74,9 @@ public sealed class SwitchWrite
         _ = _confirmed.Task.Exception;
     }
 
-    /// <summary>Drops the session's bookkeeping for this submission's xids.</summary>
-    public void Forget() => _session.Forget(this);
+    /// <summary>
+    /// Nothing to drop any more (the session keeps no per-message bookkeeping: a batch leaves its table when its
+    /// barrier is answered, times out or the session closes); kept so callers written for it still compile.
+    /// </summary>
+    public void Forget() { }
 }

@@ -1,0 +1,73 @@
+using SubsetMulticast.Cli.Load;
+using SubsetMulticast.OpenFlow.Protocol;
+
+namespace SubsetMulticast.Controller.Tests.Load;
+
+/// <summary>
+/// <c>tsm load</c>'s end-of-run audit against the emulated OpenFlow switches' own tables: after concurrent clients
+/// created and released groups (some refused by a switch), every acknowledged live group is on its switches with
+/// its portset and nothing released or refused is left; and the audit does fail when a switch's table is wrong.
+/// Short runs (a few hundred cycles on a 14-switch fabric): the 60-s runs are the harness's.
+/// </summary>
+public class LoadAuditTests
+{
+    private static LoadOptions Small(int refuseOneIn = 0) => new()
+    {
+        Fabric = "leaf-spine:2:12:2",
+        Clients = 8,
+        Duration = TimeSpan.FromSeconds(30),
+        MaxCycles = 200,
+        Warmup = TimeSpan.Zero,
+        LiveGroups = 40,
+        RefuseOneIn = refuseOneIn,
+        Seed = 7,
+    };
+
+    [Fact]
+    public async Task ConcurrentCyclesWithRefusals_EveryLiveGroupOnItsSwitches_NothingRefusedOrReleasedLeft()
+    {
+        var report = await LoadRunner.RunAsync(Small(refuseOneIn: 9), TextWriter.Null);
+
+        Assert.True(report.Cycles >= 200, $"only {report.Cycles} cycles");
+        Assert.True(report.Refused > 0, "no transaction was refused: the refusal path went untested");
+        Assert.Equal(0, report.Failed);
+        Assert.Equal(40, report.LiveAtEnd); // the kept groups; every cycled one was released or refused
+        Assert.True(report.Tables.Checked);
+        Assert.True(report.Tables.ExpectedRules >= 40, $"{report.Tables}");
+        Assert.True(report.Tables.Clean, report.Tables.ToString());
+        Assert.Equal(report.Tables.ExpectedRules, report.Tables.Matched);
+    }
+
+    [Fact]
+    public async Task SwitchLosesOneRuleAndKeepsAStrayOne_AuditFails()
+    {
+        var options = Small() with
+        {
+            BeforeAudit = agents => agents[^1].Mutate((groups, flows) =>
+            {
+                // A leaf forgets one live group and keeps one that nobody holds (as a lost DELETE would).
+                uint live = groups.Keys.First(g => g >> 24 == OpenFlow.CookieSpaces.GroupIdPrefix);
+                groups.Remove(live);
+                uint stray = (uint)OpenFlow.CookieSpaces.GroupIdPrefix << 24 | 0x00ABCDEF;
+                groups[stray] = new GroupMod(GroupModCommand.Add, GroupType.All, stray, [new OfpBucket([new OutputAction(1)])]);
+            }),
+        };
+        var report = await LoadRunner.RunAsync(options, TextWriter.Null);
+
+        Assert.False(report.Tables.Clean);
+        Assert.Equal(1, report.Tables.Missing);
+        Assert.Equal(1, report.Tables.Extra);
+        Assert.True(report.Tables.OrphanFlows >= 1, report.Tables.ToString()); // the forgotten group's flow now points nowhere
+    }
+
+    [Fact]
+    public async Task RestOverH2c_CyclesComplete()
+    {
+        var report = await LoadRunner.RunAsync(Small() with { Path = LoadPath.Rest2, MaxCycles = 100, LiveGroups = 0 }, TextWriter.Null);
+
+        // The client insists on HTTP/2 (RequestVersionExact): an HTTP/1.1-only listener would fail every request.
+        Assert.Equal(0, report.Failed);
+        Assert.True(report.Cycles >= 100, $"{report.Cycles} cycles, first error {report.FirstError}");
+        Assert.True(report.Tables.Clean, report.Tables.ToString());
+    }
+}
