@@ -25,8 +25,9 @@ public class HitlessReconcileOvsTests(ITestOutputHelper output)
     [Fact]
     public async Task Reconnect_WhileStreaming_BundleReconcileLosesNoDatagram()
     {
-        await using var lab = new OvsLab();
-        await using var listener = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0),
+        // ovs-vswitchd in a namespace of its own: the root namespace may hold another userspace datapath (see OvsLab).
+        await using var lab = new OvsLab(privateNetns: true);
+        await using var listener = new OpenFlowListener(new IPEndPoint(lab.ControllerAddress, 0),
             new OpenFlowOptions { RequestTimeout = TimeSpan.FromSeconds(30), HandshakeTimeout = TimeSpan.FromSeconds(30) });
         listener.Start();
         using var sb = new OpenFlowSouthbound(listener);
