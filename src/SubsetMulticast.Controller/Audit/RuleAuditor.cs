@@ -151,16 +151,21 @@ public sealed partial class RuleAuditor : ISwitchAudit
 /// <summary>The periodic audit: every <see cref="RuleAuditOptions.Interval"/> on the injected clock, read-only.</summary>
 internal sealed class PeriodicRuleAudit(RuleAuditor auditor, RuleAuditOptions options, TimeProvider time) : BackgroundService
 {
+    private readonly TaskCompletionSource _scheduled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the schedule's clock starts (ExecuteAsync runs on a pool thread, after StartAsync returns).</summary>
+    internal Task Scheduled => _scheduled.Task;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (options.Interval is not { } interval || interval <= TimeSpan.Zero) return;
+        if (options.Interval is not { } interval || interval <= TimeSpan.Zero) { _scheduled.TrySetResult(); return; }
+        // A periodic timer keeps the schedule fixed: a tick that falls while a slow audit runs is taken right after it.
+        using var timer = new PeriodicTimer(interval, time);
+        _scheduled.TrySetResult();
         try
         {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                await Task.Delay(interval, time, stoppingToken).ConfigureAwait(false);
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
                 await auditor.RunAsync(null, repair: false, stoppingToken).ConfigureAwait(false);
-            }
         }
         catch (OperationCanceledException) { }
     }

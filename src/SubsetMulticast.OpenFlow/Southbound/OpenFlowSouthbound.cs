@@ -368,10 +368,19 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
     public IntendedSwitchState IntendedState(string switchId)
     {
         var state = new IntendedSwitchState();
+        if (StandingMessages is { } standing)
+            foreach (var m in standing(switchId)) state.Add(m);
         foreach (var rule in IntendedRules(switchId))
             foreach (var m in InstallMessages(rule, GroupModCommand.Add)) state.Add(m);
         return state;
     }
+
+    /// <summary>
+    /// Rules in our spaces that a switch holds whatever its groups (e.g. flows installed once per block address): the
+    /// messages that install them, per switch. They are part of <see cref="IntendedState"/>, so reconcile and audit keep
+    /// them rather than remove them as extra.
+    /// </summary>
+    public Func<string, IEnumerable<OfpMessage>>? StandingMessages { get; set; }
 
     /// <summary>
     /// Before the first reconcile of any switch: awaited so that a controller that is still reloading its groups (from a
