@@ -46,6 +46,7 @@ internal static class ServeCommand
         public ushort Vlan { get; init; }
         public int LldpSeconds { get; init; }
         public RuleEncoding Encoding { get; init; }
+        public int AuditSeconds { get; init; } = 60;
         public SnoopingOptions Snooping { get; init; } = new();
         public LogFormat LogFormat { get; init; }
         public string? Snmp { get; init; }
@@ -86,11 +87,12 @@ internal static class ServeCommand
         var queryInterval = OptionKinds.WholeSeconds("--query-interval", "Query interval; memberships last robustness × this + --query-response. --openflow only.", 2, 3175, DefaultQueryInterval);
         var queryResponse = OptionKinds.WholeSeconds("--query-response", "Query response interval. --openflow only.", 1, 3174, DefaultQueryResponse);
         var encoding = OptionKinds.Choice("--rule-encoding", "How a group's rule is written to each switch: group = an ALL group and a flow (2 messages); flow = one flow outputting to the ports (1 message). --openflow only.", "group", "group", "flow");
+        var auditInterval = OptionKinds.WholeSeconds("--audit-interval", "How often every switch's rules are audited against the intended ones (0: never; tsm audit runs one now).", 0, 86_400, 60);
         var snmp = OptionKinds.Text("--snmp", "Serve SNMP switches listed in FILE (Q-BRIDGE-MIB static multicast; see README, SNMP).", "FILE");
         var config = ConfigurationArguments.Create();
         var command = new Command("serve", "The controller service until Ctrl-C: on an emulated fabric, or for OpenFlow 1.3 switches with --openflow.")
         {
-            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, encoding, snmp, config,
+            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, encoding, auditInterval, snmp, config,
         };
         Option[] emulatedOnly = [fabric, reference, mode, pushKey];
         Option[] openFlowOnly = [querier, querierV6, queryInterval, queryResponse, lldp, vlan, encoding];
@@ -131,6 +133,7 @@ internal static class ServeCommand
                 Vlan = (ushort)r.GetValue(vlan),
                 LldpSeconds = r.GetValue(lldp),
                 Encoding = r.GetValue(encoding) == "flow" ? RuleEncoding.Flow : RuleEncoding.GroupAndFlow,
+                AuditSeconds = r.GetValue(auditInterval),
                 Snooping = SnoopingOptions.FromQueryTimers(TimeSpan.FromSeconds(r.GetValue(queryInterval)), TimeSpan.FromSeconds(r.GetValue(queryResponse)),
                     r.GetValue(querier) is { } q4 ? new QuerierOptions { IPv4Source = q4, IPv6Source = r.GetValue(querierV6), Vlans = [new VlanId((ushort)r.GetValue(vlan))] } : null),
             };
@@ -218,6 +221,7 @@ internal static class ServeCommand
                 // Untagged hosts are VLAN 0 (the southbound then matches no vlan_vid).
                 Lifecycle = new LifecycleOptions().AddVlan(s.Vlan, s.Block, V6Block),
                 ConfigureLogging = ConsoleLogging.For(s.Quiet, s.LogFormat),
+                Audit = new SubsetMulticast.Controller.Audit.RuleAuditOptions { Interval = s.AuditSeconds == 0 ? null : TimeSpan.FromSeconds(s.AuditSeconds) },
             },
         };
 
