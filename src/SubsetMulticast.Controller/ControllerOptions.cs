@@ -49,6 +49,9 @@ public sealed record ControllerOptions
     /// <summary>Where group records live; null for the embedded in-memory store.</summary>
     public IGroupStore? Store { get; set; }
 
+    /// <summary>Who may call the REST API, over what, and how much (authentication, HTTPS, rate limits, quotas). The defaults keep a loopback API open.</summary>
+    public Security.ApiSecurityOptions ApiSecurity { get; set; } = new();
+
     /// <summary>Adjusts logging (tests clear the providers; <c>tsm serve</c> keeps the console).</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; set; }
 }

@@ -27,4 +27,13 @@ internal static partial class Log
 
     [LoggerMessage(4008, LogLevel.Warning, "Switch {SwitchId} reconciliation failed: {Reason}")]
     public static partial void ReconcileFailed(ILogger logger, string switchId, string reason);
+
+    [LoggerMessage(4009, LogLevel.Warning, "OpenFlow listener on {Endpoint} is plain TCP beyond loopback: anyone who reaches it can pose as a switch and read the fabric's rules. Give a certificate and a switch CA for TLS (ssl: controllers)")]
+    public static partial void PlainTcpBeyondLoopback(ILogger logger, System.Net.EndPoint? endpoint);
+
+    [LoggerMessage(4010, LogLevel.Warning, "TLS connection from {Remote} refused: {Reason}")]
+    public static partial void TlsRefused(ILogger logger, string remote, string reason);
+
+    [LoggerMessage(4011, LogLevel.Warning, "{Count} more TLS connections were refused and not logged (at most 10 are logged per 10 s)")]
+    public static partial void TlsRefusalsSuppressed(ILogger logger, long count);
 }

@@ -15,6 +15,9 @@ public sealed class OpenFlowOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
     public TimeSpan EchoInterval { get; set; } = TimeSpan.FromSeconds(5);
     public TimeSpan EchoTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>OpenFlow over TLS (switch certificates checked against a CA); null: plain TCP, with a warning when it listens beyond loopback.</summary>
+    public OpenFlowTlsOptions? Tls { get; set; }
 }
 
 /// <summary>A session failed: closed, timed out, or refused by the switch.</summary>
