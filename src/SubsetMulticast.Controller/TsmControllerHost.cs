@@ -106,6 +106,7 @@ public sealed class TsmControllerHost : IAsyncDisposable
         var security = ApiSecurityPolicy.Resolve(options.ApiSecurity, options.ApiUrl); // refuses a non-loopback API nobody can authenticate to
         builder.Services.TryAddSingleton(security);
         builder.WebHost.ConfigureKestrel(k => ApiSecurityComposition.ConfigureKestrel(k, security));
+        if (security.ServerCertificate is not null) builder.WebHost.UseKestrelHttpsConfiguration(); // the slim builder leaves HTTPS out unless asked
         options.ConfigureLogging?.Invoke(builder.Logging);
         var tsm = builder.Services.AddSubsetMulticast(options);
         features(tsm);

@@ -33,10 +33,20 @@ namespace SubsetMulticast.Cli.Commands;
 internal static class ServeCommand
 {
     /// <summary>A secret's source: file:PATH or env:VAR, never the secret itself on the command line.</summary>
-    private static Option<string?> Secret(string name, string description) =>
-        OptionKinds.Parsed<string?>(name, description + " file:PATH or env:VAR.", "file:PATH|env:VAR",
-            t => t.StartsWith("file:", StringComparison.Ordinal) && t.Length > 5 || t.StartsWith("env:", StringComparison.Ordinal) && t.Length > 4 ? t : null,
-            "must be file:PATH or env:VAR (a secret is never given on the command line)");
+    private static Option<string?> Secret(string name, string description)
+    {
+        var option = new Option<string?>(name) { Description = description + " file:PATH or env:VAR.", HelpName = "file:PATH|env:VAR" };
+        option.CustomParser = result =>
+        {
+            if (result.Tokens.Count == 0) return null;
+            var t = result.Tokens[^1].Value;
+            if (t.StartsWith("file:", StringComparison.Ordinal) && t.Length > 5 || t.StartsWith("env:", StringComparison.Ordinal) && t.Length > 4) return t;
+            // Not echoed: what was given may be the secret itself.
+            result.AddError($"{name} must be file:PATH or env:VAR (a secret is never given on the command line; the value given is not repeated here).");
+            return null;
+        };
+        return option;
+    }
 
     private const ushort EmulatedVlan = 1;
     private const string V6Block = "ff15::7:0/112";

@@ -1,6 +1,8 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using SubsetMulticast.Controller.Api;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -37,6 +39,12 @@ internal sealed class TsmAuthenticationHandler(IOptionsMonitor<AuthenticationSch
         if (!policy.Required) return Task.FromResult(Success(ApiSecurityPolicy.LocalAdministrator, "loopback"));
         return Task.FromResult(AuthenticateResult.NoResult());
     }
+
+    /// <summary>Whoever challenges (the authorization middleware, an endpoint with its own pipeline such as /metrics): 401 as problem+json.</summary>
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) => ApiAuthorizationResults.Unauthenticated(Context);
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        ApiProblems.WriteAsync(Context, "forbidden", StatusCodes.Status403Forbidden, "Not allowed for this client", "This client's scopes do not allow this request.");
 
     private AuthenticateResult Success(ApiClient client, string method)
     {
