@@ -148,12 +148,13 @@ internal sealed class OvsLab : IAsyncDisposable
     public string Vsctl(string args) => Shell.Check(_vsctl, $"--db={Db} --timeout=10 {args}", Env);
     public string Ofctl(string args) => Shell.Check(_ofctl, $"-O OpenFlow13 {args}", Env);
 
-    public string AddBridge(string suffix, ulong dpid, int controllerPort)
+    /// <param name="scheme">tcp, or ssl (after <c>ovs-vsctl set-ssl</c>).</param>
+    public string AddBridge(string suffix, ulong dpid, int controllerPort, string scheme = "tcp")
     {
         string br = Tag + suffix;
         Vsctl($"add-br {br} -- set bridge {br} datapath_type=netdev protocols=OpenFlow13 fail_mode=secure other-config:datapath-id={dpid:x16}");
         _bridges.Add(br);
-        Vsctl($"set-controller {br} tcp:127.0.0.1:{controllerPort}");
+        Vsctl($"set-controller {br} {scheme}:127.0.0.1:{controllerPort}");
         return br;
     }
 
