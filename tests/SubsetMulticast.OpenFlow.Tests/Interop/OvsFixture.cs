@@ -16,7 +16,13 @@ internal sealed class OvsLab : IAsyncDisposable
     private readonly string _vsctl, _ofctl, _vswitchd;
     private int _ovsdbPid, _vswitchdPid;
 
-    public OvsLab()
+    /// <param name="ownNetworkNamespace">
+    /// Run ovs-vswitchd and the switch ports in a network namespace of the lab's own, reached from the host over a veth
+    /// (<see cref="ControllerAddress"/>): every userspace-datapath ovs-vswitchd makes an "ovs-netdev" tap in its namespace,
+    /// so on a machine where other OVS labs run at the same time (other test runs, the proof) only a namespace of its own
+    /// gives the daemon a working datapath.
+    /// </param>
+    public OvsLab(bool ownNetworkNamespace = false)
     {
         _vswitchd = Shell.Require("ovs-vswitchd", "openvswitch-switch");
         Shell.Require("ovsdb-server", "openvswitch-switch");
@@ -28,6 +34,43 @@ internal sealed class OvsLab : IAsyncDisposable
         Tag = "of" + Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next()))[..4].ToLowerInvariant();
         Dir = Directory.CreateTempSubdirectory("ovs-" + Tag).FullName;
         Env = new Dictionary<string, string> { ["OVS_RUNDIR"] = Dir, ["OVS_DBDIR"] = Dir, ["OVS_LOGDIR"] = Dir };
+        if (ownNetworkNamespace)
+        {
+            _switchNs = Tag + "sw";
+            Shell.Check("ip", $"netns add {_switchNs}");
+            Shell.Check("ip", $"-n {_switchNs} link set lo up");
+            int subnet = Random.Shared.Next(256);
+            Shell.Check("ip", $"link add {Tag}u0 type veth peer name {Tag}u1");
+            _links.Add($"{Tag}u0");
+            Shell.Check("ip", $"link set {Tag}u1 netns {_switchNs}");
+            Shell.Check("ip", $"addr add 10.213.{subnet}.1/30 dev {Tag}u0");
+            Shell.Check("ip", $"-n {_switchNs} addr add 10.213.{subnet}.2/30 dev {Tag}u1");
+            Shell.Check("ip", $"link set {Tag}u0 up");
+            Shell.Check("ip", $"-n {_switchNs} link set {Tag}u1 up");
+            ControllerAddress = $"10.213.{subnet}.1";
+        }
+    }
+
+    private readonly string? _switchNs;
+
+    /// <summary>Where the switches reach a controller running on the host: 127.0.0.1, or the host's end of the lab's uplink.</summary>
+    public string ControllerAddress { get; } = "127.0.0.1";
+
+    /// <summary>The daemon command line, inside the lab's namespace when it has one.</summary>
+    private (string File, string Args) SwitchCommand(string args) => _switchNs is null ? (_vswitchd, args) : ("ip", $"netns exec {_switchNs} {_vswitchd} {args}");
+
+    /// <summary>Moves a switch-side port into the lab's namespace (if it has one) and sets it up with TX offload off (testbed.md).</summary>
+    private void PrepareSwitchPort(string name)
+    {
+        if (_switchNs is null)
+        {
+            Shell.Check("ip", $"link set {name} up");
+            Shell.Check("ethtool", $"-K {name} tx off");
+            return;
+        }
+        Shell.Check("ip", $"link set {name} netns {_switchNs}");
+        Shell.Check("ip", $"-n {_switchNs} link set {name} up");
+        Shell.Check("ip", $"netns exec {_switchNs} ethtool -K {name} tx off");
     }
 
     public string Tag { get; }
@@ -46,7 +89,8 @@ internal sealed class OvsLab : IAsyncDisposable
     public void StartSwitchDaemon()
     {
         File.Delete(Path.Combine(Dir, "vswitchd.pid"));
-        Shell.Check(_vswitchd, $"{Db} --pidfile={Dir}/vswitchd.pid --detach --log-file={Dir}/vswitchd.log", Env);
+        var (file, args) = SwitchCommand($"{Db} --pidfile={Dir}/vswitchd.pid --detach --log-file={Dir}/vswitchd.log");
+        Shell.Check(file, args, Env);
         _vswitchdPid = ReadPid("vswitchd.pid");
     }
 
@@ -67,7 +111,8 @@ internal sealed class OvsLab : IAsyncDisposable
         Shell.KillPid(pid, waitMs: 0);
         for (int i = 0; i < 200 && Exists(pid); i++) await Task.Delay(50);
         File.Delete(Path.Combine(Dir, "vswitchd.pid"));
-        await Shell.CheckAsync(_vswitchd, $"{Db} --pidfile={Dir}/vswitchd.pid --detach --log-file={Dir}/vswitchd.log", Env);
+        var (file, args) = SwitchCommand($"{Db} --pidfile={Dir}/vswitchd.pid --detach --log-file={Dir}/vswitchd.log");
+        await Shell.CheckAsync(file, args, Env);
         var path = Path.Combine(Dir, "vswitchd.pid");
         for (int i = 0; i < 200 && !File.Exists(path); i++) await Task.Delay(50);
         _vswitchdPid = int.Parse((await File.ReadAllTextAsync(path)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
@@ -154,7 +199,7 @@ internal sealed class OvsLab : IAsyncDisposable
         string br = Tag + suffix;
         Vsctl($"add-br {br} -- set bridge {br} datapath_type=netdev protocols=OpenFlow13 fail_mode=secure other-config:datapath-id={dpid:x16}");
         _bridges.Add(br);
-        Vsctl($"set-controller {br} {scheme}:127.0.0.1:{controllerPort}");
+        Vsctl($"set-controller {br} {scheme}:{ControllerAddress}:{controllerPort}");
         return br;
     }
 
@@ -171,9 +216,8 @@ internal sealed class OvsLab : IAsyncDisposable
         Shell.Check("ip", $"-n {ns} link set lo up");
         Shell.Check("ip", $"-n {ns} link set {inner} up");
         Shell.Check("ip", $"-n {ns} route add 224.0.0.0/4 dev {inner}");
-        Shell.Check("ip", $"link set {outer} up");
         // testbed.md: with the userspace datapath, TX checksum offload leaves UDP checksums unfilled.
-        Shell.Check("ethtool", $"-K {outer} tx off");
+        PrepareSwitchPort(outer);
         Shell.Check("ip", $"netns exec {ns} ethtool -K {inner} tx off");
         Vsctl($"add-port {bridge} {outer} -- set interface {outer} ofport_request={ofport}");
         return ns;
@@ -185,11 +229,7 @@ internal sealed class OvsLab : IAsyncDisposable
         string a = $"{Tag}l{index}a", b = $"{Tag}l{index}b";
         Shell.Check("ip", $"link add {a} type veth peer name {b}");
         _links.Add(a);
-        foreach (var x in new[] { a, b })
-        {
-            Shell.Check("ip", $"link set {x} up");
-            Shell.Check("ethtool", $"-K {x} tx off");
-        }
+        foreach (var x in new[] { a, b }) PrepareSwitchPort(x);
         Vsctl($"add-port {bridgeA} {a} -- set interface {a} ofport_request={portA}");
         Vsctl($"add-port {bridgeB} {b} -- set interface {b} ofport_request={portB}");
     }
@@ -251,6 +291,7 @@ internal sealed class OvsLab : IAsyncDisposable
         foreach (var link in _links) Shell.Run("ip", $"link del {link}");
         if (_vswitchdPid != 0) Shell.KillPid(_vswitchdPid);
         if (_ovsdbPid != 0) Shell.KillPid(_ovsdbPid);
+        if (_switchNs is not null) Shell.Run("ip", $"netns del {_switchNs}"); // takes the switch ports with it
         await Task.Yield();
         try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
     }

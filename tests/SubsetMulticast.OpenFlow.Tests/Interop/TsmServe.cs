@@ -26,7 +26,8 @@ internal sealed class TsmServe : IAsyncDisposable
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(typeof(SubsetMulticast.Cli.Program).Assembly.Location);
-        foreach (var a in (string[])["serve", "--openflow", "127.0.0.1:0", "--api", "http://127.0.0.1:0", "--quiet", .. extra]) psi.ArgumentList.Add(a);
+        string[] listen = extra.Contains("--openflow") ? [] : ["--openflow", "127.0.0.1:0"]; // a lab in its own namespace names the uplink's address
+        foreach (var a in (string[])["serve", .. listen, "--api", "http://127.0.0.1:0", "--quiet", .. extra]) psi.ArgumentList.Add(a);
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start tsm");
         try
         {
