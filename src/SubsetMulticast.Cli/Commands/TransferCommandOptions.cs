@@ -41,7 +41,7 @@ internal sealed class TransferCommandOptions
     {
         http = r.GetValue(Controller) is { } url ? new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(5) } : null;
         if (http is not null && r.GetValue(ControllerToken) is { } source)
-            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Controller.Security.SecretSource.Read(source).Trim());
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", global::SubsetMulticast.Controller.Security.SecretSource.Read(source).Trim());
         return http is null ? null : new RestRendezvousGroups(http);
     }
 
