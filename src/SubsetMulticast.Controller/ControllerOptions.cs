@@ -60,6 +60,8 @@ public sealed record ControllerOptions
 
     /// <summary>The rule audit (intended vs installed rules per switch): its periodic interval and parallelism.</summary>
     public Audit.RuleAuditOptions Audit { get; set; } = new();
+    /// <summary>Who may call the REST API, over what, and how much (authentication, HTTPS, rate limits, quotas). The defaults keep a loopback API open.</summary>
+    public Security.ApiSecurityOptions ApiSecurity { get; set; } = new();
 
     /// <summary>Adjusts logging (tests clear the providers; <c>tsm serve</c> keeps the console).</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; set; }

@@ -15,6 +15,8 @@ using SubsetMulticast.Controller.Dashboard;
 using SubsetMulticast.Controller.Groups;
 using SubsetMulticast.Controller.Observability;
 using SubsetMulticast.Controller.Push;
+using SubsetMulticast.Controller.Security;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.ReferenceGroups;
 using SubsetMulticast.Core.Southbound;
@@ -104,11 +106,13 @@ public sealed class TsmControllerHost : IAsyncDisposable
             ContentRootPath = AppContext.BaseDirectory,
             Args = [],
         });
+        var security = ApiSecurityPolicy.Resolve(options.ApiSecurity, options.ApiUrl); // refuses a non-loopback API nobody can authenticate to
+        builder.Services.TryAddSingleton(security);
         if (options.ApiH2cUrl is null) builder.WebHost.UseUrls(options.ApiUrl);
         else
         {
             // Endpoints set in code replace UseUrls, so both listeners are declared here, HTTP/1.1 (+h2 where a client
-            // could negotiate it) first: the bound addresses come back in this order.
+            // could negotiate it) first: the bound addresses come back in this order. Both are cleartext.
             string api = options.ApiUrl, h2c = options.ApiH2cUrl;
             builder.WebHost.ConfigureKestrel(k =>
             {
@@ -116,6 +120,8 @@ public sealed class TsmControllerHost : IAsyncDisposable
                 Listen(k, h2c, Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
             });
         }
+        builder.WebHost.ConfigureKestrel(k => ApiSecurityComposition.ConfigureKestrel(k, security));
+        if (security.ServerCertificate is not null) builder.WebHost.UseKestrelHttpsConfiguration(); // the slim builder leaves HTTPS out unless asked
         options.ConfigureLogging?.Invoke(builder.Logging);
         var tsm = builder.Services.AddSubsetMulticast(options);
         features(tsm);
@@ -138,6 +144,7 @@ public sealed class TsmControllerHost : IAsyncDisposable
             _ = applier;
             app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteUnhandledAsync });
             app.UseStatusCodePages(context => StatusProblemAsync(context.HttpContext));
+            app.UseApiSecurity();
             var groups = app.Services.GetRequiredService<GroupCoordinator>();
             var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
             ApiEndpoints.Map(app, groups, app.Services.GetRequiredService<ReferenceGroupTable>(), app.Services.GetRequiredService<HostTable>(),
@@ -216,6 +223,7 @@ public sealed class TsmControllerHost : IAsyncDisposable
         {
             404 => ("not-found", "No such resource", $"{http.Request.Method} {http.Request.Path}: no such resource; the API is under {ApiEndpoints.Prefix}."),
             405 => ("method-not-allowed", "Method not allowed", $"{http.Request.Path} does not accept {http.Request.Method}."),
+            413 => ("body-too-large", "Request body too large", $"The body is larger than this controller accepts ({http.RequestServices.GetRequiredService<ApiSecurityPolicy>().MaxRequestBodyBytes} bytes)."),
             415 => ("unsupported-media-type", "Unsupported media type", "The body must be application/json."),
             _ => ("http-" + status, ReasonPhrases.GetReasonPhrase(status), $"{http.Request.Method} {http.Request.Path} failed with status {status}."),
         };

@@ -128,7 +128,7 @@ public sealed class ServeCommandTests
     [InlineData("--fabric", "torus:3")]
     [InlineData("--api", "not a url")]
     [InlineData("--push-udp", "9470")]
-    [InlineData("--push-key", "abcd")]
+    [InlineData("--push-keys", "abcd")]
     public async Task Serve_BadArgument_ExitsWithUsageError(string option, string value)
     {
         using var p = Start("serve", option, value);

@@ -28,6 +28,7 @@ public static class TsmCommandLine
         LoadCommand.Create(),
         BridgeAgentCommand.Create(),
         AuditCommand.Create(),
+        TokenCommand.Create(),
     ];
 
     /// <summary>The root command with every subcommand; <c>--help</c>, <c>--version</c> and the <c>[suggest]</c> completion directive come with it.</summary>

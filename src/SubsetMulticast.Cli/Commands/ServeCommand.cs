@@ -8,6 +8,10 @@ using SubsetMulticast.Controller;
 using SubsetMulticast.Controller.Composition;
 using SubsetMulticast.Controller.Observability;
 using SubsetMulticast.Controller.OpenFlowFabric;
+using SubsetMulticast.Controller.Push;
+using SubsetMulticast.Controller.Security;
+using SubsetMulticast.OpenFlow.Connections;
+using Microsoft.Extensions.DependencyInjection;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Emulator;
@@ -29,8 +33,23 @@ namespace SubsetMulticast.Cli.Commands;
 /// </summary>
 internal static class ServeCommand
 {
+    /// <summary>A secret's source: file:PATH or env:VAR, never the secret itself on the command line.</summary>
+    private static Option<string?> Secret(string name, string description)
+    {
+        var option = new Option<string?>(name) { Description = description + " file:PATH or env:VAR.", HelpName = "file:PATH|env:VAR" };
+        option.CustomParser = result =>
+        {
+            if (result.Tokens.Count == 0) return null;
+            var t = result.Tokens[^1].Value;
+            if (t.StartsWith("file:", StringComparison.Ordinal) && t.Length > 5 || t.StartsWith("env:", StringComparison.Ordinal) && t.Length > 4) return t;
+            // Not echoed: what was given may be the secret itself.
+            result.AddError($"{name} must be file:PATH or env:VAR (a secret is never given on the command line; the value given is not repeated here).");
+            return null;
+        };
+        return option;
+    }
+
     private const ushort EmulatedVlan = 1;
-    private const ushort KeyId = 1;
     private const string V6Block = "ff15::7:0/112";
     private const int DefaultQueryInterval = 125, DefaultQueryResponse = 10;
 
@@ -41,7 +60,9 @@ internal static class ServeCommand
         public string FabricText { get; init; } = "";
         public ApplyMode Mode { get; init; }
         public IpAddress Reference { get; init; }
-        public byte[]? PushKey { get; init; }
+        public string? PushKeys { get; init; }
+        public ApiSecurityOptions ApiSecurity { get; init; } = new();
+        public OpenFlowTlsOptions? OpenFlowTls { get; init; }
         public IPEndPoint? OpenFlow { get; init; }
         public ushort Vlan { get; init; }
         public int LldpSeconds { get; init; }
@@ -56,9 +77,9 @@ internal static class ServeCommand
     {
         const string DefaultFabric = "leaf-spine:2:4:8";
         var fabric = OptionKinds.Fabric("--fabric", "The emulated fabric:", DefaultFabric);
-        var api = OptionKinds.Parsed<string>("--api", "Where the REST API listens (port 0: any free port).", "URL",
-            t => Uri.TryCreate(t, UriKind.Absolute, out var u) && u.Scheme == Uri.UriSchemeHttp && u.AbsolutePath == "/" ? t : null,
-            "must be a URL like http://127.0.0.1:8080");
+        var api = OptionKinds.Parsed<string>("--api", "Where the REST API listens (port 0: any free port; beyond loopback it requires --api-clients or --api-client-ca).", "URL",
+            t => Uri.TryCreate(t, UriKind.Absolute, out var u) && (u.Scheme == Uri.UriSchemeHttp || u.Scheme == Uri.UriSchemeHttps) && u.AbsolutePath == "/" ? t : null,
+            "must be a URL like http://127.0.0.1:8080 or https://0.0.0.0:8443");
         api.DefaultValueFactory = _ => "http://127.0.0.1:8080";
         var pushUdp = OptionKinds.EndPoint("--push-udp", "Where the push-instruction endpoint listens (default 127.0.0.1:9470 emulated, off with --openflow).", allowOff: true, "127.0.0.1:9470");
         var mode = OptionKinds.Choice("--mode", "computed: the controller programs each switch; pushed: one signed instruction to every switch's agent (emulated only).", "computed", "computed", "pushed");
@@ -70,11 +91,18 @@ internal static class ServeCommand
             catch (Exception e) when (e is FormatException or ArgumentException) { return null; }
         }, "must be a multicast block like 239.255.0.0/16");
         block.DefaultValueFactory = _ => "239.255.0.0/16";
-        var pushKey = OptionKinds.Parsed<byte[]>("--push-key", "The push key (hex, 16+ bytes; default: random, printed).", "HEX", t =>
-        {
-            try { var k = Convert.FromHexString(t); return k.Length >= 16 ? k : null; }
-            catch (FormatException) { return null; }
-        }, "must be at least 16 bytes as hex (32+ hex digits)");
+        var pushKeys = Secret("--push-keys", "The push keys: lines 'VLAN KEY-ID HEX' (several ids roll a key over), or one hex key (id 1). Default emulated: a random key, never printed.");
+        var apiClients = Secret("--api-clients", "The API's clients: lines 'client NAME scopes=… token-sha256=HEX' (tsm token create). Required beyond loopback unless --api-client-ca.");
+        var apiCert = OptionKinds.Text("--api-cert", "HTTPS: the API's certificate (PEM; with its key, or --api-cert-key). --api must be https://.", "PEM");
+        var apiCertKey = OptionKinds.Text("--api-cert-key", "The private key of --api-cert (PEM), if not in the same file.", "PEM");
+        var apiClientCa = OptionKinds.Text("--api-client-ca", "Mutual TLS: client certificates must chain to this CA (PEM); the CN names the client in --api-clients.", "PEM");
+        var rateLimit = OptionKinds.Count("--rate-limit", $"Requests per second per client on /api (0: off; default {ApiSecurityPolicy.DefaultRateLimit} when authentication is required, else off).", 0);
+        var quotaClient = OptionKinds.Count("--quota-client", $"Live groups one client may hold (0: off; default {ApiSecurityPolicy.DefaultClientQuota} when authentication is required, else off).", 0);
+        var quotaReference = OptionKinds.Count("--quota-reference", $"Live groups per reference group (0: off; default {ApiSecurityPolicy.DefaultReferenceQuota} when authentication is required, else off).", 0);
+        var maxBody = OptionKinds.Count("--max-body", "The largest request body in bytes (default 1048576).", 1);
+        var openflowCert = OptionKinds.Text("--openflow-cert", "OpenFlow over TLS (ssl: controllers): the controller's certificate (PEM; with its key, or --openflow-key). --openflow only.", "PEM");
+        var openflowKey = OptionKinds.Text("--openflow-key", "The private key of --openflow-cert (PEM), if not in the same file.", "PEM");
+        var openflowCa = OptionKinds.Text("--openflow-ca", "The CA switch certificates must chain to (PEM; ovs-pki's switchca/cacert.pem). With --openflow-cert.", "PEM");
         var quiet = OptionKinds.Flag("--quiet", "No log lines.");
         var logFormat = OptionKinds.Choice("--log-format", "text: one line per event; json: one JSON object per line (timestamp, level, event id, fields).", "text", "text", "json");
         var openflow = OptionKinds.EndPoint("--openflow", "Serve real OpenFlow 1.3 switches connecting here (port 0: any free port).", allowOff: false, "0.0.0.0:6653");
@@ -92,10 +120,11 @@ internal static class ServeCommand
         var config = ConfigurationArguments.Create();
         var command = new Command("serve", "The controller service until Ctrl-C: on an emulated fabric, or for OpenFlow 1.3 switches with --openflow.")
         {
-            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, encoding, auditInterval, snmp, config,
+            fabric, api, pushUdp, mode, reference, block, pushKeys, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, encoding, auditInterval, snmp,
+            apiClients, apiCert, apiCertKey, apiClientCa, rateLimit, quotaClient, quotaReference, maxBody, openflowCert, openflowKey, openflowCa, config,
         };
-        Option[] emulatedOnly = [fabric, reference, mode, pushKey];
-        Option[] openFlowOnly = [querier, querierV6, queryInterval, queryResponse, lldp, vlan, encoding];
+        Option[] emulatedOnly = [fabric, reference, mode];
+        Option[] openFlowOnly = [querier, querierV6, queryInterval, queryResponse, lldp, vlan, encoding, openflowCert, openflowKey, openflowCa];
         command.AddCheck(r =>
         {
             if (r.GetResult(snmp) is { Implicit: false })
@@ -114,13 +143,33 @@ internal static class ServeCommand
                         : $"{o.Name} applies with --openflow only (the emulated fabric is VLAN {EmulatedVlan} and re-reports on its own).");
                     return;
                 }
-            if (r.GetResult(querierV6) is { Implicit: false } && r.GetResult(querier) is not { Implicit: false })
+            if ((r.GetResult(openflowCert) is { Implicit: false }) != (r.GetResult(openflowCa) is { Implicit: false }))
+                r.AddError("--openflow-cert and --openflow-ca go together: TLS to the switches needs the controller's certificate and the CA the switches' certificates come from.");
+            else if (r.GetResult(querierV6) is { Implicit: false } && r.GetResult(querier) is not { Implicit: false })
                 r.AddError("--querier-v6 goes with --querier.");
             else if (r.ValueOr(queryResponse, DefaultQueryResponse) is var response && r.ValueOr(queryInterval, DefaultQueryInterval) is var interval && response >= interval)
                 r.AddError($"--query-response ({response} s) must be shorter than --query-interval ({interval} s).");
         });
         command.SetAction((r, ct) =>
         {
+            ApiSecurityOptions security;
+            OpenFlowTlsOptions? openflowTls = null;
+            try
+            {
+                security = ApiSecuritySources.Load(r.GetValue(apiClients), r.GetValue(apiCert), r.GetValue(apiCertKey), r.GetValue(apiClientCa));
+                security.RateLimitPerSecond = r.GetValue(rateLimit);
+                security.ClientGroupQuota = r.GetValue(quotaClient);
+                security.ReferenceGroupQuota = r.GetValue(quotaReference);
+                if (r.GetValue(maxBody) is { } body) security.MaxRequestBodyBytes = body;
+                if (r.GetValue(openflowCert) is { } cert)
+                    openflowTls = OpenFlowTlsOptions.FromPemFiles(cert, r.GetValue(openflowKey), r.GetValue(openflowCa)!);
+                if (r.GetValue(pushKeys) is { } source) _ = SecretSource.Read(source); // unreadable: say so now, not at the first instruction
+            }
+            catch (Exception e) when (e is FormatException or IOException or ArgumentException or System.Security.Cryptography.CryptographicException)
+            {
+                r.InvocationConfiguration.Error.WriteLine($"tsm serve: {e.Message}");
+                return Task.FromResult(2);
+            }
             var settings = new Settings(r.GetValue(api)!, r.GetValue(pushUdp)?.EndPoint, r.GetValue(pushUdp) is not null, r.GetValue(block)!, r.GetValue(quiet))
             {
                 Fabric = r.GetValue(fabric) ?? FabricSpec.Parse(DefaultFabric),
@@ -128,7 +177,9 @@ internal static class ServeCommand
                 Mode = r.GetValue(mode) == "pushed" ? ApplyMode.Pushed : ApplyMode.Computed,
                 LogFormat = ConsoleLogs.Parse(r.GetValue(logFormat)!) ?? LogFormat.Text,
                 Reference = r.GetValue(reference) ?? IpAddress.Parse("239.1.0.1"),
-                PushKey = r.GetValue(pushKey) is { Length: > 0 } key ? key : null, // an array option not given reads as empty
+                PushKeys = r.GetValue(pushKeys),
+                ApiSecurity = security,
+                OpenFlowTls = openflowTls,
                 OpenFlow = r.GetValue(openflow)?.EndPoint,
                 Vlan = (ushort)r.GetValue(vlan),
                 LldpSeconds = r.GetValue(lldp),
@@ -140,7 +191,7 @@ internal static class ServeCommand
             var stdout = r.InvocationConfiguration.Output;
             var stderr = r.InvocationConfiguration.Error;
             if (r.GetValue(snmp) is { } snmpFile)
-                return ServeSnmp.RunAsync(snmpFile, settings.Api, settings.Block, V6Block, settings.Quiet, stdout, stderr, ct);
+                return ServeSnmp.RunAsync(snmpFile, settings.Api, settings.Block, V6Block, settings.Quiet, stdout, stderr, ct, settings.ApiSecurity);
             return settings.OpenFlow is null ? RunEmulatedAsync(settings, stdout, stderr, ct) : RunOpenFlowAsync(settings, stdout, stderr, ct);
         });
         return command;
@@ -150,7 +201,23 @@ internal static class ServeCommand
     {
         var spec = s.Fabric!;
         var lifecycle = new LifecycleOptions().AddVlan(EmulatedVlan, s.Block, V6Block);
-        byte[] key = s.PushKey ?? System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        PushKeyFile pushKeys;
+        try
+        {
+            // No keys given: a random one that only the emulated agents know (never printed: a printed key is a leaked key).
+            pushKeys = s.PushKeys is { } source ? PushKeyFile.Read(source, [new VlanId(EmulatedVlan)])
+                : PushKeyFile.Parse(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), "random", [new VlanId(EmulatedVlan)]);
+        }
+        catch (FormatException e)
+        {
+            await stderr.WriteLineAsync($"tsm serve: --push-keys {e.Message}");
+            return 2;
+        }
+        if (!pushKeys.Keys.HasKey(new VlanId(EmulatedVlan), pushKeys.SigningKeyId))
+        {
+            await stderr.WriteLineAsync($"tsm serve: --push-keys has no key id {pushKeys.SigningKeyId} for the emulated VLAN {EmulatedVlan}.");
+            return 2;
+        }
         var pushAt = s.PushUdpGiven ? s.PushUdp : new IPEndPoint(IPAddress.Loopback, 9470);
 
         var fabric = new EmulatedFabric(spec);
@@ -160,14 +227,15 @@ internal static class ServeCommand
         using var feed = new EmulatedFabricFeed(fabric, learner);
         fabric.Announce();
         foreach (var h in fabric.Hosts) fabric.Join(h, s.Reference);
-        var keys = new PushKeyRing().Add(EmulatedVlan, KeyId, key);
+        var keys = pushKeys.Keys;
         var options = new ControllerOptions
         {
             ApiUrl = s.Api,
             PushUdp = pushAt,
             Mode = s.Mode,
             PushKeys = keys,
-            PushKeyId = KeyId,
+            PushKeyId = pushKeys.SigningKeyId,
+            ApiSecurity = s.ApiSecurity,
             Lifecycle = lifecycle,
             ConfigureLogging = ConsoleLogging.For(s.Quiet, s.LogFormat),
         };
@@ -182,14 +250,20 @@ internal static class ServeCommand
             await stderr.WriteLineAsync($"tsm serve: cannot listen: {e.Message}");
             return 1;
         }
+        catch (ArgumentException e)
+        {
+            await stderr.WriteLineAsync($"tsm serve: {e.Message}");
+            return 2;
+        }
         await using (controller)
         {
             var inv = CultureInfo.InvariantCulture;
             await stdout.WriteLineAsync(string.Create(inv, $"tsm serve: {s.FabricText} ({fabric.Switches.Count} switches, {fabric.Hosts.Count} hosts), {s.Mode.ToString().ToLowerInvariant()} mode"));
             await stdout.WriteLineAsync($"  api       {controller.ApiUrl}api/v1/groups");
             await stdout.WriteLineAsync($"  dashboard {controller.ApiUrl}");
+            await stdout.WriteLineAsync($"  security  {Describe(controller)}");
             await stdout.WriteLineAsync(controller.PushEndPoint is { } p
-                ? $"  push-udp  {p}  (VLAN {EmulatedVlan}, key id {KeyId}, key {Convert.ToHexStringLower(key)})"
+                ? $"  push-udp  {p}  (VLAN {EmulatedVlan}, signing key id {pushKeys.SigningKeyId}; {(s.PushKeys is null ? "a random key, not printed: give --push-keys file:PATH to share one" : $"keys from {s.PushKeys}")})"
                 : "  push-udp  off");
             int learned = learner.References.TryGet(EmulatedVlan, s.Reference, out var referenceGroup) ? referenceGroup.SwitchCount : 0;
             await stdout.WriteLineAsync($"  reference {s.Reference} on VLAN {EmulatedVlan}: {fabric.Hosts.Count} hosts joined, learned on {learned} switches; block {s.Block}");
@@ -204,12 +278,34 @@ internal static class ServeCommand
         return 0;
     }
 
+    /// <summary>One line on how the API is guarded (never a secret).</summary>
+    private static string Describe(TsmControllerHost controller)
+    {
+        var p = controller.Services.GetRequiredService<ApiSecurityPolicy>();
+        if (!p.Required) return "open on loopback (no --api-clients): every caller is the local administrator";
+        string limit(int n) => n == 0 ? "off" : n.ToString(CultureInfo.InvariantCulture);
+        return $"authentication required: {p.Clients.Clients.Count} clients{(p.ClientCertificateAuthorities is { Count: > 0 } ? ", client certificates from the CA" : "")}; "
+            + $"rate limit {limit(p.RateLimitPerSecond)}/s per client, quotas {limit(p.ClientGroupQuota)} per client, {limit(p.ReferenceGroupQuota)} per reference group";
+    }
+
     private static async Task<int> RunOpenFlowAsync(Settings s, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var snooping = s.Snooping;
+        var vlans = new[] { new VlanId(s.Vlan) };
+        PushKeyFile? pushKeys = null;
+        try
+        {
+            if (s.PushKeys is { } source) pushKeys = PushKeyFile.Read(source, vlans);
+        }
+        catch (FormatException e)
+        {
+            await stderr.WriteLineAsync($"tsm serve: --push-keys {e.Message}");
+            return 2;
+        }
         var settings = new OpenFlowControllerSettings
         {
             OpenFlowEndpoint = s.OpenFlow!,
+            Connection = new OpenFlow.Connections.OpenFlowOptions { Tls = s.OpenFlowTls },
             Learner = new FabricLearnerOptions { Snooping = snooping },
             Discovery = DiscoveryOptions.ForLldpInterval(TimeSpan.FromSeconds(s.LldpSeconds)),
             Southbound = new OpenFlowSouthboundOptions { Encoding = s.Encoding },
@@ -217,6 +313,8 @@ internal static class ServeCommand
             {
                 ApiUrl = s.Api,
                 PushUdp = s.PushUdp, // off unless given: OpenFlow switches run no push agent
+                PushKeys = pushKeys?.Keys ?? new PushKeyRing(),
+                ApiSecurity = s.ApiSecurity,
                 Mode = ApplyMode.Computed,
                 // Untagged hosts are VLAN 0 (the southbound then matches no vlan_vid).
                 Lifecycle = new LifecycleOptions().AddVlan(s.Vlan, s.Block, V6Block),
@@ -235,13 +333,21 @@ internal static class ServeCommand
             await stderr.WriteLineAsync($"tsm serve: cannot listen: {e.Message}");
             return 1;
         }
+        catch (ArgumentException e)
+        {
+            await stderr.WriteLineAsync($"tsm serve: {e.Message}");
+            return 2;
+        }
         await using (service)
         {
             await stdout.WriteLineAsync($"tsm serve: OpenFlow 1.3 fabric, learned from the switches (LLDP every {s.LldpSeconds} s, IGMP/MLD/ARP/ND punted)");
             await stdout.WriteLineAsync($"  api       {service.Controller.ApiUrl}api/v1/groups");
             await stdout.WriteLineAsync($"  dashboard {service.Controller.ApiUrl}");
             await stdout.WriteLineAsync($"  openflow  {service.Listener.LocalEndpoint}");
-            await stdout.WriteLineAsync(service.Controller.PushEndPoint is { } p ? $"  push-udp  {p}  (no keys: instructions are refused)" : "  push-udp  off");
+            await stdout.WriteLineAsync(s.OpenFlowTls is null ? "  switches  plain TCP (tcp: controllers)" : "  switches  TLS, certificates checked against --openflow-ca (ssl: controllers)");
+            await stdout.WriteLineAsync($"  security  {Describe(service.Controller)}");
+            await stdout.WriteLineAsync(service.Controller.PushEndPoint is { } p
+                ? $"  push-udp  {p}  ({(pushKeys is null ? "no keys: instructions are refused" : $"keys from {s.PushKeys}")})" : "  push-udp  off");
             await stdout.WriteLineAsync($"  groups on VLAN {s.Vlan} from block {s.Block}; reference groups are whatever hosts join");
             await stdout.WriteLineAsync(snooping.Querier is { } q
                 ? string.Create(CultureInfo.InvariantCulture, $"  querier   {q.IPv4Source}{(q.IPv6Source is { } q6 ? $" / {q6}" : "")} on edge ports every {snooping.QueryInterval.TotalSeconds:0} s while no lower-addressed querier is heard; membership interval {snooping.GroupMembershipInterval.TotalSeconds:0} s")

@@ -18,7 +18,8 @@ namespace SubsetMulticast.Cli.Commands;
 /// </summary>
 internal static class ServeSnmp
 {
-    public static async Task<int> RunAsync(string path, string api, string block, string v6Block, bool quiet, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static async Task<int> RunAsync(string path, string api, string block, string v6Block, bool quiet, TextWriter stdout, TextWriter stderr, CancellationToken ct,
+        Controller.Security.ApiSecurityOptions? security = null)
     {
         SnmpFabricFile file;
         try
@@ -44,6 +45,7 @@ internal static class ServeSnmp
         var options = new ControllerOptions
         {
             ApiUrl = api,
+            ApiSecurity = security ?? new(),
             Mode = ApplyMode.Computed,
             Lifecycle = new LifecycleOptions().AddVlan(file.Vlan.Value, block, v6Block),
             ConfigureLogging = ConsoleLogging.For(quiet),
@@ -64,6 +66,11 @@ internal static class ServeSnmp
         {
             await stderr.WriteLineAsync($"tsm serve: cannot listen: {e.Message}");
             return 1;
+        }
+        catch (ArgumentException e)
+        {
+            await stderr.WriteLineAsync($"tsm serve: {e.Message}");
+            return 2;
         }
         await using (controller)
         {

@@ -16,6 +16,7 @@ internal sealed class TransferCommandOptions
     public Option<int> Port { get; } = OptionKinds.Int("--port", "UDP port of the storage servers.", 1, 65535, TransferPorts.Server);
     public Option<Uri?> Controller { get; } = OptionKinds.Parsed<Uri?>("--controller", "The controller's REST API (without it: unicast fan-out).", "URL",
         t => Uri.TryCreate(t.EndsWith('/') ? t : t + "/", UriKind.Absolute, out var u) && u.Scheme is "http" or "https" ? u : null, "must be an http URL");
+    public Option<string?> ControllerToken { get; } = OptionKinds.Text("--controller-token", "The bearer token for --controller when its API requires one: file:PATH or env:VAR (never the token itself).", "file:PATH|env:VAR");
     public Option<int> Vlan { get; } = OptionKinds.Int("--vlan", "VLAN of the rendezvous group.", 0, 4094, 0);
     public Option<long?> Rate { get; } = OptionKinds.Parsed<long?>("--rate", "Sending rate in bytes/s (default: the slowest chosen bid; 125000000 for a push).", "BYTES",
         t => long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out long v) && v >= 100_000 ? v : null, "wants bytes per second ≥ 100000");
@@ -31,7 +32,7 @@ internal sealed class TransferCommandOptions
 
     public void AddTo(Command command)
     {
-        foreach (Option o in new Option[] { Iface, Port, Controller, Vlan, Rate, Fec, Encrypt, Datagram, Json }) command.Options.Add(o);
+        foreach (Option o in new Option[] { Iface, Port, Controller, ControllerToken, Vlan, Rate, Fec, Encrypt, Datagram, Json }) command.Options.Add(o);
     }
 
     public LinuxUdpTransport ClientTransport(ParseResult r) => new(new LinuxUdpTransportOptions { Interface = r.GetValue(Iface) });
@@ -39,6 +40,8 @@ internal sealed class TransferCommandOptions
     public IRendezvousGroups? Groups(ParseResult r, out HttpClient? http)
     {
         http = r.GetValue(Controller) is { } url ? new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(5) } : null;
+        if (http is not null && r.GetValue(ControllerToken) is { } source)
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", global::SubsetMulticast.Controller.Security.SecretSource.Read(source).Trim());
         return http is null ? null : new RestRendezvousGroups(http);
     }
 

@@ -23,7 +23,9 @@ public static class ApiDocument
                 Version = "v1",
                 Description = "Transactional subset multicast (draft-bestler-transactional-multicast-00): a sender names a few members of a "
                     + "snooped reference group and the controller programs each switch toward them, for a short-lived group address. "
-                    + "Errors are application/problem+json. The API has no authentication: bind it to a management address.",
+                    + "Errors are application/problem+json. On loopback with nothing configured the API is open; anywhere else every request "
+                    + "carries a bearer token (scopes read, groups:write[:VLAN[:REFERENCE]], admin) or a client certificate from the configured CA, "
+                    + "a client may refresh or release only the groups it created, and per-client rate limits and live-group quotas answer 429 with Retry-After.",
             };
             // Fixed, not the address a request came to: the served document must equal the committed one.
             document.Servers = [new OpenApiServer { Url = "http://127.0.0.1:8080", Description = "tsm serve's default --api" }];
@@ -33,14 +35,30 @@ public static class ApiDocument
                 new() { Name = "fabric", Description = "What the controller learned: the topology, located hosts, the snooped reference groups." },
                 new() { Name = "audit", Description = "Intended vs installed rules on each switch (OpenFlow flows and groups, SNMP static multicast rows), and their repair." },
             };
-            // No authentication by design (see the description): an empty requirement says so explicitly.
-            document.Security = [new OpenApiSecurityRequirement()];
+            // Either credential will do (Security/TsmAuthenticationHandler); an open loopback API ignores both.
+            document.AddComponent<IOpenApiSecurityScheme>("bearer", new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                BearerFormat = "tsm_ token (tsm token create)",
+                Description = "A client's token; its scopes come from the controller's clients file.",
+            });
+            document.AddComponent<IOpenApiSecurityScheme>("mutualTLS", new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.MutualTLS,
+                Description = "A client certificate from the controller's client CA (--api-client-ca); its CN names the client in the clients file.",
+            });
+            document.Security =
+            [
+                new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] },
+                new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("mutualTLS", document)] = [] },
+            ];
             return Task.CompletedTask;
         }));
 
     public static IEndpointRouteBuilder MapTsmOpenApi(this IEndpointRouteBuilder app)
     {
-        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous(); // the API's shape is no secret; what it holds is
         return app;
     }
 }

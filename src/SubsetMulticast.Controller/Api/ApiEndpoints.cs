@@ -2,6 +2,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using SubsetMulticast.Controller.Security;
 using SubsetMulticast.Controller.Groups;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Fabric;
@@ -18,39 +20,48 @@ internal static class ApiEndpoints
     /// <param name="southboundToken">Cancels switch I/O only when the host stops: a client that hangs up must not leave a half-applied transaction.</param>
     public static void Map(IEndpointRouteBuilder app, GroupCoordinator groups, ReferenceGroupTable references, HostTable hosts, TimeProvider time, CancellationToken southboundToken)
     {
-        var api = app.MapGroup(Prefix).WithTags("groups");
+        var api = app.MapGroup(Prefix).WithTags("groups")
+            // Every operation may meet the security layer (Security/): no or a bad credential, a scope that does not allow it, too many requests.
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status429TooManyRequests);
         // Every response a handler can write is declared (Produces / ProducesProblem), so the OpenAPI document at
         // /openapi/v1.json describes the whole API; the handlers still write bodies with the source-generated context.
         api.MapPost("/groups", (Func<HttpContext, Task<IResult>>)(http => CreateAsync(http, groups, time, southboundToken)))
             .WithName("createGroup").WithSummary("Create a rendezvous group (or supersede the one at 'group')")
             .WithDescription("Programs every switch toward the members that are in the reference group (the others are returned as ignored), in one transaction: all switches or none.")
+.RequireAuthorization(ApiPolicies.GroupsWrite)
             .Accepts<CreateGroupBody>("application/json")
             .Produces<GroupView>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status502BadGateway);
         api.MapGet("/groups", (HttpContext http) => ListGroups(http, groups))
+            .RequireAuthorization(ApiPolicies.Read)
             .WithName("listGroups").WithSummary("List the live rendezvous groups, a page at a time (?limit=&after=; Link rel=\"next\")")
             .Produces<GroupView[]>(StatusCodes.Status200OK).ProducesProblem(StatusCodes.Status400BadRequest);
         api.MapGet("/groups/{id}", (HttpContext http, string id) => groups.TryGet(id, out var g)
             ? Results.Json(GroupView.From(g), ApiJsonContext.Default.GroupView)
             : ApiProblems.From(NotFound(id), http))
+            .RequireAuthorization(ApiPolicies.Read)
             .WithName("getGroup").WithSummary("Get one rendezvous group")
             .Produces<GroupView>(StatusCodes.Status200OK).ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPost("/groups/{id}/refresh", async (HttpContext http, string id) =>
         {
             long start = time.GetTimestamp();
+            if (await CheckOwnerAsync(http, groups, id) is { } refused) return refused;
             var done = await groups.RefreshAsync(id, southboundToken, start);
             return done.Succeeded
                 ? Results.Json(GroupView.From(done.Value!.Group, done.Value.SetupMicros), ApiJsonContext.Default.GroupView)
                 : ApiProblems.From(done.Problem!, http);
         })
+            .RequireAuthorization(ApiPolicies.GroupsWrite)
             .WithName("refreshGroup").WithSummary("Re-resolve the members and renew the lease")
             .Produces<GroupView>(StatusCodes.Status200OK).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status502BadGateway);
         api.MapDelete("/groups/{id}", async (HttpContext http, string id) =>
         {
+            if (await CheckOwnerAsync(http, groups, id) is { } refused) return refused;
             var done = await groups.ReleaseWithReportAsync(id, southboundToken);
             if (!done.Succeeded) return ApiProblems.From(done.Problem!, http);
             var r = done.Value!;
@@ -66,10 +77,12 @@ internal static class ApiEndpoints
             }
             return Results.NoContent();
         })
+            .RequireAuthorization(ApiPolicies.GroupsWrite)
             .WithName("releaseGroup").WithSummary("Remove the group from every switch and free its address (?wait=stopped: answer once delivery has certainly stopped)")
             .Produces(StatusCodes.Status204NoContent).Produces<ReleaseView>(StatusCodes.Status200OK).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status502BadGateway);
         api.MapPost("/persistent-sets", (Func<HttpContext, Task<IResult>>)(http => CreatePersistentSetAsync(http, groups, southboundToken)))
+            .RequireAuthorization(ApiPolicies.Admin) // installs C(n,k) groups at once: an operator's decision
             .WithName("createPersistentSet").WithSummary("Install every k-of-n subset of a negotiating group ahead (draft §7.2)")
             .Accepts<CreatePersistentSetBody>("application/json")
             .Produces<PersistentSetView>(StatusCodes.Status201Created)
@@ -77,6 +90,7 @@ internal static class ApiEndpoints
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status502BadGateway);
         api.MapGet("/persistent-sets", () => Results.Json(groups.Persistent.All().Select(PersistentSetView.From).ToArray(), ApiJsonContext.Default.PersistentSetViewArray))
+            .RequireAuthorization(ApiPolicies.Read)
             .WithName("listPersistentSets").WithSummary("List the installed persistent sets")
             .Produces<PersistentSetView[]>(StatusCodes.Status200OK);
         api.MapDelete("/persistent-sets/{id}", async (HttpContext http, string id) =>
@@ -84,14 +98,17 @@ internal static class ApiEndpoints
             var done = await groups.Persistent.DeleteAsync(id, southboundToken);
             return done.Succeeded ? Results.NoContent() : ApiProblems.From(done.Problem!, http);
         })
+            .RequireAuthorization(ApiPolicies.Admin)
             .WithName("deletePersistentSet").WithSummary("Remove a persistent set's groups from every switch")
             .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status502BadGateway);
         api.MapGet("/reference-groups", () => Results.Json(
             references.All().Select(r => ReferenceGroupView.From(r, references.Topology)).ToArray(), ApiJsonContext.Default.ReferenceGroupViewArray))
+            .RequireAuthorization(ApiPolicies.Read)
             .WithName("listReferenceGroups").WithSummary("The snooped reference groups: member and router ports per switch")
             .WithTags("fabric").Produces<ReferenceGroupView[]>(StatusCodes.Status200OK);
         api.MapGet("/topology", () => Results.Json(TopologyView.From(references.Topology, hosts), ApiJsonContext.Default.TopologyView))
+            .RequireAuthorization(ApiPolicies.Read)
             .WithName("getTopology").WithSummary("The fabric: switches, links, spanning tree and located hosts")
             .WithTags("fabric").Produces<TopologyView>(StatusCodes.Status200OK);
     }
@@ -135,6 +152,29 @@ internal static class ApiEndpoints
         return Results.Json(PersistentSetView.From(done.Value), ApiJsonContext.Default.PersistentSetView, statusCode: StatusCodes.Status201Created);
     }
 
+    /// <summary>Refresh and release: the caller must have created the group (or be an admin). A group that does not exist is the coordinator's 404.</summary>
+    private static async Task<IResult?> CheckOwnerAsync(HttpContext http, GroupCoordinator groups, string id)
+    {
+        if (!groups.TryGet(id, out var g)) return null;
+        var owner = http.RequestServices.GetRequiredService<GroupOwnership>().OwnerOf(id) ?? ""; // "": pushed or persistent, nobody's over REST
+        return await ApiAuthorizationResults.CheckWriteAsync(http, new GroupResource(g.Vlan, g.Reference, owner, id));
+    }
+
+    /// <summary>429 with Retry-After: when the earliest of the groups that fill the quota runs out of lease.</summary>
+    private static IResult QuotaExceeded(HttpContext http, GroupCoordinator groups, GroupOwnership ownership, ApiSecurityPolicy security,
+        QuotaRefusal refusal, string client, CreateGroupRequest request)
+    {
+        var holding = refusal == QuotaRefusal.Client ? ownership.GroupsOf(client) : ownership.GroupsOn(request.Vlan, request.Reference);
+        var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+        var earliest = holding.Select(id => groups.TryGet(id, out var g) ? g.Expires : DateTimeOffset.MaxValue).DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
+        int seconds = earliest == DateTimeOffset.MaxValue ? 1 : (int)Math.Clamp(Math.Ceiling((earliest - now).TotalSeconds), 1, 86_400);
+        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string detail = refusal == QuotaRefusal.Client
+            ? $"Client '{client}' holds {security.ClientGroupQuota} live groups, its quota; release one or retry after {seconds} s."
+            : $"Reference group {request.Reference} on VLAN {request.Vlan} has {security.ReferenceGroupQuota} live groups, its quota; retry after {seconds} s.";
+        return ApiProblems.Result("quota-exceeded", StatusCodes.Status429TooManyRequests, "Live-group quota reached", detail, http);
+    }
+
     private static TsmProblem NotFound(string id) => new(ProblemKind.GroupNotFound, $"No rendezvous group '{id}'.");
 
     private static async Task<IResult> CreateAsync(HttpContext http, GroupCoordinator groups, TimeProvider time, CancellationToken southboundToken)
@@ -154,6 +194,11 @@ internal static class ApiEndpoints
         }
         if (body is null) return ApiProblems.MalformedJson("The body is null; expected a JSON object.", http);
         if (!TryParse(body, http, out var request, out var error)) return error;
+        // The caller's scope must cover this VLAN and reference group; superseding the group at "group" needs to own it.
+        var ownership = http.RequestServices.GetRequiredService<GroupOwnership>();
+        string? existing = request.Group is { } at && groups.Lifecycle.TryFindByAddress(request.Vlan, at, out var existingId) ? existingId : null;
+        if (await ApiAuthorizationResults.CheckWriteAsync(http, new GroupResource(request.Vlan, request.Reference,
+            existing is null ? null : ownership.OwnerOf(existing) ?? "", existing)) is { } forbidden) return forbidden;
         switch (body.Delivery)
         {
             case null or "tsm": break;
@@ -161,9 +206,32 @@ internal static class ApiEndpoints
             default: return ApiProblems.Invalid($"delivery '{body.Delivery}' is neither \"tsm\" nor \"bier\".", http);
         }
 
-        var done = await groups.CreateAsync(request, southboundToken, start);
-        if (!done.Succeeded) return ApiProblems.From(done.Problem!, http);
+        var security = http.RequestServices.GetRequiredService<ApiSecurityPolicy>();
+        string client = ApiCaller.Name(http.User);
+        var refusal = ownership.TryReserve(client, request.Vlan, request.Reference, security.ClientGroupQuota, security.ReferenceGroupQuota, out var reservation);
+        if (refusal != QuotaRefusal.None) return QuotaExceeded(http, groups, ownership, security, refusal, client, request);
+        Outcome<GroupResult> done;
+        try
+        {
+            done = await groups.CreateAsync(request, southboundToken, start);
+        }
+        catch
+        {
+            ownership.Cancel(reservation);
+            throw;
+        }
+        if (!done.Succeeded)
+        {
+            ownership.Cancel(reservation);
+            return ApiProblems.From(done.Problem!, http);
+        }
         var group = done.Value!.Group;
+        if (done.Value.Setup == SetupMode.Persistent) ownership.Cancel(reservation); // a persistent set's group: installed ahead, owned by nobody
+        else
+        {
+            ownership.Commit(reservation, group.Id);
+            if (!groups.TryGet(group.Id, out _)) ownership.Forget(group.Id); // gone already (a very short lease): its release went by before the commit
+        }
         http.Response.Headers.Location = $"{Prefix}/groups/{Uri.EscapeDataString(group.Id)}";
         http.Response.Headers["Server-Timing"] = trace.ToServerTiming();
         return Results.Json(GroupView.From(group, done.Value.SetupMicros, done.Value.Setup), ApiJsonContext.Default.GroupView, statusCode: StatusCodes.Status201Created);

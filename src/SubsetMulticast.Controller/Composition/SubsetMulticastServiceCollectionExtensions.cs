@@ -7,6 +7,7 @@ using SubsetMulticast.Controller.Groups;
 using SubsetMulticast.Controller.Leases;
 using SubsetMulticast.Controller.Observability;
 using SubsetMulticast.Controller.Push;
+using SubsetMulticast.Controller.Security;
 using SubsetMulticast.Core.Fabric;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Core.ReferenceGroups;
@@ -58,7 +59,9 @@ public static class SubsetMulticastServiceCollectionExtensions
         services.TryAddSingleton(sp => new PushEndpointSlot(sp.GetRequiredService<ControllerOptions>().PushUdp is null ? null
             : ActivatorUtilities.CreateInstance<PushEndpoint>(sp)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PushEndpointHost>());
-        return new SubsetMulticastBuilder(services);
+        var builder = new SubsetMulticastBuilder(services);
+        builder.AddApiSecurity(); // who may call the REST API, how often, how many groups (Security/)
+        return builder;
     }
 
     /// <summary>The fabric model the planner and the API read: <paramref name="references"/>' topology, and <paramref name="hosts"/>.</summary>

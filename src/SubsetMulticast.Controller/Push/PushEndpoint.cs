@@ -13,9 +13,11 @@ namespace SubsetMulticast.Controller.Push;
 /// <summary>
 /// The controller's UDP endpoint for push instructions (draft §7.1, drafts/push-instruction.md). Each datagram
 /// is verified (MAC, key, replay window); an accepted PushMembership creates or supersedes the group at the
-/// instruction's group address, Release and Refresh act on the group at that address. Whatever the verdict,
-/// it is counted and logged and an ack goes back. Datagrams are handled one at a time, in arrival order, so
-/// that a Release never overtakes the PushMembership before it.
+/// instruction's group address, Release and Refresh act on the group at that address. Every datagram is counted;
+/// only one that verified (MAC under a known key id, fresh sequence) is answered — anything else gets nothing
+/// back, so the endpoint is no reflector for spoofed sources, and costs one bounded parse and at most one HMAC over
+/// at most 64 KiB, and logs at a bounded rate. Datagrams are handled one at a time, in arrival
+/// order, so that a Release never overtakes the PushMembership before it.
 /// </summary>
 internal sealed partial class PushEndpoint : BackgroundService
 {
@@ -74,7 +76,9 @@ internal sealed partial class PushEndpoint : BackgroundService
                 answer = await HandleAsync(buffer.AsMemory(0, received.ReceivedBytes), received.RemoteEndPoint, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) { return; }
-            if (received.ReceivedBytes < PushAck.Length) continue;
+            // Unverified (forged, unknown key, replayed, malformed): no answer at all. A verified one is answered, and
+            // never with more bytes than it had (it is at least a header and a MAC, longer than an ack).
+            if (answer.Verdict != PushVerdict.Accepted || received.ReceivedBytes < PushAck.Length) continue;
             answer.WriteTo(ack);
             try
             {
@@ -88,7 +92,7 @@ internal sealed partial class PushEndpoint : BackgroundService
         }
     }
 
-    /// <summary>Verifies, applies and counts one datagram; returns the ack to send. Internal for tests.</summary>
+    /// <summary>Verifies, applies and counts one datagram; returns the ack, which is sent only when <see cref="PushAck.Verdict"/> is Accepted. Internal for tests.</summary>
     internal async ValueTask<PushAck> HandleAsync(ReadOnlyMemory<byte> datagram, EndPoint from, CancellationToken cancellationToken)
     {
         var verdict = Decode(datagram.Span, out var command, out var detail);

@@ -33,4 +33,12 @@ internal static partial class Log
 
     [LoggerMessage(4010, LogLevel.Information, "Switch {SwitchId} reconciled by {Method}: {Added} added, {Modified} modified, {Removed} removed, {Kept} kept")]
     public static partial void ReconciledBy(ILogger logger, string switchId, string method, int added, int modified, int removed, int kept);
+    [LoggerMessage(4011, LogLevel.Warning, "OpenFlow listener on {Endpoint} is plain TCP beyond loopback: anyone who reaches it can pose as a switch and read the fabric's rules. Give a certificate and a switch CA for TLS (ssl: controllers)")]
+    public static partial void PlainTcpBeyondLoopback(ILogger logger, System.Net.EndPoint? endpoint);
+
+    [LoggerMessage(4012, LogLevel.Warning, "TLS connection from {Remote} refused: {Reason}")]
+    public static partial void TlsRefused(ILogger logger, string remote, string reason);
+
+    [LoggerMessage(4013, LogLevel.Warning, "{Count} more TLS connections were refused and not logged (at most 10 are logged per 10 s)")]
+    public static partial void TlsRefusalsSuppressed(ILogger logger, long count);
 }

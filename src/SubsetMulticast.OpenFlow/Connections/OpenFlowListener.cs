@@ -71,6 +71,7 @@ public sealed class OpenFlowListener : IAsyncDisposable
         _listener = new TcpListener(_endpoint);
         _listener.Start(backlog: 512);
         Log.Listening(_logger, _listener.LocalEndpoint);
+        if (_options.Tls is null && !IPAddress.IsLoopback(_endpoint.Address)) Log.PlainTcpBeyondLoopback(_logger, _listener.LocalEndpoint);
         _acceptLoop = AcceptLoopAsync(_stop.Token);
     }
 
@@ -87,14 +88,50 @@ public sealed class OpenFlowListener : IAsyncDisposable
             catch (SocketException) { continue; }
             catch (ObjectDisposedException) { return; }
             socket.NoDelay = true;
-            var session = Attach(socket);
+            if (_options.Tls is { } tls)
+            {
+                // The handshake runs beside the accept loop: a slow or hostile peer holds up nobody else.
+                _ = AcceptTlsAsync(socket, tls, ct);
+                continue;
+            }
+            var session = Attach(socket, new NetworkStream(socket, ownsSocket: true));
             _running[session] = RunSessionAsync(session, socket, ct);
         }
     }
 
-    private OpenFlowSession Attach(Socket socket)
+    /// <summary>TLS first; the session gets the decrypted stream, and a refused peer never reaches it.</summary>
+    private async Task AcceptTlsAsync(Socket socket, OpenFlowTlsOptions tls, CancellationToken ct)
     {
-        var stream = new NetworkStream(socket, ownsSocket: true);
+        string remote = socket.RemoteEndPoint?.ToString() ?? "?";
+        System.Net.Security.SslStream stream;
+        try
+        {
+            stream = await tls.AuthenticateAsync(socket, ct).ConfigureAwait(false);
+        }
+        catch (System.Security.Authentication.AuthenticationException e)
+        {
+            socket.Dispose();
+            Interlocked.Increment(ref _tlsRefused);
+            if (_tlsRefusalLog.TryAcquire(_time, out long suppressed))
+            {
+                if (suppressed > 0) Log.TlsRefusalsSuppressed(_logger, suppressed);
+                Log.TlsRefused(_logger, remote, e.Message);
+            }
+            return;
+        }
+        if (ct.IsCancellationRequested) { await stream.DisposeAsync().ConfigureAwait(false); return; }
+        var session = Attach(socket, stream);
+        _running[session] = RunSessionAsync(session, socket, ct);
+    }
+
+    private long _tlsRefused;
+    private readonly RefusalLogLimit _tlsRefusalLog = new();
+
+    /// <summary>Connections refused during the TLS handshake (no certificate, another CA, a stalled handshake).</summary>
+    public long TlsRefused => Interlocked.Read(ref _tlsRefused);
+
+    private OpenFlowSession Attach(Socket socket, Stream stream)
+    {
         var pipe = new StreamDuplexPipe(PipeReader.Create(stream), PipeWriter.Create(stream));
         var session = new OpenFlowSession(pipe, socket.RemoteEndPoint?.ToString() ?? "?", _options, _logger, _time);
         // PACKET_INs arrive as views of the receive buffer; only a PacketInReceived subscriber costs a copy.
@@ -146,6 +183,29 @@ public sealed class OpenFlowListener : IAsyncDisposable
         try { await Task.WhenAll(_running.Values).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
         catch (TimeoutException) { /* sessions are closed; their sockets go with the process */ }
         _stop.Dispose();
+    }
+
+    /// <summary>A peer can make refusals at will: at most 10 log lines per 10 s, the rest counted (<see cref="TlsRefused"/>).</summary>
+    private sealed class RefusalLogLimit
+    {
+        private readonly Lock _gate = new();
+        private long _windowStart = long.MinValue, _suppressed;
+        private int _logged;
+
+        public bool TryAcquire(TimeProvider time, out long suppressedBefore)
+        {
+            long now = time.GetTimestamp();
+            lock (_gate)
+            {
+                if (_windowStart == long.MinValue || now - _windowStart >= 10 * time.TimestampFrequency) { _windowStart = now; _logged = 0; }
+                suppressedBefore = 0;
+                if (_logged >= 10) { _suppressed++; return false; }
+                _logged++;
+                suppressedBefore = _suppressed;
+                _suppressed = 0;
+                return true;
+            }
+        }
     }
 
     private sealed class StreamDuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe

@@ -23,6 +23,8 @@ public sealed class OpenFlowOptions
     /// instead of one per transaction. 0 or less: no limit (every pump pass writes at once).
     /// </summary>
     public int MaxBatchesInFlight { get; set; } = 1;
+    /// <summary>OpenFlow over TLS (switch certificates checked against a CA); null: plain TCP, with a warning when it listens beyond loopback.</summary>
+    public OpenFlowTlsOptions? Tls { get; set; }
 }
 
 /// <summary>A session failed: closed, timed out, or refused by the switch.</summary>

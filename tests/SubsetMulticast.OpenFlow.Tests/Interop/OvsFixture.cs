@@ -100,7 +100,7 @@ internal sealed class OvsLab : IAsyncDisposable
     public string Vsctl(string args) => _net.Ovs.Vsctl(args);
     public string Ofctl(string args) => _net.Ovs.Ofctl(args);
 
-    public string AddBridge(string suffix, ulong dpid, int controllerPort) => _net.AddBridge(suffix, dpid, $"tcp:{ControllerAddress}:{controllerPort}");
+    public string AddBridge(string suffix, ulong dpid, int controllerPort, string scheme = "tcp") => _net.AddBridge(suffix, dpid, $"{scheme}:{ControllerAddress}:{controllerPort}");
 
     /// <summary>A namespace host on OpenFlow port <paramref name="ofport"/>: 10.77.0.<paramref name="index"/>/24.</summary>
     public string AddHost(string bridge, int index, int ofport) => _net.AddHost(bridge, index, ofport);

@@ -29,7 +29,8 @@ internal sealed class TsmServe : IAsyncDisposable
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(typeof(SubsetMulticast.Cli.Program).Assembly.Location);
-        foreach (var a in (string[])["serve", "--openflow", $"{openFlowAddress}:0", "--api", "http://127.0.0.1:0", "--quiet", .. extra]) psi.ArgumentList.Add(a);
+        string[] listen = extra.Contains("--openflow") ? [] : ["--openflow", $"{openFlowAddress}:0"]; // a lab may name its own listening address
+        foreach (var a in (string[])["serve", .. listen, "--api", "http://127.0.0.1:0", "--quiet", .. extra]) psi.ArgumentList.Add(a);
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start tsm");
         try
         {

@@ -24,11 +24,19 @@ internal sealed class NamespacedOvsLab : IAsyncDisposable
 
     public string Vsctl(string args) => _net.Ovs.Vsctl(args, timeoutSeconds: 10);
 
+    /// <summary>The bearer token of the lab's one API client (admin); <see cref="TokenSource"/> is what <c>tsm put --controller-token</c> takes.</summary>
+    public string Token { get; private set; } = "";
+    public string TokenSource => $"file:{Dir}/token";
+
     /// <summary>ovsdb-server and ovs-vswitchd (inside the switch namespace), and <c>tsm serve --openflow</c> (inside it).</summary>
     public async Task StartAsync(string tsmDll)
     {
         _net.Ovs.Start();
-        var p = Start("ip", $"netns exec {SwitchNs} dotnet {tsmDll} serve --openflow 127.0.0.1:0 --api http://0.0.0.0:0 --quiet --lldp-interval 1");
+        // The API listens beyond loopback, so it requires a client: one admin token, kept in the lab's directory.
+        Token = "tsm_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        File.WriteAllText(Path.Combine(Dir, "clients"), $"client lab scopes=admin token-sha256={Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Token)))}\n");
+        File.WriteAllText(Path.Combine(Dir, "token"), Token);
+        var p = Start("ip", $"netns exec {SwitchNs} dotnet {tsmDll} serve --openflow 127.0.0.1:0 --api http://0.0.0.0:0 --api-clients file:{Dir}/clients --quiet --lldp-interval 1");
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         string? api = null, of = null;
         for (int i = 0; i < 20 && (api is null || of is null); i++)

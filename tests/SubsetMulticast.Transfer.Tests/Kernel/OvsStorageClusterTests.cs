@@ -36,6 +36,7 @@ public sealed class OvsStorageClusterTests(ITestOutputHelper output)
         {
             await lab.StartAsync(Tsm);
             using var http = new HttpClient { BaseAddress = lab.Api, Timeout = TimeSpan.FromSeconds(30) };
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", lab.Token);
             string leaf1 = lab.AddBridge("a", 0x21), leaf2 = lab.AddBridge("b", 0x22);
             var ns = new Dictionary<int, string>();
             for (int i = 1; i <= 5; i++) ns[i] = lab.AddHost(leaf1, i, ofport: i);
@@ -90,7 +91,7 @@ public sealed class OvsStorageClusterTests(ITestOutputHelper output)
             var file = Path.Combine(lab.Dir, "file4m");
             var content = RandomNumberGenerator.GetBytes(4 << 20);
             await File.WriteAllBytesAsync(file, content);
-            var (code, json, err) = await RunAsync("ip", $"netns exec {ns[9]} dotnet {Tsm} put {file} --negotiating {Negotiating} --replicas 3 --controller {controller} --iface {Iface(9)} --rate 4000000 --json");
+            var (code, json, err) = await RunAsync("ip", $"netns exec {ns[9]} dotnet {Tsm} put {file} --negotiating {Negotiating} --replicas 3 --controller {controller} --controller-token {lab.TokenSource} --iface {Iface(9)} --rate 4000000 --json");
             output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: put exit {code}: {json}");
             if (code != 0)
             {
@@ -156,7 +157,7 @@ public sealed class OvsStorageClusterTests(ITestOutputHelper output)
             var content2 = RandomNumberGenerator.GetBytes(2 << 20);
             await File.WriteAllBytesAsync(file2, content2);
             var storedOn4 = WaitForLineAsync(stores[4].StandardOutput, "stored", "h4's first chunk");
-            var push = RunAsync("ip", $"netns exec {ns[9]} dotnet {Tsm} push {file2} --to 10.77.0.1,10.77.0.2,10.77.0.3,10.77.0.4 --min-acks 3 --reference {Negotiating} --controller {controller} --iface {Iface(9)} --rate 4000000 --json");
+            var push = RunAsync("ip", $"netns exec {ns[9]} dotnet {Tsm} push {file2} --to 10.77.0.1,10.77.0.2,10.77.0.3,10.77.0.4 --min-acks 3 --reference {Negotiating} --controller {controller} --controller-token {lab.TokenSource} --iface {Iface(9)} --rate 4000000 --json");
             await storedOn4;
             Shell.KillPid(stores[4].Id, waitMs: 0);
             var (pcode, pjson, perr) = await push;

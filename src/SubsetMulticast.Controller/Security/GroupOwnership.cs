@@ -1,0 +1,102 @@
+using SubsetMulticast.Controller.Dashboard;
+using SubsetMulticast.Core.Addressing;
+
+namespace SubsetMulticast.Controller.Security;
+
+/// <summary>Why a reservation was refused.</summary>
+public enum QuotaRefusal { None, Client, ReferenceGroup }
+
+/// <summary>
+/// Which client created each live group created over REST, and how many live (or being created) groups each client
+/// and each reference group holds, so that nobody exhausts a block. A create reserves a slot first (checked and
+/// taken under one lock, so concurrent creates cannot overshoot), then commits it to the group's id, or cancels.
+/// Released, expired and superseded groups leave through the change feed, whoever released them.
+/// </summary>
+/// <remarks>Kept beside the group records rather than in them: owners are the API's business, not the planner's.
+/// After a controller restart the records are gone with it (the store is in memory).</remarks>
+public sealed class GroupOwnership
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Entry> _byId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _perClient = new(StringComparer.Ordinal);
+    private readonly Dictionary<(VlanId, IpAddress), int> _perReference = new();
+
+    public GroupOwnership(GroupChangeFeed feed)
+    {
+        ArgumentNullException.ThrowIfNull(feed);
+        feed.Published += change =>
+        {
+            if (change.Kind is GroupChangeKind.Released or GroupChangeKind.Expired) Forget(change.Group.Id);
+            else if (change.Kind == GroupChangeKind.Created && change.Superseded is { } old) Forget(old);
+        };
+    }
+
+    public readonly record struct Reservation(string Client, VlanId Vlan, IpAddress Reference);
+
+    private readonly record struct Entry(string Client, VlanId Vlan, IpAddress Reference);
+
+    /// <summary>The client that created <paramref name="id"/> over REST; null if none did (pushed, persistent, or unknown).</summary>
+    public string? OwnerOf(string id)
+    {
+        lock (_gate) return _byId.TryGetValue(id, out var e) ? e.Client : null;
+    }
+
+    /// <summary>The ids of the live groups <paramref name="client"/> created.</summary>
+    public IReadOnlyList<string> GroupsOf(string client)
+    {
+        lock (_gate) return [.. _byId.Where(kv => kv.Value.Client == client).Select(kv => kv.Key)];
+    }
+
+    /// <summary>The ids of the live groups created over REST on one reference group.</summary>
+    public IReadOnlyList<string> GroupsOn(VlanId vlan, IpAddress reference)
+    {
+        lock (_gate) return [.. _byId.Where(kv => kv.Value.Vlan == vlan && kv.Value.Reference == reference).Select(kv => kv.Key)];
+    }
+
+    public int CountOf(string client)
+    {
+        lock (_gate) return _perClient.GetValueOrDefault(client);
+    }
+
+    /// <summary>Takes a slot for a new group unless a quota (0: none) is full.</summary>
+    public QuotaRefusal TryReserve(string client, VlanId vlan, IpAddress reference, int clientQuota, int referenceQuota, out Reservation reservation)
+    {
+        reservation = new Reservation(client, vlan, reference);
+        lock (_gate)
+        {
+            if (clientQuota > 0 && _perClient.GetValueOrDefault(client) >= clientQuota) return QuotaRefusal.Client;
+            if (referenceQuota > 0 && _perReference.GetValueOrDefault((vlan, reference)) >= referenceQuota) return QuotaRefusal.ReferenceGroup;
+            _perClient[client] = _perClient.GetValueOrDefault(client) + 1;
+            _perReference[(vlan, reference)] = _perReference.GetValueOrDefault((vlan, reference)) + 1;
+            return QuotaRefusal.None;
+        }
+    }
+
+    /// <summary>The reserved slot now holds group <paramref name="id"/>.</summary>
+    public void Commit(Reservation reservation, string id)
+    {
+        lock (_gate) _byId[id] = new Entry(reservation.Client, reservation.Vlan, reservation.Reference);
+    }
+
+    /// <summary>The create failed: the slot is free again.</summary>
+    public void Cancel(Reservation reservation)
+    {
+        lock (_gate) Release(reservation.Client, reservation.Vlan, reservation.Reference);
+    }
+
+    /// <summary>Drops <paramref name="id"/> and frees its slots (a group gone before its create was committed here).</summary>
+    public void Forget(string id)
+    {
+        lock (_gate)
+        {
+            if (!_byId.Remove(id, out var e)) return;
+            Release(e.Client, e.Vlan, e.Reference);
+        }
+    }
+
+    private void Release(string client, VlanId vlan, IpAddress reference)
+    {
+        if (_perClient.TryGetValue(client, out int c)) { if (c <= 1) _perClient.Remove(client); else _perClient[client] = c - 1; }
+        if (_perReference.TryGetValue((vlan, reference), out int r)) { if (r <= 1) _perReference.Remove((vlan, reference)); else _perReference[(vlan, reference)] = r - 1; }
+    }
+}

@@ -1,0 +1,56 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using SubsetMulticast.Controller.Api;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace SubsetMulticast.Controller.Security;
+
+/// <summary>
+/// The API's one authentication scheme. A caller is a client of the clients file, proved by a bearer token
+/// (<c>Authorization: Bearer tsm_…</c>) or by a client certificate that Kestrel has already checked against the
+/// client CA during the TLS handshake (its CN names the client). An open API (loopback, nothing configured)
+/// authenticates every caller as the local administrator. Challenges and refusals are written as problem+json by
+/// <see cref="ApiAuthorizationResults"/>.
+/// </summary>
+internal sealed class TsmAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
+    ApiSecurityPolicy policy) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "tsm";
+    private const string Bearer = "Bearer ";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? authorization = Request.Headers.Authorization;
+        if (authorization is not null && authorization.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase))
+        {
+            return Task.FromResult(policy.Clients.TryAuthenticate(authorization[Bearer.Length..].Trim(), out var client)
+                ? Success(client, "token")
+                : AuthenticateResult.Fail("The bearer token is not one of this controller's clients."));
+        }
+        if (Context.Connection.ClientCertificate is { } certificate && policy.ClientCertificateAuthorities is { Count: > 0 })
+        {
+            // Kestrel's ClientCertificateValidation has checked the chain against the client CA before we see it.
+            string name = certificate.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, forIssuer: false);
+            return Task.FromResult(Success(policy.Clients.TryFind(name, out var listed) ? listed : new ApiClient(name, [], null), "certificate"));
+        }
+        if (!policy.Required) return Task.FromResult(Success(ApiSecurityPolicy.LocalAdministrator, "loopback"));
+        return Task.FromResult(AuthenticateResult.NoResult());
+    }
+
+    /// <summary>Whoever challenges (the authorization middleware, an endpoint with its own pipeline such as /metrics): 401 as problem+json.</summary>
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) => ApiAuthorizationResults.Unauthenticated(Context);
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        ApiProblems.WriteAsync(Context, "forbidden", StatusCodes.Status403Forbidden, "Not allowed for this client", "This client's scopes do not allow this request.");
+
+    private AuthenticateResult Success(ApiClient client, string method)
+    {
+        var claims = new List<Claim> { new(ClaimTypes.Name, client.Name), new(ClaimTypes.AuthenticationMethod, method) };
+        foreach (var s in client.Scopes) claims.Add(new Claim(ApiScope.ClaimType, s.ToString()));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+}
