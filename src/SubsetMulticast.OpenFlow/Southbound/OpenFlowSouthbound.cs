@@ -181,7 +181,7 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
     {
         trace.Submitted = SetupTrace.Now;
         int n = 0;
-        foreach (var w in staged.Writes!) n += w.Write.Messages.Length;
+        foreach (var w in staged.Writes!) n += w.Write.Messages.Count;
         trace.Messages = n;
     }
 
