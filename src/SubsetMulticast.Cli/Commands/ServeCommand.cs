@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using SubsetMulticast.Cli.CommandLine;
 using SubsetMulticast.Cli.Emulated;
+using SubsetMulticast.Cluster.Etcd;
 using SubsetMulticast.Controller;
 using SubsetMulticast.Controller.Composition;
 using SubsetMulticast.Controller.Observability;
@@ -47,6 +48,9 @@ internal static class ServeCommand
         public SnoopingOptions Snooping { get; init; } = new();
         public LogFormat LogFormat { get; init; }
         public string? Snmp { get; init; }
+
+        /// <summary>The etcd URL groups are stored at; null: in memory.</summary>
+        public string? Etcd { get; init; }
     }
 
     public static Command Create()
@@ -84,10 +88,14 @@ internal static class ServeCommand
         var queryInterval = OptionKinds.WholeSeconds("--query-interval", "Query interval; memberships last robustness × this + --query-response. --openflow only.", 2, 3175, DefaultQueryInterval);
         var queryResponse = OptionKinds.WholeSeconds("--query-response", "Query response interval. --openflow only.", 1, 3174, DefaultQueryResponse);
         var snmp = OptionKinds.Text("--snmp", "Serve SNMP switches listed in FILE (Q-BRIDGE-MIB static multicast; see README, SNMP).", "FILE");
+        var store = OptionKinds.Parsed<string>("--store", "Where groups are kept: memory (default), or etcd=URL (durable: a restarted controller reloads its groups; see README, Durable groups).", "STORE",
+            t => t == "memory" || (t.StartsWith("etcd=", StringComparison.Ordinal) && Uri.TryCreate(t[5..], UriKind.Absolute, out var u) && u.Scheme is "http" or "https") ? t : null,
+            "must be memory or etcd=http://HOST:PORT");
+        store.DefaultValueFactory = _ => "memory";
         var config = ConfigurationArguments.Create();
         var command = new Command("serve", "The controller service until Ctrl-C: on an emulated fabric, or for OpenFlow 1.3 switches with --openflow.")
         {
-            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, snmp, config,
+            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, snmp, store, config,
         };
         Option[] emulatedOnly = [fabric, reference, mode, pushKey];
         Option[] openFlowOnly = [querier, querierV6, queryInterval, queryResponse, lldp, vlan];
@@ -127,6 +135,7 @@ internal static class ServeCommand
                 OpenFlow = r.GetValue(openflow)?.EndPoint,
                 Vlan = (ushort)r.GetValue(vlan),
                 LldpSeconds = r.GetValue(lldp),
+                Etcd = r.GetValue(store) is { } st && st.StartsWith("etcd=", StringComparison.Ordinal) ? st[5..] : null,
                 Snooping = SnoopingOptions.FromQueryTimers(TimeSpan.FromSeconds(r.GetValue(queryInterval)), TimeSpan.FromSeconds(r.GetValue(queryResponse)),
                     r.GetValue(querier) is { } q4 ? new QuerierOptions { IPv4Source = q4, IPv6Source = r.GetValue(querierV6), Vlans = [new VlanId((ushort)r.GetValue(vlan))] } : null),
             };
@@ -165,10 +174,17 @@ internal static class ServeCommand
             ConfigureLogging = ConsoleLogging.For(s.Quiet, s.LogFormat),
         };
 
+        var groups = await OpenStoreAsync(s, stderr, cancellationToken);
+        if (groups is { Failed: true }) return 1;
+        using var etcd = groups?.Store;
         TsmControllerHost controller;
         try
         {
-            controller = await TsmControllerHost.StartAsync(options, tsm => tsm.AddEmulatedFabric(fabric, learner, keys, keepJoined: s.Reference), cancellationToken);
+            controller = await TsmControllerHost.StartAsync(options, tsm =>
+            {
+                tsm.AddEmulatedFabric(fabric, learner, keys, keepJoined: s.Reference);
+                if (etcd is not null) tsm.UseEtcdGroupStore(etcd);
+            }, cancellationToken);
         }
         catch (Exception e) when (e is IOException or SocketException)
         {
@@ -197,11 +213,30 @@ internal static class ServeCommand
         return 0;
     }
 
+    /// <summary>The etcd store when --store etcd=URL, opened and loaded; null for memory; Failed (said on stderr) when etcd does not answer.</summary>
+    private static async Task<(EtcdGroupStore? Store, bool Failed)?> OpenStoreAsync(Settings s, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        if (s.Etcd is null) return null;
+        try
+        {
+            return (await EtcdGroupStore.OpenAsync(new EtcdStoreOptions { Endpoints = s.Etcd, CallTimeout = TimeSpan.FromSeconds(5) }, cancellationToken: cancellationToken), false);
+        }
+        catch (EtcdUnavailableException e)
+        {
+            await stderr.WriteLineAsync($"tsm serve: the group store at {s.Etcd} did not answer: {e.Message}");
+            return (null, true);
+        }
+    }
+
     private static async Task<int> RunOpenFlowAsync(Settings s, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var snooping = s.Snooping;
+        var groups = await OpenStoreAsync(s, stderr, cancellationToken);
+        if (groups is { Failed: true }) return 1;
+        using var etcd = groups?.Store;
         var settings = new OpenFlowControllerSettings
         {
+            Features = etcd is null ? null : tsm => tsm.UseEtcdGroupStore(etcd),
             OpenFlowEndpoint = s.OpenFlow!,
             Learner = new FabricLearnerOptions { Snooping = snooping },
             Discovery = DiscoveryOptions.ForLldpInterval(TimeSpan.FromSeconds(s.LldpSeconds)),
@@ -234,6 +269,7 @@ internal static class ServeCommand
             await stdout.WriteLineAsync($"  openflow  {service.Listener.LocalEndpoint}");
             await stdout.WriteLineAsync(service.Controller.PushEndPoint is { } p ? $"  push-udp  {p}  (no keys: instructions are refused)" : "  push-udp  off");
             await stdout.WriteLineAsync($"  groups on VLAN {s.Vlan} from block {s.Block}; reference groups are whatever hosts join");
+            await stdout.WriteLineAsync(etcd is null ? "  store     memory (groups are lost when the controller stops)" : $"  store     etcd {s.Etcd}: {etcd.Count} group(s) reloaded");
             await stdout.WriteLineAsync(snooping.Querier is { } q
                 ? string.Create(CultureInfo.InvariantCulture, $"  querier   {q.IPv4Source}{(q.IPv6Source is { } q6 ? $" / {q6}" : "")} on edge ports every {snooping.QueryInterval.TotalSeconds:0} s while no lower-addressed querier is heard; membership interval {snooping.GroupMembershipInterval.TotalSeconds:0} s")
                 : string.Create(CultureInfo.InvariantCulture, $"  querier   none of ours (--querier ADDR): memberships last {snooping.GroupMembershipInterval.TotalSeconds:0} s unless a router or switch queries"));

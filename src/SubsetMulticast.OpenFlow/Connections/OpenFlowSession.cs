@@ -195,7 +195,7 @@ public sealed class OpenFlowSession : IAsyncDisposable
                 // Completing only sets results (continuations run on the pool): the read loop goes straight on.
                 foreach (var w in confirmed) w.Confirm();
                 return null;
-            case EchoReply or FeaturesReply or BarrierReply:
+            case EchoReply or FeaturesReply or BarrierReply or RoleReply:
                 if (_pending.TryGetValue(message.Xid, out var p)) p.Complete(message);
                 else Log.UnknownXid(_logger, Name, message.Xid, message.Type);
                 return null;

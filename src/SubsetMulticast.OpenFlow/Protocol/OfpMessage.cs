@@ -90,6 +90,8 @@ public abstract record OfpMessage
             OfpType.GroupMod => GroupMod.ReadBody(ref r),
             OfpType.MultipartRequest => MultipartRequest.ReadBody(ref r),
             OfpType.MultipartReply => MultipartReply.ReadBody(ref r),
+            OfpType.RoleRequest => RoleRequest.ReadBody(ref r),
+            OfpType.RoleReply => RoleReply.ReadBody(ref r),
             _ => new UnknownMessage(h.Type, h.Version, r.Rest.ToArray()),
         };
         if (h.Type is OfpType.FeaturesRequest or OfpType.BarrierRequest or OfpType.BarrierReply && r.Remaining != 0)
