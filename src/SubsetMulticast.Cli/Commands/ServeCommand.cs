@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using SubsetMulticast.Cli.CommandLine;
 using SubsetMulticast.Cli.Emulated;
+using SubsetMulticast.Cluster;
 using SubsetMulticast.Cluster.Etcd;
 using SubsetMulticast.Controller;
 using SubsetMulticast.Controller.Composition;
@@ -51,6 +52,10 @@ internal static class ServeCommand
 
         /// <summary>The etcd URL groups are stored at; null: in memory.</summary>
         public string? Etcd { get; init; }
+
+        /// <summary>This node's id when serving as one node of a cluster (--cluster); null: alone.</summary>
+        public string? NodeId { get; init; }
+        public int NodeTtl { get; init; } = 2;
     }
 
     public static Command Create()
@@ -92,10 +97,16 @@ internal static class ServeCommand
             t => t == "memory" || (t.StartsWith("etcd=", StringComparison.Ordinal) && Uri.TryCreate(t[5..], UriKind.Absolute, out var u) && u.Scheme is "http" or "https") ? t : null,
             "must be memory or etcd=http://HOST:PORT");
         store.DefaultValueFactory = _ => "memory";
+        var cluster = OptionKinds.Parsed<string>("--cluster", "Serve as one node of a controller cluster sharing etcd=URL: groups in etcd, a master per switch, any node takes REST (see README, Controller cluster). --openflow only.", "etcd=URL",
+            t => t.StartsWith("etcd=", StringComparison.Ordinal) && Uri.TryCreate(t[5..], UriKind.Absolute, out var u) && u.Scheme is "http" or "https" ? t[5..] : null,
+            "must be etcd=http://HOST:PORT");
+        var nodeId = OptionKinds.Parsed<string>("--node-id", "This node's name in the cluster (letters, digits, '-'; unique among live nodes). With --cluster.", "ID",
+            t => t.Length is > 0 and <= 32 && t.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') ? t : null, "must be 1-32 letters, digits or '-'");
+        var nodeTtl = OptionKinds.WholeSeconds("--node-ttl", "Seconds a dead node keeps its masterships (its etcd lease TTL; etcd's minimum is 1.5 × its election timeout). With --cluster.", 1, 60, 2);
         var config = ConfigurationArguments.Create();
         var command = new Command("serve", "The controller service until Ctrl-C: on an emulated fabric, or for OpenFlow 1.3 switches with --openflow.")
         {
-            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, snmp, store, config,
+            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, snmp, store, cluster, nodeId, nodeTtl, config,
         };
         Option[] emulatedOnly = [fabric, reference, mode, pushKey];
         Option[] openFlowOnly = [querier, querierV6, queryInterval, queryResponse, lldp, vlan];
@@ -117,6 +128,11 @@ internal static class ServeCommand
                         : $"{o.Name} applies with --openflow only (the emulated fabric is VLAN {EmulatedVlan} and re-reports on its own).");
                     return;
                 }
+            bool isCluster = r.GetResult(cluster) is { Implicit: false };
+            if (isCluster && !isOpenFlow) { r.AddError("--cluster applies with --openflow only: its nodes share real switches."); return; }
+            if (isCluster && r.GetResult(store) is { Implicit: false }) { r.AddError("--cluster keeps the groups in its etcd; leave --store out."); return; }
+            if (isCluster != (r.GetResult(nodeId) is { Implicit: false })) { r.AddError("--cluster and --node-id go together."); return; }
+            if (!isCluster && r.GetResult(nodeTtl) is { Implicit: false }) { r.AddError("--node-ttl applies with --cluster only."); return; }
             if (r.GetResult(querierV6) is { Implicit: false } && r.GetResult(querier) is not { Implicit: false })
                 r.AddError("--querier-v6 goes with --querier.");
             else if (r.ValueOr(queryResponse, DefaultQueryResponse) is var response && r.ValueOr(queryInterval, DefaultQueryInterval) is var interval && response >= interval)
@@ -135,7 +151,9 @@ internal static class ServeCommand
                 OpenFlow = r.GetValue(openflow)?.EndPoint,
                 Vlan = (ushort)r.GetValue(vlan),
                 LldpSeconds = r.GetValue(lldp),
-                Etcd = r.GetValue(store) is { } st && st.StartsWith("etcd=", StringComparison.Ordinal) ? st[5..] : null,
+                Etcd = r.GetValue(cluster) ?? (r.GetValue(store) is { } st && st.StartsWith("etcd=", StringComparison.Ordinal) ? st[5..] : null),
+                NodeId = r.GetValue(nodeId),
+                NodeTtl = r.GetValue(nodeTtl),
                 Snooping = SnoopingOptions.FromQueryTimers(TimeSpan.FromSeconds(r.GetValue(queryInterval)), TimeSpan.FromSeconds(r.GetValue(queryResponse)),
                     r.GetValue(querier) is { } q4 ? new QuerierOptions { IPv4Source = q4, IPv6Source = r.GetValue(querierV6), Vlans = [new VlanId((ushort)r.GetValue(vlan))] } : null),
             };
@@ -234,9 +252,12 @@ internal static class ServeCommand
         var groups = await OpenStoreAsync(s, stderr, cancellationToken);
         if (groups is { Failed: true }) return 1;
         using var etcd = groups?.Store;
+        var clusterOptions = s.NodeId is null ? null : new ClusterOptions { NodeId = s.NodeId, NodeTtlSeconds = s.NodeTtl };
+        var lifecycle = new LifecycleOptions().AddVlan(s.Vlan, s.Block, V6Block);
+        if (clusterOptions is not null) lifecycle.IdPrefix = $"rg-{clusterOptions.NodeId}-";
         var settings = new OpenFlowControllerSettings
         {
-            Features = etcd is null ? null : tsm => tsm.UseEtcdGroupStore(etcd),
+            Features = etcd is null ? null : clusterOptions is not null ? tsm => tsm.AddCluster(clusterOptions, etcd) : tsm => tsm.UseEtcdGroupStore(etcd),
             OpenFlowEndpoint = s.OpenFlow!,
             Learner = new FabricLearnerOptions { Snooping = snooping },
             Discovery = DiscoveryOptions.ForLldpInterval(TimeSpan.FromSeconds(s.LldpSeconds)),
@@ -246,7 +267,7 @@ internal static class ServeCommand
                 PushUdp = s.PushUdp, // off unless given: OpenFlow switches run no push agent
                 Mode = ApplyMode.Computed,
                 // Untagged hosts are VLAN 0 (the southbound then matches no vlan_vid).
-                Lifecycle = new LifecycleOptions().AddVlan(s.Vlan, s.Block, V6Block),
+                Lifecycle = lifecycle,
                 ConfigureLogging = ConsoleLogging.For(s.Quiet, s.LogFormat),
             },
         };
@@ -270,6 +291,8 @@ internal static class ServeCommand
             await stdout.WriteLineAsync(service.Controller.PushEndPoint is { } p ? $"  push-udp  {p}  (no keys: instructions are refused)" : "  push-udp  off");
             await stdout.WriteLineAsync($"  groups on VLAN {s.Vlan} from block {s.Block}; reference groups are whatever hosts join");
             await stdout.WriteLineAsync(etcd is null ? "  store     memory (groups are lost when the controller stops)" : $"  store     etcd {s.Etcd}: {etcd.Count} group(s) reloaded");
+            if (clusterOptions is not null)
+                await stdout.WriteLineAsync($"  cluster   node {clusterOptions.NodeId}; masterships on a {clusterOptions.NodeTtlSeconds} s lease; switches connect to every node");
             await stdout.WriteLineAsync(snooping.Querier is { } q
                 ? string.Create(CultureInfo.InvariantCulture, $"  querier   {q.IPv4Source}{(q.IPv6Source is { } q6 ? $" / {q6}" : "")} on edge ports every {snooping.QueryInterval.TotalSeconds:0} s while no lower-addressed querier is heard; membership interval {snooping.GroupMembershipInterval.TotalSeconds:0} s")
                 : string.Create(CultureInfo.InvariantCulture, $"  querier   none of ours (--querier ADDR): memberships last {snooping.GroupMembershipInterval.TotalSeconds:0} s unless a router or switch queries"));

@@ -57,6 +57,25 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
     }
 
     public EtcdClient Client => _client;
+
+    /// <summary>The etcd revision the view was last loaded at (a cluster node's watch starts right after it).</summary>
+    public long LoadedRevision { get; private set; }
+
+    /// <summary>The newest revision of this store's own writes: a transaction recorded by <see cref="RecordAsync"/> is at or before it.</summary>
+    public long LastRevision => Interlocked.Read(ref _lastRevision);
+    private long _lastRevision;
+
+    private void NoteRevision(long revision)
+    {
+        long seen;
+        while ((seen = Interlocked.Read(ref _lastRevision)) < revision && Interlocked.CompareExchange(ref _lastRevision, revision, seen) != seen) { }
+    }
+
+    /// <summary>The lease a group record was seen on (another controller's write, from a watch).</summary>
+    internal void NoteLease(string id, long lease)
+    {
+        if (lease != 0) _leases[id] = lease;
+    }
     public EtcdStoreOptions Options => _options;
 
     /// <summary>Connects and loads every stored group; throws <see cref="EtcdUnavailableException"/> when etcd does not answer in time.</summary>
@@ -87,6 +106,8 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
         foreach (var g in _view.All()) _view.Remove(g.Id);
         _leases.Clear();
         foreach (var kv in range.Kvs) Observe(kv);
+        LoadedRevision = range.Header.Revision;
+        NoteRevision(range.Header.Revision);
         return range.Header.Revision;
     }
 
@@ -138,6 +159,7 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
                     txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Utf8(GroupKey(after.Id)), Value = ByteString.CopyFrom(StoredGroup.From(after).ToJson()), Lease = lease } });
                     txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Utf8(addressKey), Value = Utf8(after.Id), Lease = lease } });
                     var result = await CallAsync(d => _client.TransactionAsync(txn, deadline: d, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    NoteRevision(result.Header.Revision);
                     if (!result.Succeeded)
                     {
                         if (lease != 0) await RevokeQuietlyAsync(lease).ConfigureAwait(false);
@@ -158,7 +180,8 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
                     txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Utf8(AddressKey(before)) } });
                     txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Utf8(GroupKey(before.Id)) } });
                     txn.Failure.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Utf8(GroupKey(before.Id)) } });
-                    await CallAsync(d => _client.TransactionAsync(txn, deadline: d, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    var deleted = await CallAsync(d => _client.TransactionAsync(txn, deadline: d, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    NoteRevision(deleted.Header.Revision);
                     return null;
                 }
             }
@@ -191,7 +214,8 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
                 txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Utf8(GroupKey(before.Id)), Value = ByteString.CopyFrom(StoredGroup.From(before).ToJson()), Lease = lease } });
                 txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Utf8(AddressKey(before)), Value = Utf8(before.Id), Lease = lease } });
             }
-            await CallAsync(d => _client.TransactionAsync(txn, deadline: d, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var undone = await CallAsync(d => _client.TransactionAsync(txn, deadline: d, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            NoteRevision(undone.Header.Revision);
             if (tx.After is { } a && (tx.Before is null || tx.Before.Id != a.Id) && _leases.TryRemove(a.Id, out var l)) await RevokeQuietlyAsync(l).ConfigureAwait(false);
         }
         catch (Exception e) when (e is EtcdUnavailableException or RpcException)
@@ -225,6 +249,14 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
     }
 
     internal static ByteString Utf8(string s) => ByteString.CopyFromUtf8(s);
+
+    /// <summary>The same view and leases, talking to another endpoint (tests: an etcd that went away).</summary>
+    internal EtcdGroupStore WithEndpointForTest(string endpoints)
+    {
+        var moved = new EtcdGroupStore(new EtcdClient(endpoints), _options with { Endpoints = endpoints }, _time, _log);
+        foreach (var g in _view.All()) moved._view.Put(g);
+        return moved;
+    }
 
     public void Dispose() => _client.Dispose();
 

@@ -92,6 +92,7 @@ public abstract record OfpMessage
             OfpType.MultipartReply => MultipartReply.ReadBody(ref r),
             OfpType.RoleRequest => RoleRequest.ReadBody(ref r),
             OfpType.RoleReply => RoleReply.ReadBody(ref r),
+            OfpType.SetAsync => SetAsync.ReadBody(ref r),
             _ => new UnknownMessage(h.Type, h.Version, r.Rest.ToArray()),
         };
         if (h.Type is OfpType.FeaturesRequest or OfpType.BarrierRequest or OfpType.BarrierReply && r.Remaining != 0)

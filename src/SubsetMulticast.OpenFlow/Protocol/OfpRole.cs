@@ -50,3 +50,27 @@ public sealed record RoleReply(ControllerRole Role, ulong GenerationId) : RoleMe
     internal static RoleReply ReadBody(ref SpanReader r) { var (role, gen) = ReadFields(ref r, OfpType.RoleReply); return new RoleReply(role, gen); }
     public override string ToString() => $"ROLE_REPLY {Role} generation={GenerationId} xid={Xid}";
 }
+
+/// <summary>
+/// OFPT_SET_ASYNC (28), 32 bytes: <c>header | packet_in_mask[2] | port_status_mask[2] | flow_removed_mask[2]</c> (u32 each;
+/// element 0 applies in the MASTER/EQUAL role, element 1 in SLAVE; bit n = reason n). A cluster's slave
+/// controllers ask for packet-ins too, so every node learns the reference groups and hosts from the punts.
+/// </summary>
+public sealed record SetAsync(uint PacketInMaster, uint PacketInSlave, uint PortStatusMaster, uint PortStatusSlave, uint FlowRemovedMaster, uint FlowRemovedSlave) : OfpMessage
+{
+    /// <summary>Every packet-in and port-status reason in both roles; flow-removed for the master only (OVS's default for it).</summary>
+    public static SetAsync EverythingToSlavesToo() => new(0x7, 0x7, 0x7, 0x7, 0xF, 0);
+
+    public override OfpType Type => OfpType.SetAsync;
+    protected override int BodyLength => 24;
+    protected override void WriteBody(ref SpanWriter w)
+    {
+        w.U32(PacketInMaster); w.U32(PacketInSlave); w.U32(PortStatusMaster); w.U32(PortStatusSlave); w.U32(FlowRemovedMaster); w.U32(FlowRemovedSlave);
+    }
+
+    internal static SetAsync ReadBody(ref SpanReader r)
+    {
+        if (r.Remaining != 24) throw new OpenFlowFormatException($"SET_ASYNC body is {r.Remaining} bytes, expected 24", r.Offset);
+        return new SetAsync(r.U32(), r.U32(), r.U32(), r.U32(), r.U32(), r.U32());
+    }
+}

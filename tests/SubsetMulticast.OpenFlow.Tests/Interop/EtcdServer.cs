@@ -24,7 +24,8 @@ public sealed class EtcdServer : IAsyncDisposable
     public string ClientUrl { get; }
     public int Pid => _process.Id;
 
-    public static async Task<EtcdServer> StartAsync()
+    /// <param name="extra">More etcd flags, e.g. a shorter election timeout (which lowers the minimum lease TTL).</param>
+    public static async Task<EtcdServer> StartAsync(params string[] extra)
     {
         string etcd = Which("etcd") ?? throw new Xunit.Sdk.XunitException("etcd is not installed: apt-get install etcd-server (test.sh installs it)");
         string dir = Directory.CreateTempSubdirectory("etcd-").FullName;
@@ -34,7 +35,7 @@ public sealed class EtcdServer : IAsyncDisposable
             string url = $"http://127.0.0.1:{client}", peerUrl = $"http://127.0.0.1:{peer}";
             var psi = new ProcessStartInfo(etcd) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var a in (string[])["--name", "t", "--data-dir", Path.Combine(dir, "data"), "--listen-client-urls", url, "--advertise-client-urls", url,
-                "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl, "--initial-cluster", $"t={peerUrl}", "--log-level", "warn"])
+                "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl, "--initial-cluster", $"t={peerUrl}", "--log-level", "warn", .. extra])
                 psi.ArgumentList.Add(a);
             var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start etcd");
             var log = new System.Text.StringBuilder();
