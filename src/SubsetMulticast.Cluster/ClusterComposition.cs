@@ -40,6 +40,8 @@ public static class ClusterComposition
             sp.GetRequiredService<TimeProvider>())));
 
         // Steps that write to the switch (reconcile, punt flows, unregistered-group flows, LLDP) run on its master only.
+        // The single-controller "stored group rules" step gives way to the node's own restore when it becomes master
+        // (from etcd's records, which include transactions still in flight).
         foreach (var d in services.Where(d => d.ServiceType == typeof(ISwitchBootstrapStep)).ToList())
         {
             services.Remove(d);
@@ -47,6 +49,7 @@ public static class ClusterComposition
             {
                 var inner = (ISwitchBootstrapStep)(d.ImplementationInstance ?? d.ImplementationFactory?.Invoke(sp)
                     ?? ActivatorUtilities.CreateInstance(sp, d.ImplementationType!));
+                if (inner.Order == StoredGroupRules.BootstrapOrderValue) return new SwitchBootstrapStep(inner.Order, inner.Name + " (by the cluster node)", (_, _) => Task.FromResult(true));
                 return inner.Order >= BootstrapOrder.Reconcile ? new MasterOnlyStep(inner, () => sp.GetRequiredService<ClusterNode>()) : inner;
             });
         }

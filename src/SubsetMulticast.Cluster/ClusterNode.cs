@@ -58,6 +58,9 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
     private readonly ConcurrentDictionary<string, long> _applied = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _nodes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ulong> _mine = new(StringComparer.Ordinal);
+    // Every group as etcd has it, in-flight ones included (the lifecycle's view holds a group of ours only once its
+    // transaction commits, which waits for the masters — a new master restores from this one).
+    private readonly ConcurrentDictionary<string, RendezvousGroup> _groups = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<bool>> _connecting = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _bootstrapping = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
@@ -121,6 +124,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         // The group view was loaded at some revision; masters, applied marks and nodes are read at that same revision and
         // the watch starts right after it, so nothing falls between.
         long at = _store.LoadedRevision;
+        foreach (var g in _store.All()) _groups[g.Id] = g;
         foreach (var (kind, kv) in await RangeAsync(at, deadline, cancellationToken)) Take(kind, kv, deleted: false);
         _processed = at;
         _listener.SwitchDisconnected += OnDisconnected;
@@ -340,11 +344,16 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         {
             if (!StoredGroup.TryParse(e.Kv.Value.Span, out var g)) { Log.Unreadable(_log, e.Kv.Key.ToStringUtf8()); return; }
             next = g;
+            _groups[g.Id] = g;
             _lifecycle.Observe(g);
             _store.NoteLease(g.Id, e.Kv.Lease);
         }
         if (e.PrevKv is { } prev && StoredGroup.TryParse(prev.Value.Span, out var p)) previous = p;
-        if (deleted && previous is not null) _lifecycle.ObserveRemoved(previous.Id);
+        if (deleted && previous is not null)
+        {
+            _groups.TryRemove(previous.Id, out _);
+            _lifecycle.ObserveRemoved(previous.Id);
+        }
         var touched = new HashSet<string>(StringComparer.Ordinal);
         if (next is not null) foreach (var s in next.Switches) touched.Add(s.SwitchId);
         if (previous is not null) foreach (var s in previous.Switches) touched.Add(s.SwitchId);
@@ -371,7 +380,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
             if (r.Succeeded || !_mine.ContainsKey(kv.Key) || !_listener.TryGetSwitch(kv.Key, out var session)) return;
             // The switch refused (or its state was not what we recorded): converge it on the store instead.
             Log.Reconciling(_log, NodeId, kv.Key, string.Join("; ", r.Failures.Select(f => f.Reason)));
-            _stored.Restore(kv.Key);
+            Restore(kv.Key);
             await _southbound.ReconcileAsync(session, ct).ConfigureAwait(false);
         })).ConfigureAwait(false);
     }
@@ -436,7 +445,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         Signal();
         await RequestRoleAsync(session, ControllerRole.Master, generation).ConfigureAwait(false);
         Log.Promoted(_log, NodeId, switchId, generation);
-        _stored.Restore(switchId);
+        Restore(switchId);
         if (_bootstrapping.ContainsKey(switchId)) { Decided(switchId); return; } // the bootstrap goes on with the writing steps
         // Taken over from a dead node: the switch is ours from now; converge it (rules that are right stay untouched).
         Interlocked.Increment(ref _promoting);
@@ -449,6 +458,16 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                 _work.Writer.TryWrite(new Promoted(switchId)); // lets the loop report
             }
         }, CancellationToken.None);
+    }
+
+    /// <summary>The southbound intends <paramref name="switchId"/> to hold exactly the rules etcd's groups give it.</summary>
+    private void Restore(string switchId)
+    {
+        var rules = new List<GroupRule>();
+        foreach (var g in _groups.Values)
+            foreach (var s in g.Switches)
+                if (s.SwitchId == switchId) rules.Add(g.RuleFor(s));
+        _southbound.RestoreIntended(switchId, rules);
     }
 
     private async Task RunWritingStepsAsync(OpenFlowSession session)
@@ -473,9 +492,15 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         }
         catch (OpenFlowErrorException e)
         {
-            // STALE: a newer master has claimed the switch meanwhile; its key's watch event demotes us.
             Log.RoleRefused(_log, NodeId, session.SwitchId, role, e.Message);
-            if (role == ControllerRole.Master) _mine.TryRemove(session.SwitchId, out _);
+            // ROLE_REQUEST_FAILED/STALE: a newer master has claimed the switch meanwhile (its key's watch event follows).
+            // A switch without roles (BAD_TYPE, UNSUP) treats every controller as EQUAL: the etcd mastership alone
+            // keeps the others from writing, so this node stays its master.
+            if (role == ControllerRole.Master && e.Error.ErrorType == RoleRequestFailed && e.Error.Code == Stale) _mine.TryRemove(session.SwitchId, out _);
+        }
+        catch (Exception e) when (e is OpenFlowSessionException or TimeoutException)
+        {
+            Log.RoleRefused(_log, NodeId, session.SwitchId, role, e.Message);
         }
     }
 
@@ -507,6 +532,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
             {
                 // Our mastership outlived a reconnect: claim the role again with the same generation.
                 _mine[sw] = m.Generation;
+                Restore(sw);
                 await RequestRoleAsync(session, ControllerRole.Master, m.Generation).ConfigureAwait(false);
             }
             else await RequestRoleAsync(session, ControllerRole.Slave, m.Generation).ConfigureAwait(false);
@@ -562,6 +588,8 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         _channel.Dispose();
         _stop.Dispose();
     }
+
+    private const ushort RoleRequestFailed = 11, Stale = 0; // OFPET_ROLE_REQUEST_FAILED / OFPRRFC_STALE
 
     private static ByteString Utf8(string s) => ByteString.CopyFromUtf8(s);
 

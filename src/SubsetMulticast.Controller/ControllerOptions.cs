@@ -49,6 +49,9 @@ public sealed record ControllerOptions
     /// <summary>Where group records live; null for the embedded in-memory store.</summary>
     public IGroupStore? Store { get; set; }
 
+    /// <summary>The rule audit (intended vs installed rules per switch): its periodic interval and parallelism.</summary>
+    public Audit.RuleAuditOptions Audit { get; set; } = new();
+
     /// <summary>Adjusts logging (tests clear the providers; <c>tsm serve</c> keeps the console).</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; set; }
 }

@@ -127,6 +127,7 @@ public sealed class TsmControllerHost : IAsyncDisposable
             var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
             ApiEndpoints.Map(app, groups, app.Services.GetRequiredService<ReferenceGroupTable>(), app.Services.GetRequiredService<HostTable>(),
                 app.Services.GetRequiredService<TimeProvider>(), stopping);
+            Audit.AuditApi.Map(app, app.Services.GetRequiredService<Audit.RuleAuditor>(), stopping);
             app.MapTsmMetrics();
             app.MapTsmOpenApi();
             app.MapDashboard(stopping);

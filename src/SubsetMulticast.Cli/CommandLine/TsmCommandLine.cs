@@ -27,6 +27,7 @@ public static class TsmCommandLine
         PushCommand.Create(),
         LoadCommand.Create(),
         BridgeAgentCommand.Create(),
+        AuditCommand.Create(),
     ];
 
     /// <summary>The root command with every subcommand; <c>--help</c>, <c>--version</c> and the <c>[suggest]</c> completion directive come with it.</summary>

@@ -46,6 +46,7 @@ internal static class ServeCommand
         public IPEndPoint? OpenFlow { get; init; }
         public ushort Vlan { get; init; }
         public int LldpSeconds { get; init; }
+        public int AuditSeconds { get; init; } = 60;
         public SnoopingOptions Snooping { get; init; } = new();
         public LogFormat LogFormat { get; init; }
         public string? Snmp { get; init; }
@@ -92,6 +93,7 @@ internal static class ServeCommand
             ip => !ip.IsV4 && (ip.High >> 48) == 0xfe80, "must be an IPv6 link-local address (fe80::…, as MLD requires)");
         var queryInterval = OptionKinds.WholeSeconds("--query-interval", "Query interval; memberships last robustness × this + --query-response. --openflow only.", 2, 3175, DefaultQueryInterval);
         var queryResponse = OptionKinds.WholeSeconds("--query-response", "Query response interval. --openflow only.", 1, 3174, DefaultQueryResponse);
+        var auditInterval = OptionKinds.WholeSeconds("--audit-interval", "How often every switch's rules are audited against the intended ones (0: never; tsm audit runs one now).", 0, 86_400, 60);
         var snmp = OptionKinds.Text("--snmp", "Serve SNMP switches listed in FILE (Q-BRIDGE-MIB static multicast; see README, SNMP).", "FILE");
         var store = OptionKinds.Parsed<string>("--store", "Where groups are kept: memory (default), or etcd=URL (durable: a restarted controller reloads its groups; see README, Durable groups).", "STORE",
             t => t == "memory" || (t.StartsWith("etcd=", StringComparison.Ordinal) && Uri.TryCreate(t[5..], UriKind.Absolute, out var u) && u.Scheme is "http" or "https") ? t : null,
@@ -106,7 +108,7 @@ internal static class ServeCommand
         var config = ConfigurationArguments.Create();
         var command = new Command("serve", "The controller service until Ctrl-C: on an emulated fabric, or for OpenFlow 1.3 switches with --openflow.")
         {
-            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, snmp, store, cluster, nodeId, nodeTtl, config,
+            fabric, api, pushUdp, mode, reference, block, pushKey, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, auditInterval, snmp, store, cluster, nodeId, nodeTtl, config,
         };
         Option[] emulatedOnly = [fabric, reference, mode, pushKey];
         Option[] openFlowOnly = [querier, querierV6, queryInterval, queryResponse, lldp, vlan];
@@ -154,6 +156,7 @@ internal static class ServeCommand
                 Etcd = r.GetValue(cluster) ?? (r.GetValue(store) is { } st && st.StartsWith("etcd=", StringComparison.Ordinal) ? st[5..] : null),
                 NodeId = r.GetValue(nodeId),
                 NodeTtl = r.GetValue(nodeTtl),
+                AuditSeconds = r.GetValue(auditInterval),
                 Snooping = SnoopingOptions.FromQueryTimers(TimeSpan.FromSeconds(r.GetValue(queryInterval)), TimeSpan.FromSeconds(r.GetValue(queryResponse)),
                     r.GetValue(querier) is { } q4 ? new QuerierOptions { IPv4Source = q4, IPv6Source = r.GetValue(querierV6), Vlans = [new VlanId((ushort)r.GetValue(vlan))] } : null),
             };
@@ -269,6 +272,7 @@ internal static class ServeCommand
                 // Untagged hosts are VLAN 0 (the southbound then matches no vlan_vid).
                 Lifecycle = lifecycle,
                 ConfigureLogging = ConsoleLogging.For(s.Quiet, s.LogFormat),
+                Audit = new SubsetMulticast.Controller.Audit.RuleAuditOptions { Interval = s.AuditSeconds == 0 ? null : TimeSpan.FromSeconds(s.AuditSeconds) },
             },
         };
 

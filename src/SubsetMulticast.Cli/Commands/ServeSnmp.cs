@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using SubsetMulticast.Controller;
 using SubsetMulticast.Controller.Composition;
@@ -54,6 +55,9 @@ internal static class ServeSnmp
             {
                 tsm.UseFabricModel(fabric.References, fabric.Hosts).UseSouthbound(fabric.Southbound);
                 tsm.Services.AddHostedService(sp => new Poller(fabric, sp.GetRequiredService<TimeProvider>(), stderr));
+                // The rule audit reads each switch's static multicast table back; rows of the block's MACs are ours.
+                tsm.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Core.Audit.IRuleAuditAdapter, Snmp.Southbound.SnmpRuleAudit>(sp =>
+                    new Snmp.Southbound.SnmpRuleAudit(fabric.Southbound, client, Snmp.Southbound.SnmpRuleAudit.MacsOfBlock(block), sp.GetRequiredService<TimeProvider>())));
             }, ct);
         }
         catch (Exception e) when (e is IOException or SocketException)

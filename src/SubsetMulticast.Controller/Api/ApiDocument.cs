@@ -31,6 +31,7 @@ public static class ApiDocument
             {
                 new() { Name = "groups", Description = "Rendezvous groups: created for a subset of a reference group's members, refreshed, released; leases expire." },
                 new() { Name = "fabric", Description = "What the controller learned: the topology, located hosts, the snooped reference groups." },
+                new() { Name = "audit", Description = "Intended vs installed rules on each switch (OpenFlow flows and groups, SNMP static multicast rows), and their repair." },
             };
             // No authentication by design (see the description): an empty requirement says so explicitly.
             document.Security = [new OpenApiSecurityRequirement()];

@@ -52,7 +52,8 @@ public static class SubsetMulticastServiceCollectionExtensions
             sp.GetService<IGroupJournal>()));
         services.TryAddSingleton<GroupChangeFeed>(); // every committed change, for readers such as the dashboard
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LeaseSweeper>());
-        BierDeliveryComposition.TryAddBierDelivery(services);   // "delivery":"bier": BitStrings instead of switch state
+        BierDeliveryComposition.TryAddBierDelivery(services);
+        Audit.RuleAuditComposition.TryAddRuleAudit(services);   // intended vs installed rules, per adapter (OpenFlow, SNMP)   // "delivery":"bier": BitStrings instead of switch state
 
         // The push endpoint binds its socket when it is created; it is created only when configured.
         services.TryAddSingleton(sp => new PushEndpointSlot(sp.GetRequiredService<ControllerOptions>().PushUdp is null ? null

@@ -71,9 +71,15 @@ public sealed partial class GroupCoordinator
             if (Persistent.TryFind(request, out var installed)) return new GroupResult(installed, Micros(start), SetupMode.Persistent);
             request = request with { Setup = SetupMode.Confirmed };
         }
-        var prepared = _lifecycle.PrepareCreate(request);
-        if (!prepared.Succeeded) return Refused(prepared.Problem!, "create");
-        var done = await ExecuteAsync(prepared.Value!, cancellationToken, request.Setup == SetupMode.Optimistic).ConfigureAwait(false);
+        Outcome<GroupTransaction> done = default;
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            var prepared = _lifecycle.PrepareCreate(request);
+            if (!prepared.Succeeded) return Refused(prepared.Problem!, "create");
+            done = await ExecuteAsync(prepared.Value!, cancellationToken, request.Setup == SetupMode.Optimistic).ConfigureAwait(false);
+            // An allocated address the shared store says another controller took meanwhile (a cluster): take the next one.
+            if (done.Succeeded || request.Group is not null || done.Problem!.Kind != ProblemKind.GroupBusy) break;
+        }
         _metrics?.GroupOperation("create", done.Problem);
         if (!done.Succeeded) return done.Problem!;
         _metrics?.GroupSetUp(_time.GetElapsedTime(start));

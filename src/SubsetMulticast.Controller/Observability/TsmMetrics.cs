@@ -71,6 +71,7 @@ public sealed class TsmMetrics : IDisposable
     {
         if (services.GetService<PushEndpointSlot>()?.Endpoint is { } push) Observe(push.Stats);
         if (services.GetService<FabricLearner>() is { } learner) Observe(learner);
+        services.GetService<Audit.RuleAuditor>()?.Observe(Meter);
         if (services.GetService<OpenFlowListener>() is { } listener && services.GetService<OpenFlowSouthbound>() is { } southbound
             && services.GetService<OpenFlowFabricFeed>() is { } feed)
             Observe(listener, southbound, feed);

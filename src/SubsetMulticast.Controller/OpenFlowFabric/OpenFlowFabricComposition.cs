@@ -74,6 +74,8 @@ public static class OpenFlowFabricComposition
         services.AddSingleton<ISwitchBootstrapStep>(sp => new SwitchBootstrapStep(BootstrapOrder.UnregisteredGroupFlows, "unregistered-group flows",
             (session, ct) => sp.GetRequiredService<UnregisteredGroupFlows>().ResyncAsync(session, ct)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OpenFlowFabricTicker>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Core.Audit.IRuleAuditAdapter, OpenFlow.Reconcile.OpenFlowRuleAudit>(sp =>
+            new OpenFlow.Reconcile.OpenFlowRuleAudit(sp.GetRequiredService<OpenFlowListener>(), sp.GetRequiredService<OpenFlowSouthbound>(), sp.GetRequiredService<TimeProvider>())));
         return builder;
     }
 

@@ -264,6 +264,12 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                         .Select(g => new GroupStatsEntry(g.GroupId, (uint)_flows.Count(f => UsesGroup(f, g.GroupId)), 0, 0, g.Buckets.Select(_ => (0UL, 0UL)).ToList())).ToList();
                 replies.AddRange(Chunk(stats, e => e.EncodedLength, (part, more) => new GroupStatsReply(part, more) { Xid = m.Xid }));
                 break;
+            case BundleControl bc:
+                replies.Add(HandleBundleControl(bc));
+                break;
+            case BundleAdd ba:
+                if (HandleBundleAdd(ba) is { } baErr) replies.Add(baErr);
+                break;
             case PacketOut po:
                 PacketOut?.Invoke(po.Actions.OfType<OutputAction>().Select(a => a.Port).ToList(), po.Data);
                 break;
@@ -273,6 +279,69 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                 break;
         }
         return replies;
+    }
+
+    private readonly Dictionary<uint, List<OfpMessage>> _bundles = [];
+
+    /// <summary>ONF bundles as Open vSwitch runs them: messages held until COMMIT, then all applied or none.</summary>
+    private OfpMessage HandleBundleControl(BundleControl bc)
+    {
+        lock (_gate)
+        {
+            switch (bc.ControlType)
+            {
+                case BundleControlType.OpenRequest:
+                    if (_bundles.ContainsKey(bc.BundleId)) return BundleError(bc, 3); // BUNDLE_EXIST
+                    _bundles[bc.BundleId] = [];
+                    return bc with { ControlType = BundleControlType.OpenReply };
+                case BundleControlType.CloseRequest:
+                    return _bundles.ContainsKey(bc.BundleId) ? bc with { ControlType = BundleControlType.CloseReply } : BundleError(bc, 2);
+                case BundleControlType.DiscardRequest:
+                    return _bundles.Remove(bc.BundleId) ? bc with { ControlType = BundleControlType.DiscardReply } : BundleError(bc, 2);
+                case BundleControlType.CommitRequest:
+                    if (!_bundles.Remove(bc.BundleId, out var held)) return BundleError(bc, 2); // BAD_ID
+                    var groups = new Dictionary<uint, GroupMod>(_groups);
+                    var flows = _flows.ToList();
+                    foreach (var m in held)
+                    {
+                        ErrorMessage? refused = Refuse?.Invoke(m) ?? (m is GroupMod g ? ApplyGroup(g) : null);
+                        if (refused is null && m is FlowMod f) ApplyFlow(f);
+                        if (refused is not null)
+                        {
+                            _groups.Clear(); foreach (var (k, v) in groups) _groups[k] = v;
+                            _flows.Clear(); _flows.AddRange(flows);
+                            return BundleError(bc, 13); // MSG_FAILED
+                        }
+                    }
+                    _compiled = null;
+                    break;
+                default:
+                    return BundleError(bc, 6); // BAD_TYPE
+            }
+        }
+        TablesChanged?.Invoke();
+        return bc with { ControlType = BundleControlType.CommitReply };
+    }
+
+    private ErrorMessage? HandleBundleAdd(BundleAdd ba)
+    {
+        lock (_gate)
+        {
+            if (!_bundles.TryGetValue(ba.BundleId, out var held)) return BundleError(ba, 2);
+            if (ba.Inner is not (FlowMod or GroupMod)) return BundleError(ba, 10); // MSG_UNSUP
+            held.Add(ba.Inner);
+            return null;
+        }
+    }
+
+    /// <summary>An ONF bundle error in OpenFlow 1.3's experimenter form: type 0xFFFF, exp_code 2300 + n, experimenter ONF, then the request.</summary>
+    private static ErrorMessage BundleError(OfpMessage request, ushort n)
+    {
+        var raw = request.ToArray();
+        var data = new byte[4 + Math.Min(64, raw.Length)];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(data, OfpBundle.OnfExperimenterId);
+        raw.AsSpan(0, data.Length - 4).CopyTo(data.AsSpan(4));
+        return new ErrorMessage(0xFFFF, (ushort)(OfpBundle.ControlExpType + n), data) { Xid = request.Xid };
     }
 
     private void Invalidate()

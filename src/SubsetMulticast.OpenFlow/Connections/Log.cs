@@ -27,4 +27,10 @@ internal static partial class Log
 
     [LoggerMessage(4008, LogLevel.Warning, "Switch {SwitchId} reconciliation failed: {Reason}")]
     public static partial void ReconcileFailed(ILogger logger, string switchId, string reason);
+
+    [LoggerMessage(4009, LogLevel.Information, "Switch {SwitchId} takes no ONF bundles ({Error}): reconciling with a plain batch")]
+    public static partial void NoBundles(ILogger logger, string switchId, string error);
+
+    [LoggerMessage(4010, LogLevel.Information, "Switch {SwitchId} reconciled by {Method}: {Added} added, {Modified} modified, {Removed} removed, {Kept} kept")]
+    public static partial void ReconciledBy(ILogger logger, string switchId, string method, int added, int modified, int removed, int kept);
 }

@@ -195,6 +195,11 @@ public sealed class OpenFlowSession : IAsyncDisposable
                 // Completing only sets results (continuations run on the pool): the read loop goes straight on.
                 foreach (var w in confirmed) w.Confirm();
                 return null;
+            case BundleControl or ExperimenterMessage:
+                // Bundle replies answer a request by xid; any other experimenter message is ignored, not fatal.
+                if (_pending.TryGetValue(message.Xid, out var bp)) bp.Complete(message);
+                else Log.UnknownXid(_logger, Name, message.Xid, message.Type);
+                return null;
             case EchoReply or FeaturesReply or BarrierReply or RoleReply:
                 if (_pending.TryGetValue(message.Xid, out var p)) p.Complete(message);
                 else Log.UnknownXid(_logger, Name, message.Xid, message.Type);
@@ -300,6 +305,51 @@ public sealed class OpenFlowSession : IAsyncDisposable
         var write = Submit(messages);
         try { return await write.Confirmed.WaitAsync(ct).ConfigureAwait(false); }
         finally { write.Forget(); }
+    }
+
+    private int _bundleId;
+
+    /// <summary>
+    /// Applies <paramref name="messages"/> as one ONF bundle (ATOMIC | ORDERED): OPEN, one ADD_MESSAGE per message
+    /// followed by a barrier, then COMMIT. The switch applies all or none of them at the commit and forwards on its old
+    /// tables until then. A switch that refuses to open a bundle (no ONF bundle support) gets nothing and the result
+    /// says <see cref="BundleOutcome.Unsupported"/>; a message it refuses, or a failed commit, discards the bundle and
+    /// leaves the switch as it was.
+    /// </summary>
+    public async Task<BundleResult> ApplyInBundleAsync(IReadOnlyList<OfpMessage> messages, CancellationToken ct = default)
+    {
+        uint id = (uint)Interlocked.Increment(ref _bundleId);
+        const ushort flags = OfpBundle.FlagAtomic | OfpBundle.FlagOrdered;
+        try { await RequestAsync(new BundleControl(id, BundleControlType.OpenRequest, flags), ct).ConfigureAwait(false); }
+        catch (OpenFlowErrorException e) { return new BundleResult(BundleOutcome.Unsupported, [e.Error]); }
+
+        var adds = new OfpMessage[messages.Count];
+        for (int i = 0; i < adds.Length; i++) adds[i] = new BundleAdd(id, flags, messages[i]);
+        var write = Submit(adds);
+        try
+        {
+            var errors = await write.Confirmed.WaitAsync(ct).ConfigureAwait(false);
+            if (errors.Count > 0)
+            {
+                await DiscardQuietlyAsync(id, flags).ConfigureAwait(false);
+                return new BundleResult(BundleOutcome.Refused, errors);
+            }
+            try
+            {
+                var reply = await RequestAsync(new BundleControl(id, BundleControlType.CommitRequest, flags), ct).ConfigureAwait(false);
+                return reply is BundleControl { ControlType: BundleControlType.CommitReply }
+                    ? new BundleResult(BundleOutcome.Committed, [])
+                    : throw new OpenFlowSessionException($"switch {Name} answered a bundle commit with {reply.Type}");
+            }
+            catch (OpenFlowErrorException e) { return new BundleResult(BundleOutcome.Refused, [e.Error]); }
+        }
+        finally { write.Forget(); }
+    }
+
+    private async Task DiscardQuietlyAsync(uint id, ushort flags)
+    {
+        try { await RequestAsync(new BundleControl(id, BundleControlType.DiscardRequest, flags)).ConfigureAwait(false); }
+        catch (Exception e) when (e is OpenFlowSessionException or TimeoutException) { } // the switch times an idle bundle out itself (10 s in OVS)
     }
 
     /// <summary>
@@ -461,3 +511,17 @@ public sealed class OpenFlowSession : IAsyncDisposable
         }
     }
 }
+
+/// <summary>How <see cref="OpenFlowSession.ApplyInBundleAsync"/> ended.</summary>
+public enum BundleOutcome
+{
+    /// <summary>Every message applied at once.</summary>
+    Committed,
+    /// <summary>The switch would not open a bundle; nothing was sent.</summary>
+    Unsupported,
+    /// <summary>The switch refused a message or the commit; the bundle was discarded and nothing applied.</summary>
+    Refused,
+}
+
+/// <summary>The outcome and the switch's ERRORs (empty when committed).</summary>
+public sealed record BundleResult(BundleOutcome Outcome, IReadOnlyList<ErrorMessage> Errors);

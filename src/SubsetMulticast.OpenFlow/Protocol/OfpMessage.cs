@@ -93,6 +93,7 @@ public abstract record OfpMessage
             OfpType.RoleRequest => RoleRequest.ReadBody(ref r),
             OfpType.RoleReply => RoleReply.ReadBody(ref r),
             OfpType.SetAsync => SetAsync.ReadBody(ref r),
+            OfpType.Experimenter => OfpBundle.ReadExperimenter(ref r, bytes, h.Xid),
             _ => new UnknownMessage(h.Type, h.Version, r.Rest.ToArray()),
         };
         if (h.Type is OfpType.FeaturesRequest or OfpType.BarrierRequest or OfpType.BarrierReply && r.Remaining != 0)
@@ -149,11 +150,14 @@ public sealed record ErrorMessage(ushort ErrorType, ushort Code, byte[] Data) : 
     protected override int BodyLength => 4 + Data.Length;
     protected override void WriteBody(ref SpanWriter w) { w.U16(ErrorType); w.U16(Code); w.Bytes(Data); }
 
-    /// <summary>"GROUP_MOD_FAILED/GROUP_EXISTS".</summary>
-    public string Name => OfpErrorNames.Name(ErrorType, Code);
+    /// <summary>"GROUP_MOD_FAILED/GROUP_EXISTS"; an ONF bundle error (type EXPERIMENTER, experimenter ONF) as "BUNDLE_FAILED/MSG_FAILED".</summary>
+    public string Name => IsOnfExperimenterError && OfpBundle.ErrorName(Code) is { } bundle ? bundle : OfpErrorNames.Name(ErrorType, Code);
 
-    /// <summary>The type of the message that failed, when the switch echoed its header.</summary>
-    public OfpType? FailedType => Data.Length >= 2 ? (OfpType)Data[1] : null;
+    /// <summary>OF1.3 experimenter errors (type 0xFFFF) carry exp_code in the code field and the experimenter id before the data.</summary>
+    private bool IsOnfExperimenterError => ErrorType == 0xFFFF && Data.Length >= 4 && System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(Data) == OfpBundle.OnfExperimenterId;
+
+    /// <summary>The type of the message that failed, when the switch echoed its header (after the experimenter id for an experimenter error).</summary>
+    public OfpType? FailedType => ErrorType == 0xFFFF ? (Data.Length >= 6 ? (OfpType)Data[5] : null) : Data.Length >= 2 ? (OfpType)Data[1] : null;
 
     internal static ErrorMessage ReadBody(ref SpanReader r) => new(r.U16("error type"), r.U16("error code"), r.Rest.ToArray());
     public override string ToString() => $"ERROR {Name} xid={Xid}";

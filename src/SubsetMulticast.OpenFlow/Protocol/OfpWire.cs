@@ -90,6 +90,10 @@ public ref struct SpanWriter
     public void Bytes(scoped ReadOnlySpan<byte> v) { v.CopyTo(_span[_pos..]); _pos += v.Length; }
     public void Zero(int n) { _span.Slice(_pos, n).Clear(); _pos += n; }
 
+    /// <summary>The next <paramref name="n"/> bytes, for a nested encoder; <see cref="Advance"/> past what it wrote.</summary>
+    public readonly Span<byte> Next(int n) => _span.Slice(_pos, n);
+    public void Advance(int n) => _pos += n;
+
     /// <summary>Back-fills a 16-bit length at <paramref name="at"/>.</summary>
     public readonly void PatchU16(int at, ushort v) => BinaryPrimitives.WriteUInt16BigEndian(_span[at..], v);
 

@@ -5,6 +5,7 @@ using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Southbound;
 using SubsetMulticast.OpenFlow.Connections;
 using SubsetMulticast.OpenFlow.Protocol;
+using SubsetMulticast.OpenFlow.Reconcile;
 
 namespace SubsetMulticast.OpenFlow.Southbound;
 
@@ -27,8 +28,15 @@ public sealed class OpenFlowSouthboundOptions
     public ulong CookieBase => CookieSpaces.Base(CookiePrefix);
 }
 
-/// <summary>How reconciliation converged one switch.</summary>
-public sealed record ReconcileResult(string SwitchId, int Added, int Modified, int Removed, int Kept);
+/// <summary>What <see cref="OpenFlowSouthbound.ConvergeAsync"/> found and did: <see cref="Method"/> "bundle"/"batch" when it sent a repair, <see cref="Error"/> when the switch refused it.</summary>
+public sealed record ConvergeResult(OpenFlowRuleDiff Diff, string? Method, string? Error);
+
+/// <summary>How reconciliation converged one switch, counted per flow and per group.</summary>
+public sealed record ReconcileResult(string SwitchId, int Added, int Modified, int Removed, int Kept)
+{
+    /// <summary>"bundle" (one atomic ONF bundle), "batch" (the switch took no bundles), or null when nothing needed changing.</summary>
+    public string? Method { get; init; }
+}
 
 /// <summary>
 /// <see cref="ISouthbound"/> over OpenFlow 1.3. A <see cref="GroupRule"/> becomes one ALL group (one bucket
@@ -358,7 +366,7 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
         try
         {
             var r = await ReconcileAsync(session, CancellationToken.None).ConfigureAwait(false);
-            Log.Reconciled(_logger, r.SwitchId, r.Added, r.Removed, r.Kept);
+            Log.ReconciledBy(_logger, r.SwitchId, r.Method ?? "nothing to do", r.Added, r.Modified, r.Removed, r.Kept);
             Reconciled?.Invoke(session.SwitchId, r, null);
         }
         catch (Exception ex) when (ex is OpenFlowSessionException or TimeoutException or OpenFlowFormatException)
@@ -369,68 +377,75 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
     }
 
     /// <summary>
-    /// Reads the switch's flows in our cookie space and its group descriptions, then converges: missing or
-    /// different rules are (re)installed, rules of ours that are not intended are removed, correct ones are
-    /// left untouched. One batch, one barrier.
+    /// What <paramref name="switchId"/> should hold in our spaces: the messages the transaction path would send to
+    /// install each intended rule (<see cref="InstallMessages"/>), gathered into flows and groups.
+    /// </summary>
+    public IntendedSwitchState IntendedState(string switchId)
+    {
+        var state = new IntendedSwitchState();
+        foreach (var rule in IntendedRules(switchId))
+            foreach (var m in InstallMessages(rule, GroupModCommand.Add)) state.Add(m);
+        return state;
+    }
+
+    /// <summary>
+    /// Before the first reconcile of any switch: awaited so that a controller that is still reloading its groups (from a
+    /// store, after a restart) never reconciles a switch against an empty intended state and deletes live groups' rules.
+    /// </summary>
+    public Func<CancellationToken, Task>? IntendedStateReady { get; set; }
+
+    /// <summary>
+    /// Reads the switch's flows in our cookie space and its group descriptions, compares them with
+    /// <see cref="IntendedState"/> and applies the difference in one atomic ONF bundle: the switch forwards on its old
+    /// rules until the commit, and rules that are already right get no message at all (hitless). A switch that does not
+    /// take bundles gets the same messages as one batch with one barrier.
     /// </summary>
     public async Task<ReconcileResult> ReconcileAsync(OpenFlowSession session, CancellationToken ct)
     {
+        var c = await ConvergeAsync(session, repair: true, ct).ConfigureAwait(false);
+        if (c.Error is not null) throw new OpenFlowSessionException(c.Error);
+        var (missing, modified, extra) = c.Diff.Counts();
+        return new ReconcileResult(session.SwitchId, missing, modified, extra, c.Diff.Matched) { Method = c.Method };
+    }
+
+    /// <summary>The switches we hold intended rules for (connected or not).</summary>
+    public IReadOnlyList<string> SwitchesWithRules => [.. _intended.Where(kv => { lock (kv.Value) return kv.Value.Count > 0; }).Select(kv => kv.Key)];
+
+    /// <summary>
+    /// Reads the switch and compares it with the intended state; with <paramref name="repair"/>, converges it (bundle,
+    /// else batch). Returns the difference found, how it was applied ("bundle", "batch", or null when nothing was sent)
+    /// and, when the switch refused the repair, why (the bundle left it as it was). A read that fails throws.
+    /// Holds the switch's gate exclusively, so no transaction interleaves with the read and the repair.
+    /// </summary>
+    public async Task<ConvergeResult> ConvergeAsync(OpenFlowSession session, bool repair, CancellationToken ct)
+    {
+        if (IntendedStateReady is { } ready) await ready(ct).ConfigureAwait(false);
         var gate = Gate(session.SwitchId);
         await gate.EnterExclusiveAsync(ct).ConfigureAwait(false);
         try
         {
-            var intended = IntendedRules(session.SwitchId);
+            var intended = IntendedState(session.SwitchId);
             var flowParts = await session.MultipartAsync(new FlowStatsRequest(OfpMatch.Any)
             { TableId = _options.TableId, Cookie = _options.CookieBase, CookieMask = _options.CookieMask }, ct).ConfigureAwait(false);
             var groupParts = await session.MultipartAsync(new GroupDescRequest(), ct).ConfigureAwait(false);
-            var flows = flowParts.OfType<FlowStatsReply>().SelectMany(p => p.Entries).Where(f => IsOurCookie(f.Cookie)).ToList();
-            var groups = groupParts.OfType<GroupDescReply>().SelectMany(p => p.Entries).Where(g => IsOurGroup(g.GroupId)).ToDictionary(g => g.GroupId);
+            var flows = flowParts.OfType<FlowStatsReply>().SelectMany(p => p.Entries).Where(f => IsOurCookie(f.Cookie));
+            var groups = groupParts.OfType<GroupDescReply>().SelectMany(p => p.Entries).Where(g => IsOurGroup(g.GroupId));
+            var diff = OpenFlowRuleDiff.Compare(intended, flows, groups);
+            if (!repair || diff.Differences == 0) return new ConvergeResult(diff, null, null);
 
-            var messages = new List<OfpMessage>();
-            int added = 0, modified = 0, removed = 0, kept = 0;
-            var wantedGroups = new HashSet<uint>();
-            var wantedFlows = new List<FlowStatsEntry>();
-            foreach (var rule in intended)
-            {
-                uint gid = GroupIdFor(rule.Vlan, rule.Group);
-                wantedGroups.Add(gid);
-                var buckets = BucketsFor(rule);
-                bool groupOk = groups.TryGetValue(gid, out var have) && have.GroupType == GroupType.All && have.Buckets.SequenceEqual(buckets);
-                var flow = FlowFor(rule, gid, FlowModCommand.Add);
-                bool flowOk = flows.Any(f => SameFlow(f, flow));
-                if (!groupOk) messages.Add(new GroupMod(have is null ? GroupModCommand.Add : GroupModCommand.Modify, GroupType.All, gid, buckets));
-                if (!flowOk) messages.Add(flow);
-                if (groupOk && flowOk) kept++;
-                else if (have is null) added++;
-                else modified++;
-                wantedFlows.Add(new FlowStatsEntry(flow.TableId, flow.Priority, flow.Cookie, flow.Match, flow.Instructions));
-            }
-            foreach (var f in flows)
-            {
-                if (wantedFlows.Any(w => w.Cookie == f.Cookie && w.Priority == f.Priority && w.Match.SameAs(f.Match) && w.Instructions.SequenceEqual(f.Instructions))) continue;
-                messages.Add(new FlowMod(FlowModCommand.DeleteStrict, f.Match, [])
-                { Cookie = f.Cookie, CookieMask = ulong.MaxValue, TableId = f.TableId, Priority = f.Priority });
-                removed++;
-            }
-            foreach (var g in groups.Values)
-            {
-                if (wantedGroups.Contains(g.GroupId)) continue;
-                messages.Add(new GroupMod(GroupModCommand.Delete, GroupType.All, g.GroupId, []));
-                removed++;
-            }
-            if (messages.Count > 0)
-            {
-                var errors = await session.ApplyWithBarrierAsync(messages, ct).ConfigureAwait(false);
-                if (errors.Count > 0) throw new OpenFlowSessionException($"reconciliation refused: {string.Join("; ", errors.Select(e => e.Name))}");
-            }
-            return new ReconcileResult(session.SwitchId, added, modified, removed, kept);
+            var messages = diff.RepairMessages();
+            var bundle = await session.ApplyInBundleAsync(messages, ct).ConfigureAwait(false);
+            if (bundle.Outcome == BundleOutcome.Committed) return new ConvergeResult(diff, "bundle", null);
+            if (bundle.Outcome == BundleOutcome.Refused)
+                return new ConvergeResult(diff, null, $"reconciliation refused: {string.Join("; ", bundle.Errors.Select(e => e.Name))}");
+            Log.NoBundles(_logger, session.SwitchId, bundle.Errors.Count > 0 ? bundle.Errors[0].Name : "refused");
+            var errors = await session.ApplyWithBarrierAsync(messages, ct).ConfigureAwait(false);
+            return errors.Count > 0
+                ? new ConvergeResult(diff, null, $"reconciliation refused: {string.Join("; ", errors.Select(e => e.Name))}")
+                : new ConvergeResult(diff, "batch", null);
         }
         finally { gate.ExitExclusive(); }
     }
-
-    private static bool SameFlow(FlowStatsEntry have, FlowMod want) =>
-        have.Cookie == want.Cookie && have.Priority == want.Priority && have.TableId == want.TableId &&
-        have.Match.SameAs(want.Match) && have.Instructions.SequenceEqual(want.Instructions);
 
     public void Dispose() => _listener.SwitchConnected -= OnSwitchConnected;
 }

@@ -23,13 +23,28 @@ public sealed class SnmpSouthbound(SnmpClient client, IEnumerable<SnmpSwitch> sw
 
     public string Name => "snmp";
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Dictionary<(int VlanIndex, ulong Mac), GroupRule>> _intended = new(StringComparer.Ordinal);
+
     public IReadOnlyCollection<SnmpSwitch> Switches => _switches.Values;
+
+    public bool TryGetSwitch(string id, out SnmpSwitch sw) => _switches.TryGetValue(id, out sw!);
+
+    /// <summary>The static multicast rows we intend <paramref name="switchId"/> to hold, by (dot1qVlanIndex, group MAC): what committed transactions wrote.</summary>
+    public IReadOnlyDictionary<(int VlanIndex, ulong Mac), GroupRule> IntendedRows(string switchId)
+    {
+        if (!_intended.TryGetValue(switchId, out var rows)) return new Dictionary<(int, ulong), GroupRule>();
+        lock (rows) return new Dictionary<(int, ulong), GroupRule>(rows);
+    }
 
     public async ValueTask<SouthboundResult> ApplyAsync(IReadOnlyList<SwitchChange> changes, CancellationToken cancellationToken)
     {
         var outcomes = await Task.WhenAll(changes.Select(c => ApplyOneAsync(c, cancellationToken).AsTask())).ConfigureAwait(false);
         var failures = outcomes.Where(o => o is not null).Select(o => o!).ToArray();
-        if (failures.Length == 0) return SouthboundResult.Success;
+        if (failures.Length == 0)
+        {
+            foreach (var c in changes) Record(c);
+            return SouthboundResult.Success;
+        }
         // Roll back every switch whose change was confirmed; a switch that failed may be half-changed, so it is put back too.
         var undo = changes.Select(c => c.Inverse()).ToList();
         await Task.WhenAll(undo.Select(c => ApplyOneAsync(c, cancellationToken).AsTask())).ConfigureAwait(false);
@@ -58,6 +73,17 @@ public sealed class SnmpSouthbound(SnmpClient client, IEnumerable<SnmpSwitch> sw
         if (!state.Egress.Order().SequenceEqual(change.Next.Ports.Order()))
             return new SwitchFailure(sw.Id, $"the agent acknowledged egress {{{string.Join(',', change.Next.Ports)}}} but holds {{{string.Join(',', state.Egress)}}}");
         return null;
+    }
+
+    private void Record(SwitchChange c)
+    {
+        if (!_switches.TryGetValue(c.SwitchId, out var sw)) return;
+        var rows = _intended.GetOrAdd(c.SwitchId, _ => []);
+        lock (rows)
+        {
+            if (c.Previous is { } p) rows.Remove((sw.VlanIndex(p.Vlan), p.Mac.Value));
+            if (c.Next is { } n) rows[(sw.VlanIndex(n.Vlan), n.Mac.Value)] = n;
+        }
     }
 
     /// <summary>Reads what a switch holds for (VLAN, MAC); null when the switch could not be read.</summary>

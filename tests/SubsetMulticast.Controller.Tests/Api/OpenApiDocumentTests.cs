@@ -35,7 +35,7 @@ public sealed class OpenApiDocumentTests
         var doc = JsonNode.Parse(served)!;
         Assert.StartsWith("3.", (string)doc["openapi"]!, StringComparison.Ordinal);
         var paths = doc["paths"]!.AsObject();
-        Assert.Equal(["/api/v1/groups", "/api/v1/groups/{id}", "/api/v1/groups/{id}/refresh", "/api/v1/persistent-sets", "/api/v1/persistent-sets/{id}", "/api/v1/reference-groups", "/api/v1/topology"],
+        Assert.Equal(["/api/v1/audit", "/api/v1/audit/repair", "/api/v1/groups", "/api/v1/groups/{id}", "/api/v1/groups/{id}/refresh", "/api/v1/persistent-sets", "/api/v1/persistent-sets/{id}", "/api/v1/reference-groups", "/api/v1/topology"],
             paths.Select(p => p.Key).Order(StringComparer.Ordinal));
         // Every operation names its success body (or 204) and every group operation its problems.
         foreach (var (path, item) in paths)

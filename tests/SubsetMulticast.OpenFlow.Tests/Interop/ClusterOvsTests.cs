@@ -33,16 +33,17 @@ public class ClusterOvsTests(ITestOutputHelper output)
     {
         // A 500 ms election timeout lets etcd grant 1 s leases: a dead node's masterships end within ~1.5 s.
         await using var etcd = await EtcdServer.StartAsync("--heartbeat-interval", "50", "--election-timeout", "500");
-        await using var lab = new OvsLab();
+        // ovs-vswitchd in a namespace of its own: no clash with another userspace datapath on the machine.
+        await using var lab = new OvsLab(privateNetns: true);
         lab.StartDatabase();
         lab.StartSwitchDaemon();
         var nodes = new List<TsmServe>();
         try
         {
             for (int i = 1; i <= 3; i++)
-                nodes.Add(await TsmServe.StartAsync("--cluster", $"etcd={etcd.ClientUrl}", "--node-id", $"n{i}", "--node-ttl", "1", "--lldp-interval", "1"));
+                nodes.Add(await TsmServe.StartAsync("--openflow", $"{lab.ControllerAddress}:0", "--cluster", $"etcd={etcd.ClientUrl}", "--node-id", $"n{i}", "--node-ttl", "1", "--lldp-interval", "1"));
             var http = nodes.Select(n => new HttpClient { BaseAddress = n.Api, Timeout = TimeSpan.FromSeconds(30) }).ToList();
-            string controllers = string.Join(' ', nodes.Select(n => $"tcp:127.0.0.1:{n.OpenFlow.Port}"));
+            string controllers = string.Join(' ', nodes.Select(n => $"tcp:{lab.ControllerAddress}:{n.OpenFlow.Port}"));
             string spine = lab.AddBridge("c", 0x30, nodes[0].OpenFlow.Port), leaf1 = lab.AddBridge("a", 0x31, nodes[0].OpenFlow.Port), leaf2 = lab.AddBridge("b", 0x32, nodes[0].OpenFlow.Port);
             foreach (var br in new[] { spine, leaf1, leaf2 }) lab.Vsctl($"set-controller {br} {controllers}");
             var hosts = new Dictionary<int, string>();

@@ -29,10 +29,11 @@ public class DurableRestartOvsTests(ITestOutputHelper output)
     public async Task KillMinus9AndRestart_OnEtcd_KeepsLiveRulesCountingAndDropsExpired()
     {
         await using var etcd = await EtcdServer.StartAsync();
-        await using var lab = new OvsLab();
+        // ovs-vswitchd in a namespace of its own: no clash with another userspace datapath on the machine.
+        await using var lab = new OvsLab(privateNetns: true);
         lab.StartDatabase();
         lab.StartSwitchDaemon();
-        string[] serve = ["--store", $"etcd={etcd.ClientUrl}", "--lldp-interval", "1"];
+        string[] serve = ["--openflow", $"{lab.ControllerAddress}:0", "--store", $"etcd={etcd.ClientUrl}", "--lldp-interval", "1"];
         var tsm = await TsmServe.StartAsync(serve);
         Process? stream = null;
         try
@@ -83,7 +84,7 @@ public class DurableRestartOvsTests(ITestOutputHelper output)
             tsm = await TsmServe.StartAsync(serve);
             var restartedAt = Stopwatch.StartNew();
             using var http2 = new HttpClient { BaseAddress = tsm.Api, Timeout = TimeSpan.FromSeconds(30) };
-            lab.Vsctl($"set-controller {br} tcp:127.0.0.1:{tsm.OpenFlow.Port}");
+            lab.Vsctl($"set-controller {br} tcp:{lab.ControllerAddress}:{tsm.OpenFlow.Port}");
             var listed = await GetJsonAsync(http2, "api/v1/groups");
             output.WriteLine($"after restart: {listed}");
             var back = Assert.Single(listed.EnumerateArray());

@@ -84,14 +84,16 @@ public class OpenVswitchInteropTests(ITestOutputHelper output)
         ReconcileResult? after; lock (reconciled) after = reconciled.Skip(before).First(r => r is not null);
         output.WriteLine($"after restart: {after}");
         Assert.NotNull(after);
-        Assert.Equal(1, after!.Added);
+        Assert.Equal(2, after!.Added); // the group and its flow, in one bundle
+        Assert.Equal("bundle", after.Method);
         Assert.Contains($"group_id={gid},type=all", lab.Ofctl($"dump-groups {br}"));
         await AssertDeliveryAsync(lab, hosts, expectReceivers: [2, 3], tag: "restored");
 
         // A second reconciliation finds everything right and touches nothing.
         listener.TryGetSwitch(switchId, out var session2);
         var again = await sb.ReconcileAsync(session2, default);
-        Assert.Equal((0, 0, 0, 1), (again.Added, again.Modified, again.Removed, again.Kept));
+        Assert.Equal((0, 0, 0, 2), (again.Added, again.Modified, again.Removed, again.Kept));
+        Assert.Null(again.Method); // nothing sent
 
         // Release removes both rules.
         Assert.True((await sb.ApplyAsync([new SwitchChange(switchId, rule, null)], default)).Succeeded);

@@ -16,7 +16,12 @@ internal sealed class OvsLab : IAsyncDisposable
     private readonly string _vsctl, _ofctl, _vswitchd;
     private int _ovsdbPid, _vswitchdPid;
 
-    public OvsLab()
+    /// <param name="privateNetns">
+    /// Run ovs-vswitchd in a network namespace of its own, with the switch ports in it and the controller reached over a
+    /// veth pair (<see cref="ControllerAddress"/>): a userspace-datapath daemon creates the tap device "ovs-netdev" in its
+    /// namespace, so one in the root namespace collides with any other running there (other test runs, other tools).
+    /// </param>
+    public OvsLab(bool privateNetns = false)
     {
         _vswitchd = Shell.Require("ovs-vswitchd", "openvswitch-switch");
         Shell.Require("ovsdb-server", "openvswitch-switch");
@@ -28,7 +33,34 @@ internal sealed class OvsLab : IAsyncDisposable
         Tag = "of" + Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next()))[..4].ToLowerInvariant();
         Dir = Directory.CreateTempSubdirectory("ovs-" + Tag).FullName;
         Env = new Dictionary<string, string> { ["OVS_RUNDIR"] = Dir, ["OVS_DBDIR"] = Dir, ["OVS_LOGDIR"] = Dir };
+        if (!privateNetns) return;
+        SwitchNs = Tag + "sw";
+        Shell.Check("ip", $"netns add {SwitchNs}");
+        _namespaces.Add(SwitchNs);
+        Shell.Check("ip", $"-n {SwitchNs} link set lo up");
+        // The control channel: root end 10.253.X.Y+1, switch end +2 (a /30 picked at random per lab).
+        int net = Random.Shared.Next(1, 16_383) * 4;
+        ControllerAddress = System.Net.IPAddress.Parse($"10.253.{net >> 8}.{(net & 0xFF) + 1}");
+        string c0 = Tag + "c0", c1 = Tag + "c1";
+        Shell.Check("ip", $"link add {c0} type veth peer name {c1}");
+        _links.Add(c0);
+        Shell.Check("ip", $"link set {c1} netns {SwitchNs}");
+        Shell.Check("ip", $"addr add {ControllerAddress}/30 dev {c0}");
+        Shell.Check("ip", $"-n {SwitchNs} addr add 10.253.{net >> 8}.{(net & 0xFF) + 2}/30 dev {c1}");
+        Shell.Check("ip", $"link set {c0} up");
+        Shell.Check("ip", $"-n {SwitchNs} link set {c1} up");
     }
+
+    /// <summary>The namespace ovs-vswitchd runs in (null: the root namespace).</summary>
+    public string? SwitchNs { get; }
+
+    /// <summary>Where the switch reaches the controller: 127.0.0.1, or the root end of the control veth with a private namespace.</summary>
+    public System.Net.IPAddress ControllerAddress { get; } = System.Net.IPAddress.Loopback;
+
+    /// <summary>ovs-vswitchd's command line, run inside <see cref="SwitchNs"/> when there is one.</summary>
+    private (string File, string Args) Daemon => SwitchNs is null
+        ? (_vswitchd, $"{Db} --pidfile={Dir}/vswitchd.pid --detach --log-file={Dir}/vswitchd.log")
+        : ("ip", $"netns exec {SwitchNs} {_vswitchd} {Db} --pidfile={Dir}/vswitchd.pid --detach --log-file={Dir}/vswitchd.log");
 
     public string Tag { get; }
     public string Dir { get; }
@@ -46,7 +78,7 @@ internal sealed class OvsLab : IAsyncDisposable
     public void StartSwitchDaemon()
     {
         File.Delete(Path.Combine(Dir, "vswitchd.pid"));
-        Shell.Check(_vswitchd, $"{Db} --pidfile={Dir}/vswitchd.pid --detach --log-file={Dir}/vswitchd.log", Env);
+        Shell.Check(Daemon.File, Daemon.Args, Env);
         _vswitchdPid = ReadPid("vswitchd.pid");
     }
 
@@ -67,7 +99,7 @@ internal sealed class OvsLab : IAsyncDisposable
         Shell.KillPid(pid, waitMs: 0);
         for (int i = 0; i < 200 && Exists(pid); i++) await Task.Delay(50);
         File.Delete(Path.Combine(Dir, "vswitchd.pid"));
-        await Shell.CheckAsync(_vswitchd, $"{Db} --pidfile={Dir}/vswitchd.pid --detach --log-file={Dir}/vswitchd.log", Env);
+        await Shell.CheckAsync(Daemon.File, Daemon.Args, Env);
         var path = Path.Combine(Dir, "vswitchd.pid");
         for (int i = 0; i < 200 && !File.Exists(path); i++) await Task.Delay(50);
         _vswitchdPid = int.Parse((await File.ReadAllTextAsync(path)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
@@ -153,7 +185,7 @@ internal sealed class OvsLab : IAsyncDisposable
         string br = Tag + suffix;
         Vsctl($"add-br {br} -- set bridge {br} datapath_type=netdev protocols=OpenFlow13 fail_mode=secure other-config:datapath-id={dpid:x16}");
         _bridges.Add(br);
-        Vsctl($"set-controller {br} tcp:127.0.0.1:{controllerPort}");
+        Vsctl($"set-controller {br} tcp:{ControllerAddress}:{controllerPort}");
         return br;
     }
 
@@ -170,9 +202,12 @@ internal sealed class OvsLab : IAsyncDisposable
         Shell.Check("ip", $"-n {ns} link set lo up");
         Shell.Check("ip", $"-n {ns} link set {inner} up");
         Shell.Check("ip", $"-n {ns} route add 224.0.0.0/4 dev {inner}");
-        Shell.Check("ip", $"link set {outer} up");
+        // With a private switch namespace the bridge's end of the veth lives there, beside ovs-vswitchd.
+        if (SwitchNs is not null) Shell.Check("ip", $"link set {outer} netns {SwitchNs}");
+        Shell.Check("ip", SwitchNs is null ? $"link set {outer} up" : $"-n {SwitchNs} link set {outer} up");
         // testbed.md: with the userspace datapath, TX checksum offload leaves UDP checksums unfilled.
-        Shell.Check("ethtool", $"-K {outer} tx off");
+        if (SwitchNs is null) Shell.Check("ethtool", $"-K {outer} tx off");
+        else Shell.Check("ip", $"netns exec {SwitchNs} ethtool -K {outer} tx off");
         Shell.Check("ip", $"netns exec {ns} ethtool -K {inner} tx off");
         Vsctl($"add-port {bridge} {outer} -- set interface {outer} ofport_request={ofport}");
         return ns;

@@ -53,4 +53,32 @@ public class OvsOfpPrintTests(ITestOutputHelper output)
         string group = Shell.Check(ofctl, $"ofp-print {Convert.ToHexString(sb.InstallMessages(rule4, GroupModCommand.Add).First().ToArray())}");
         Assert.Contains($"ADD group_id={gid},type=all,bucket=actions=output:1,bucket=actions=output:2,bucket=actions=output:3", group);
     }
+
+    [Fact]
+    public void OfpPrint_BundleMessages_DecodeAsOnfBundles()
+    {
+        string ofctl = Shell.Require("ovs-ofctl", "openvswitch-switch");
+        var sb = new OpenFlowSouthbound(new SubsetMulticast.OpenFlow.Connections.OpenFlowListener(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)));
+        var rule = new GroupRule(new VlanId(0), IpAddress.Parse("239.255.0.9"), [1, 2]);
+        const ushort flags = OfpBundle.FlagAtomic | OfpBundle.FlagOrdered;
+        string open = Shell.Check(ofctl, $"ofp-print {Convert.ToHexString(new BundleControl(42, BundleControlType.OpenRequest, flags) { Xid = 5 }.ToArray())}");
+        Assert.Contains("ONFT_BUNDLE_CONTROL (OF1.3) (xid=0x5)", open);
+        Assert.Contains("bundle_id=0x2a type=OPEN_REQUEST flags=atomic ordered", open);
+        string commit = Shell.Check(ofctl, $"ofp-print {Convert.ToHexString(new BundleControl(42, BundleControlType.CommitRequest, flags) { Xid = 6 }.ToArray())}");
+        Assert.Contains("type=COMMIT_REQUEST", commit);
+        uint gid = sb.GroupIdFor(rule.Vlan, rule.Group);
+        uint xid = 7;
+        foreach (var inner in sb.InstallMessages(rule, GroupModCommand.Add).Concat(sb.RemoveMessages(rule)))
+        {
+            var add = new BundleAdd(42, flags, inner) { Xid = xid++ };
+            var (code, text, err) = Shell.Run(ofctl, $"ofp-print {Convert.ToHexString(add.ToArray())}");
+            output.WriteLine(text.TrimEnd());
+            Assert.True(code == 0, err);
+            Assert.StartsWith($"ONFT_BUNDLE_ADD_MESSAGE (OF1.3) (xid=0x{add.Xid:x})", text);
+            Assert.Contains($"{OvsNames[inner.Type]} (OF1.3) (xid=0x{add.Xid:x})", text); // the inner xid is the outer one
+            Assert.DoesNotContain("decode error", text, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("***", text);
+        }
+        Assert.Contains($"group_id={gid}", Shell.Check(ofctl, $"ofp-print {Convert.ToHexString(new BundleAdd(42, flags, sb.InstallMessages(rule, GroupModCommand.Add).First()) { Xid = 9 }.ToArray())}"));
+    }
 }

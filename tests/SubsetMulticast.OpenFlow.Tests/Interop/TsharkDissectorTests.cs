@@ -29,6 +29,10 @@ public class TsharkDissectorTests(ITestOutputHelper output)
             messages.AddRange(sb.RemoveMessages(rule));
         }
         messages.Add(new ErrorMessage(OfpErrorNames.HelloFailed, 0, "We support only OpenFlow 1.3"u8.ToArray()));
+        // Hitless reconcile's ONF bundle: open, one add, commit (tshark shows them as experimenter messages).
+        messages.Add(new BundleControl(7, BundleControlType.OpenRequest, OfpBundle.FlagAtomic | OfpBundle.FlagOrdered) { Xid = 1 });
+        messages.Add(new BundleAdd(7, OfpBundle.FlagAtomic | OfpBundle.FlagOrdered, sb.InstallMessages(new GroupRule(new VlanId(0), IpAddress.Parse("239.255.0.9"), [1]), GroupModCommand.Add).First()) { Xid = 2 });
+        messages.Add(new BundleControl(7, BundleControlType.CommitRequest, OfpBundle.FlagAtomic | OfpBundle.FlagOrdered) { Xid = 3 });
 
         string dir = Directory.CreateTempSubdirectory("of-tshark").FullName;
         try

@@ -28,7 +28,9 @@ internal sealed class TsmServe : IAsyncDisposable
         psi.ArgumentList.Add(typeof(SubsetMulticast.Cli.Program).Assembly.Location);
         // TSM_TEST_LOGS=DIR keeps each controller's log lines in DIR (a failing interop test's story) instead of --quiet.
         string? logs = Environment.GetEnvironmentVariable("TSM_TEST_LOGS");
-        foreach (var a in (string[])["serve", "--openflow", "127.0.0.1:0", "--api", "http://127.0.0.1:0", .. logs is null ? ["--quiet"] : Array.Empty<string>(), .. extra]) psi.ArgumentList.Add(a);
+        // An --openflow in extra (e.g. a private-namespace lab's control address) replaces the loopback default.
+        string[] listen = extra.Contains("--openflow") ? [] : ["--openflow", "127.0.0.1:0"];
+        foreach (var a in (string[])["serve", .. listen, "--api", "http://127.0.0.1:0", .. logs is null ? ["--quiet"] : Array.Empty<string>(), .. extra]) psi.ArgumentList.Add(a);
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start tsm");
         try
         {

@@ -185,7 +185,8 @@ public class OpenFlowSouthboundTests
             await again.ConnectAsync(l.LocalEndpoint);
             var r = await done.Task.WaitAsync(TimeSpan.FromSeconds(30));
             Assert.NotNull(r);
-            Assert.Equal(1, r!.Added);
+            Assert.Equal(2, r!.Added); // the group and its flow
+            Assert.Equal("bundle", r.Method);
             uint gid = sb.GroupIdFor(new VlanId(7), G1);
             Assert.Equal([1u, 3u], again.Groups[gid].Buckets.Select(x => ((OutputAction)x.Actions[0]).Port));
             Assert.Single(again.Flows);
@@ -218,12 +219,18 @@ public class OpenFlowSouthboundTests
             lock (f[0].Gate) f[0].Received.Clear();
             l.TryGetSwitch(f[0].SwitchId, out var session);
             var r = await sb.ReconcileAsync(session, default);
-            Assert.Equal((1, 1, 2, 1), (r.Added, r.Modified, r.Removed, r.Kept));
+            // Counted per flow and per group: lost's group and flow added, wrong's group rewritten, the stray group and flow
+            // removed; keep's group and flow and wrong's flow kept.
+            Assert.Equal((2, 1, 2, 3), (r.Added, r.Modified, r.Removed, r.Kept));
             uint keepGid = sb.GroupIdFor(keep.Vlan, keep.Group);
             lock (f[0].Gate)
             {
-                Assert.DoesNotContain(f[0].Received.OfType<GroupMod>(), g => g.GroupId == keepGid);
-                Assert.DoesNotContain(f[0].Received.OfType<FlowMod>(), m => m.Match.Ipv4Dst == keep.Group.V4);
+                // Everything went in one bundle, and nothing in it touched the rule that was right.
+                var sent = f[0].Received.Select(m => m is BundleAdd b ? b.Inner : m).ToList();
+                Assert.Equal(5, f[0].Received.OfType<BundleAdd>().Count()); // 3 group mods, 2 flow mods
+                Assert.DoesNotContain(f[0].Received, m => m is GroupMod or FlowMod);
+                Assert.DoesNotContain(sent.OfType<GroupMod>(), g => g.GroupId == keepGid);
+                Assert.DoesNotContain(sent.OfType<FlowMod>(), m => m.Match.Ipv4Dst == keep.Group.V4);
                 Assert.Equal(new uint[] { 7, keepGid, lostGid, wrongGid }.Order(), f[0].Groups.Keys.Order());
                 Assert.Equal(4, f[0].Flows.Count); // 3 ours + the foreign ARP flow
                 Assert.Equal(3u, ((OutputAction)f[0].Groups[wrongGid].Buckets[0].Actions[0]).Port);

@@ -128,4 +128,60 @@ public sealed class SnmpSouthboundTests : IAsyncLifetime
         Assert.NotEmpty(lldp);
         Assert.All(lldp, n => Assert.Contains(_fabric.Switches, s => s.Name == n.SystemName));
     }
+
+    /// <summary>
+    /// The SNMP side of the rule audit: rows removed, added and altered behind the controller's back with plain SNMP SETs
+    /// are read back from the static multicast table in their categories, the operator's own row (outside the block) is not
+    /// judged, and repair fixes exactly the findings (each written and read back), after which the switch is in sync.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Audit_TamperedRows_EachInItsCategory_RepairFixesExactlyThose(bool ieee)
+    {
+        var switches = Enumerable.Range(0, _fabric.Switches.Count).Select(i => Switch(i, v3: false, ieee)).ToList();
+        var sb = new SnmpSouthbound(_client, switches);
+        var leaf = switches[^1];
+        GroupRule R(string g, params uint[] ports) => new(new VlanId(1), IpAddress.Parse(g), ports);
+        var removed = R("239.255.0.1", 1, 2); var kept = R("239.255.0.2", 2); var altered = R("239.255.0.3", 1, 3);
+        Assert.True((await sb.ApplyAsync([new(leaf.Id, null, removed), new(leaf.Id, null, kept), new(leaf.Id, null, altered)], default)).Succeeded);
+        var audit = new SnmpRuleAudit(sb, _client, SnmpRuleAudit.MacsOfBlock("239.255.0.0/16"));
+        var clean = await audit.AuditAsync(leaf.Id, repair: false, default);
+        Assert.True(clean.InSync, string.Join("; ", clean.Items));
+        Assert.Equal((3, 3, 3), (clean.Expected, clean.Observed, clean.Matched));
+
+        // Behind the controller's back, straight SETs on the agent.
+        async Task Set(IReadOnlyList<IReadOnlyList<Messages.VarBind>> pdus) { foreach (var p in pdus) Assert.True((await _client.SetAsync(leaf.Target, p)).Succeeded); }
+        await Set(leaf.Driver.Remove(1, removed.Mac.Value));
+        await Set(leaf.Driver.Install(1, altered.Mac.Value, [2], leaf.PortCount, exists: true));
+        await Set(leaf.Driver.Install(1, MulticastMac.For(IpAddress.Parse("239.255.0.77")).Value, [3], leaf.PortCount));   // extra: in the block
+        await Set(leaf.Driver.Install(1, MulticastMac.For(IpAddress.Parse("239.1.2.3")).Value, [3], leaf.PortCount));      // the operator's own
+
+        var found = await audit.AuditAsync(leaf.Id, repair: false, default);
+        Assert.Equal((1, 1, 1, 1), (found.Missing, found.Extra, found.Modified, found.Matched));
+        Assert.Equal(4, found.Observed);
+        Assert.Contains(found.Items, i => i.Category == Core.Audit.RuleAuditCategory.Modified && i.Expected == "egress=1,3" && i.Observed == "egress=2");
+
+        var repaired = await audit.AuditAsync(leaf.Id, repair: true, default);
+        Assert.Equal(3, repaired.Repaired);
+        Assert.Equal("set and read back", repaired.RepairResult);
+        var rows = _fabric.Switches[^1].StaticMacEntries();
+        Assert.True(_fabric.Switches[^1].TryGetStaticMac(new VlanId(1), removed.Mac, out var p1) && p1.Order().SequenceEqual([1u, 2u]));
+        Assert.True(_fabric.Switches[^1].TryGetStaticMac(new VlanId(1), altered.Mac, out var p3) && p3.Order().SequenceEqual([1u, 3u]));
+        Assert.False(_fabric.Switches[^1].TryGetStaticMac(new VlanId(1), MulticastMac.For(IpAddress.Parse("239.255.0.77")), out _));
+        Assert.True(_fabric.Switches[^1].TryGetStaticMac(new VlanId(1), MulticastMac.For(IpAddress.Parse("239.1.2.3")), out _)); // not ours: left alone
+        Assert.True((await audit.AuditAsync(leaf.Id, repair: false, default)).InSync);
+    }
+
+    [Fact]
+    public async Task Audit_UnreachableAgent_EveryIntendedRowUnverifiable()
+    {
+        var dead = new SnmpSwitch("dead", SnmpTarget.V2c(new IPEndPoint(IPAddress.Loopback, 9), "private") with { Timeout = TimeSpan.FromMilliseconds(200), Retries = 0 }, new QBridgeDriver(), 8);
+        var sb = new SnmpSouthbound(_client, [dead]);
+        var audit = new SnmpRuleAudit(sb, _client);
+        var report = await audit.AuditAsync("dead", repair: false, default);
+        Assert.NotNull(report.Error);
+        Assert.Equal(0, report.Unverifiable); // nothing intended yet
+        Assert.False(report.InSync);
+    }
 }
