@@ -102,6 +102,7 @@ public class ClusterOvsTests(ITestOutputHelper output)
             // The load: create and release through every node, four clients.
             var acknowledged = new ConcurrentDictionary<string, JsonElement>();
             var released = new ConcurrentDictionary<string, bool>();
+            var uncertain = new ConcurrentDictionary<string, bool>();
             int failed = 0;
             var refused = new ConcurrentDictionary<string, int>();
             using var stopLoad = new CancellationTokenSource();
@@ -120,8 +121,11 @@ public class ClusterOvsTests(ITestOutputHelper output)
                         acknowledged[id] = g.Value;
                         if (random.Next(2) == 0)
                         {
+                            // A release whose answer never came (its node was killed) may or may not have happened.
+                            uncertain[id] = true;
                             using var d = await http[random.Next(3)].DeleteAsync($"api/v1/groups/{Uri.EscapeDataString(id)}");
                             if (d.StatusCode == HttpStatusCode.NoContent) released[id] = true;
+                            if (d.IsSuccessStatusCode || (int)d.StatusCode < 500) uncertain.TryRemove(id, out _);
                         }
                     }
                     catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { Interlocked.Increment(ref failed); }
@@ -147,7 +151,8 @@ public class ClusterOvsTests(ITestOutputHelper output)
 
             // No acknowledged group lost: every unreleased one is listed by every survivor and installed on each of its switches.
             using var ids = new OpenFlowSouthbound(new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0)));
-            var kept = acknowledged.Where(a => !released.ContainsKey(a.Key)).ToList();
+            var kept = acknowledged.Where(a => !released.ContainsKey(a.Key) && !uncertain.ContainsKey(a.Key)).ToList();
+            output.WriteLine($"{kept.Count} acknowledged groups kept; {uncertain.Count} releases unanswered (sent to the killed node)");
             foreach (int n in survivors)
             {
                 var all = await ListAllAsync(http[n]);
@@ -164,11 +169,14 @@ public class ClusterOvsTests(ITestOutputHelper output)
                 foreach (var sw in g.GetProperty("switches").EnumerateArray().Select(s => s.GetProperty("id").GetString()!))
                     Assert.True(installed[sw].Contains($"group_id={gid},", StringComparison.Ordinal), $"acknowledged group {id} (gid {gid}) missing on {sw}");
             }
+            var liveAddresses = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var g in (await GetJsonAsync(http[survivors[0]], "api/v1/groups?limit=1000")).EnumerateArray()) liveAddresses.Add(g.GetProperty("group").GetString()!);
             foreach (var id in released.Keys)
             {
                 var g = acknowledged[id];
                 uint gid = ids.GroupIdFor(default, IpAddress.Parse(g.GetProperty("group").GetString()!));
-                bool reused = kept.Any(k => k.Value.GetProperty("group").GetString() == g.GetProperty("group").GetString());
+                // Its address may since be held by another live group (one whose answer was lost with the killed node counts too).
+                bool reused = liveAddresses.Contains(g.GetProperty("group").GetString()!);
                 if (!reused) Assert.All(installed.Values, dump => Assert.DoesNotContain($"group_id={gid},", dump));
             }
 

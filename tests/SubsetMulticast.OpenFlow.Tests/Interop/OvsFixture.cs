@@ -221,8 +221,11 @@ internal sealed class OvsLab : IAsyncDisposable
         _links.Add(a);
         foreach (var x in new[] { a, b })
         {
-            Shell.Check("ip", $"link set {x} up");
-            Shell.Check("ethtool", $"-K {x} tx off");
+            // With a private switch namespace both ends live there, beside the daemon that opens them.
+            if (SwitchNs is not null) Shell.Check("ip", $"link set {x} netns {SwitchNs}");
+            Shell.Check("ip", SwitchNs is null ? $"link set {x} up" : $"-n {SwitchNs} link set {x} up");
+            if (SwitchNs is null) Shell.Check("ethtool", $"-K {x} tx off");
+            else Shell.Check("ip", $"netns exec {SwitchNs} ethtool -K {x} tx off");
         }
         Vsctl($"add-port {bridgeA} {a} -- set interface {a} ofport_request={portA}");
         Vsctl($"add-port {bridgeB} {b} -- set interface {b} ofport_request={portB}");
