@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PEERS=(tshark tcpdump libpcap0.8 iproute2 bridge-utils ethtool openvswitch-switch snmpd snmp chromium nftables prometheus python3 uftp openvswitch-common openssl)
+PEERS=(tshark tcpdump libpcap0.8 iproute2 bridge-utils ethtool openvswitch-switch snmpd snmp chromium nftables prometheus python3 uftp openvswitch-common openssl etcd-server etcd-client)
 missing=()
 for p in "${PEERS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

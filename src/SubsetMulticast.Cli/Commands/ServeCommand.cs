@@ -4,6 +4,8 @@ using System.Net;
 using System.Net.Sockets;
 using SubsetMulticast.Cli.CommandLine;
 using SubsetMulticast.Cli.Emulated;
+using SubsetMulticast.Cluster;
+using SubsetMulticast.Cluster.Etcd;
 using SubsetMulticast.Controller;
 using SubsetMulticast.Controller.Composition;
 using SubsetMulticast.Controller.Observability;
@@ -71,6 +73,13 @@ internal static class ServeCommand
         public SnoopingOptions Snooping { get; init; } = new();
         public LogFormat LogFormat { get; init; }
         public string? Snmp { get; init; }
+
+        /// <summary>The etcd URL groups are stored at; null: in memory.</summary>
+        public string? Etcd { get; init; }
+
+        /// <summary>This node's id when serving as one node of a cluster (--cluster); null: alone.</summary>
+        public string? NodeId { get; init; }
+        public int NodeTtl { get; init; } = 2;
     }
 
     public static Command Create()
@@ -117,10 +126,21 @@ internal static class ServeCommand
         var encoding = OptionKinds.Choice("--rule-encoding", "How a group's rule is written to each switch: group = an ALL group and a flow (2 messages); flow = one flow outputting to the ports (1 message). --openflow only.", "group", "group", "flow");
         var auditInterval = OptionKinds.WholeSeconds("--audit-interval", "How often every switch's rules are audited against the intended ones (0: never; tsm audit runs one now).", 0, 86_400, 60);
         var snmp = OptionKinds.Text("--snmp", "Serve SNMP switches listed in FILE (Q-BRIDGE-MIB static multicast; see README, SNMP).", "FILE");
+        var store = OptionKinds.Parsed<string>("--store", "Where groups are kept: memory (default), or etcd=URL (durable: a restarted controller reloads its groups; see README, Durable groups).", "STORE",
+            t => t == "memory" || (t.StartsWith("etcd=", StringComparison.Ordinal) && Uri.TryCreate(t[5..], UriKind.Absolute, out var u) && u.Scheme is "http" or "https") ? t : null,
+            "must be memory or etcd=http://HOST:PORT");
+        store.DefaultValueFactory = _ => "memory";
+        var cluster = OptionKinds.Parsed<string>("--cluster", "Serve as one node of a controller cluster sharing etcd=URL: groups in etcd, a master per switch, any node takes REST (see README, Controller cluster). --openflow only.", "etcd=URL",
+            t => t.StartsWith("etcd=", StringComparison.Ordinal) && Uri.TryCreate(t[5..], UriKind.Absolute, out var u) && u.Scheme is "http" or "https" ? t[5..] : null,
+            "must be etcd=http://HOST:PORT");
+        var nodeId = OptionKinds.Parsed<string>("--node-id", "This node's name in the cluster (letters, digits, '-'; unique among live nodes). With --cluster.", "ID",
+            t => t.Length is > 0 and <= 32 && t.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') ? t : null, "must be 1-32 letters, digits or '-'");
+        var nodeTtl = OptionKinds.WholeSeconds("--node-ttl", "Seconds a dead node keeps its masterships (its etcd lease TTL; etcd's minimum is 1.5 × its election timeout). With --cluster.", 1, 60, 2);
         var config = ConfigurationArguments.Create();
         var command = new Command("serve", "The controller service until Ctrl-C: on an emulated fabric, or for OpenFlow 1.3 switches with --openflow.")
         {
             fabric, api, pushUdp, mode, reference, block, pushKeys, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, encoding, auditInterval, snmp,
+            store, cluster, nodeId, nodeTtl,
             apiClients, apiCert, apiCertKey, apiClientCa, rateLimit, quotaClient, quotaReference, maxBody, openflowCert, openflowKey, openflowCa, config,
         };
         Option[] emulatedOnly = [fabric, reference, mode];
@@ -144,8 +164,13 @@ internal static class ServeCommand
                     return;
                 }
             if ((r.GetResult(openflowCert) is { Implicit: false }) != (r.GetResult(openflowCa) is { Implicit: false }))
-                r.AddError("--openflow-cert and --openflow-ca go together: TLS to the switches needs the controller's certificate and the CA the switches' certificates come from.");
-            else if (r.GetResult(querierV6) is { Implicit: false } && r.GetResult(querier) is not { Implicit: false })
+            { r.AddError("--openflow-cert and --openflow-ca go together: TLS to the switches needs the controller's certificate and the CA the switches' certificates come from."); return; }
+            bool isCluster = r.GetResult(cluster) is { Implicit: false };
+            if (isCluster && !isOpenFlow) { r.AddError("--cluster applies with --openflow only: its nodes share real switches."); return; }
+            if (isCluster && r.GetResult(store) is { Implicit: false }) { r.AddError("--cluster keeps the groups in its etcd; leave --store out."); return; }
+            if (isCluster != (r.GetResult(nodeId) is { Implicit: false })) { r.AddError("--cluster and --node-id go together."); return; }
+            if (!isCluster && r.GetResult(nodeTtl) is { Implicit: false }) { r.AddError("--node-ttl applies with --cluster only."); return; }
+            if (r.GetResult(querierV6) is { Implicit: false } && r.GetResult(querier) is not { Implicit: false })
                 r.AddError("--querier-v6 goes with --querier.");
             else if (r.ValueOr(queryResponse, DefaultQueryResponse) is var response && r.ValueOr(queryInterval, DefaultQueryInterval) is var interval && response >= interval)
                 r.AddError($"--query-response ({response} s) must be shorter than --query-interval ({interval} s).");
@@ -184,6 +209,9 @@ internal static class ServeCommand
                 Vlan = (ushort)r.GetValue(vlan),
                 LldpSeconds = r.GetValue(lldp),
                 Encoding = r.GetValue(encoding) == "flow" ? RuleEncoding.Flow : RuleEncoding.GroupAndFlow,
+                Etcd = r.GetValue(cluster) ?? (r.GetValue(store) is { } st && st.StartsWith("etcd=", StringComparison.Ordinal) ? st[5..] : null),
+                NodeId = r.GetValue(nodeId),
+                NodeTtl = r.GetValue(nodeTtl),
                 AuditSeconds = r.GetValue(auditInterval),
                 Snooping = SnoopingOptions.FromQueryTimers(TimeSpan.FromSeconds(r.GetValue(queryInterval)), TimeSpan.FromSeconds(r.GetValue(queryResponse)),
                     r.GetValue(querier) is { } q4 ? new QuerierOptions { IPv4Source = q4, IPv6Source = r.GetValue(querierV6), Vlans = [new VlanId((ushort)r.GetValue(vlan))] } : null),
@@ -240,10 +268,17 @@ internal static class ServeCommand
             ConfigureLogging = ConsoleLogging.For(s.Quiet, s.LogFormat),
         };
 
+        var groups = await OpenStoreAsync(s, stderr, cancellationToken);
+        if (groups is { Failed: true }) return 1;
+        using var etcd = groups?.Store;
         TsmControllerHost controller;
         try
         {
-            controller = await TsmControllerHost.StartAsync(options, tsm => tsm.AddEmulatedFabric(fabric, learner, keys, keepJoined: s.Reference), cancellationToken);
+            controller = await TsmControllerHost.StartAsync(options, tsm =>
+            {
+                tsm.AddEmulatedFabric(fabric, learner, keys, keepJoined: s.Reference);
+                if (etcd is not null) tsm.UseEtcdGroupStore(etcd);
+            }, cancellationToken);
         }
         catch (Exception e) when (e is IOException or SocketException)
         {
@@ -288,6 +323,21 @@ internal static class ServeCommand
             + $"rate limit {limit(p.RateLimitPerSecond)}/s per client, quotas {limit(p.ClientGroupQuota)} per client, {limit(p.ReferenceGroupQuota)} per reference group";
     }
 
+    /// <summary>The etcd store when --store etcd=URL, opened and loaded; null for memory; Failed (said on stderr) when etcd does not answer.</summary>
+    private static async Task<(EtcdGroupStore? Store, bool Failed)?> OpenStoreAsync(Settings s, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        if (s.Etcd is null) return null;
+        try
+        {
+            return (await EtcdGroupStore.OpenAsync(new EtcdStoreOptions { Endpoints = s.Etcd, CallTimeout = TimeSpan.FromSeconds(5) }, cancellationToken: cancellationToken), false);
+        }
+        catch (EtcdUnavailableException e)
+        {
+            await stderr.WriteLineAsync($"tsm serve: the group store at {s.Etcd} did not answer: {e.Message}");
+            return (null, true);
+        }
+    }
+
     private static async Task<int> RunOpenFlowAsync(Settings s, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var snooping = s.Snooping;
@@ -302,8 +352,15 @@ internal static class ServeCommand
             await stderr.WriteLineAsync($"tsm serve: --push-keys {e.Message}");
             return 2;
         }
+        var groups = await OpenStoreAsync(s, stderr, cancellationToken);
+        if (groups is { Failed: true }) return 1;
+        using var etcd = groups?.Store;
+        var clusterOptions = s.NodeId is null ? null : new ClusterOptions { NodeId = s.NodeId, NodeTtlSeconds = s.NodeTtl };
+        var lifecycle = new LifecycleOptions().AddVlan(s.Vlan, s.Block, V6Block);
+        if (clusterOptions is not null) lifecycle.IdPrefix = $"rg-{clusterOptions.NodeId}-";
         var settings = new OpenFlowControllerSettings
         {
+            Features = etcd is null ? null : clusterOptions is not null ? tsm => tsm.AddCluster(clusterOptions, etcd) : tsm => tsm.UseEtcdGroupStore(etcd),
             OpenFlowEndpoint = s.OpenFlow!,
             Connection = new OpenFlow.Connections.OpenFlowOptions { Tls = s.OpenFlowTls },
             Learner = new FabricLearnerOptions { Snooping = snooping },
@@ -317,7 +374,7 @@ internal static class ServeCommand
                 ApiSecurity = s.ApiSecurity,
                 Mode = ApplyMode.Computed,
                 // Untagged hosts are VLAN 0 (the southbound then matches no vlan_vid).
-                Lifecycle = new LifecycleOptions().AddVlan(s.Vlan, s.Block, V6Block),
+                Lifecycle = lifecycle,
                 ConfigureLogging = ConsoleLogging.For(s.Quiet, s.LogFormat),
                 Audit = new SubsetMulticast.Controller.Audit.RuleAuditOptions { Interval = s.AuditSeconds == 0 ? null : TimeSpan.FromSeconds(s.AuditSeconds) },
             },
@@ -349,6 +406,9 @@ internal static class ServeCommand
             await stdout.WriteLineAsync(service.Controller.PushEndPoint is { } p
                 ? $"  push-udp  {p}  ({(pushKeys is null ? "no keys: instructions are refused" : $"keys from {s.PushKeys}")})" : "  push-udp  off");
             await stdout.WriteLineAsync($"  groups on VLAN {s.Vlan} from block {s.Block}; reference groups are whatever hosts join");
+            await stdout.WriteLineAsync(etcd is null ? "  store     memory (groups are lost when the controller stops)" : $"  store     etcd {s.Etcd}: {etcd.Count} group(s) reloaded");
+            if (clusterOptions is not null)
+                await stdout.WriteLineAsync($"  cluster   node {clusterOptions.NodeId}; masterships on a {clusterOptions.NodeTtlSeconds} s lease; switches connect to every node");
             await stdout.WriteLineAsync(snooping.Querier is { } q
                 ? string.Create(CultureInfo.InvariantCulture, $"  querier   {q.IPv4Source}{(q.IPv6Source is { } q6 ? $" / {q6}" : "")} on edge ports every {snooping.QueryInterval.TotalSeconds:0} s while no lower-addressed querier is heard; membership interval {snooping.GroupMembershipInterval.TotalSeconds:0} s")
                 : string.Create(CultureInfo.InvariantCulture, $"  querier   none of ours (--querier ADDR): memberships last {snooping.GroupMembershipInterval.TotalSeconds:0} s unless a router or switch queries"));

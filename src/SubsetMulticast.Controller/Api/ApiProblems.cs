@@ -20,6 +20,7 @@ internal static class ApiProblems
         ProblemKind.BlockExhausted or ProblemKind.GroupBusy => StatusCodes.Status409Conflict,
         ProblemKind.GroupNotFound => StatusCodes.Status404NotFound,
         ProblemKind.SouthboundFailed => StatusCodes.Status502BadGateway,
+        ProblemKind.StoreUnavailable => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status500InternalServerError,
     };
 

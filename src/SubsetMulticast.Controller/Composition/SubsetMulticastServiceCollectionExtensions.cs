@@ -49,7 +49,8 @@ public static class SubsetMulticastServiceCollectionExtensions
             sp.GetRequiredService<HostTable>(), sp.GetRequiredService<IGroupStore>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(TransactionApplierFor);
         services.TryAddSingleton(sp => new GroupCoordinator(sp.GetRequiredService<GroupLifecycle>(), sp.GetRequiredService<ITransactionApplier>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<GroupCoordinator>>(), sp.GetRequiredService<GroupChangeFeed>(), sp.GetService<TsmMetrics>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<GroupCoordinator>>(), sp.GetRequiredService<GroupChangeFeed>(), sp.GetService<TsmMetrics>(),
+            sp.GetService<IGroupJournal>()));
         services.TryAddSingleton<GroupChangeFeed>(); // every committed change, for readers such as the dashboard
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LeaseSweeper>());
         BierDeliveryComposition.TryAddBierDelivery(services);

@@ -33,12 +33,15 @@ public sealed partial class GroupCoordinator
     private readonly ILogger _log;
     private readonly GroupChangeFeed? _changes;
     private readonly TsmMetrics? _metrics;
+    private readonly IGroupJournal? _journal;
 
     /// <param name="changes">Where each committed change is published (the dashboard reads it); null publishes nothing.</param>
     /// <param name="metrics">The controller's instruments; null records nothing.</param>
+    /// <param name="journal">Where each transaction is recorded durably before the switches change (etcd); null: the store is memory only.</param>
     internal GroupCoordinator(GroupLifecycle lifecycle, ITransactionApplier applier, TimeProvider time, ILogger<GroupCoordinator> log,
-        GroupChangeFeed? changes = null, TsmMetrics? metrics = null)
+        GroupChangeFeed? changes = null, TsmMetrics? metrics = null, IGroupJournal? journal = null)
     {
+        _journal = journal;
         _lifecycle = lifecycle;
         _applier = applier;
         _time = time;
@@ -68,9 +71,15 @@ public sealed partial class GroupCoordinator
             if (Persistent.TryFind(request, out var installed)) return new GroupResult(installed, Micros(start), SetupMode.Persistent);
             request = request with { Setup = SetupMode.Confirmed };
         }
-        var prepared = _lifecycle.PrepareCreate(request);
-        if (!prepared.Succeeded) return Refused(prepared.Problem!, "create");
-        var done = await ExecuteAsync(prepared.Value!, cancellationToken, request.Setup == SetupMode.Optimistic).ConfigureAwait(false);
+        Outcome<GroupTransaction> done = default;
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            var prepared = _lifecycle.PrepareCreate(request);
+            if (!prepared.Succeeded) return Refused(prepared.Problem!, "create");
+            done = await ExecuteAsync(prepared.Value!, cancellationToken, request.Setup == SetupMode.Optimistic).ConfigureAwait(false);
+            // An allocated address the shared store says another controller took meanwhile (a cluster): take the next one.
+            if (done.Succeeded || request.Group is not null || done.Problem!.Kind != ProblemKind.GroupBusy) break;
+        }
         _metrics?.GroupOperation("create", done.Problem);
         if (!done.Succeeded) return done.Problem!;
         _metrics?.GroupSetUp(_time.GetElapsedTime(start));
@@ -157,6 +166,23 @@ public sealed partial class GroupCoordinator
 
     private async ValueTask<Outcome<GroupTransaction>> ExecuteAsync(GroupTransaction tx, CancellationToken cancellationToken, bool optimistic = false)
     {
+        // Recorded before any switch changes: a controller killed after this point comes back with the group and
+        // reconciles the switches to it; one killed before it has told nobody, and the switches were not touched.
+        if (_journal is not null)
+        {
+            TsmProblem? unrecorded;
+            try { unrecorded = await _journal.RecordAsync(tx, cancellationToken).ConfigureAwait(false); }
+            catch
+            {
+                _lifecycle.Abort(tx);
+                throw;
+            }
+            if (unrecorded is not null)
+            {
+                _lifecycle.Abort(tx);
+                return unrecorded;
+            }
+        }
         SouthboundResult result;
         try
         {
@@ -171,6 +197,7 @@ public sealed partial class GroupCoordinator
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            if (_journal is not null) await _journal.UndoAsync(tx, CancellationToken.None).ConfigureAwait(false);
             _lifecycle.Abort(tx);
             throw;
         }
@@ -183,6 +210,7 @@ public sealed partial class GroupCoordinator
             _lifecycle.Commit(tx);
             return tx;
         }
+        if (_journal is not null) await _journal.UndoAsync(tx, CancellationToken.None).ConfigureAwait(false);
         _lifecycle.Abort(tx);
         var who = tx.After ?? tx.Before!;
         var reasons = result.Failures.Count == 0

@@ -33,6 +33,9 @@ public sealed record OpenFlowControllerSettings
 
     /// <summary>Loggers for the whole controller; null: the host's, configured by <see cref="ControllerOptions.ConfigureLogging"/>.</summary>
     public ILoggerFactory? Loggers { get; init; }
+
+    /// <summary>More features on the controller's builder, after the OpenFlow fabric (e.g. a durable group store).</summary>
+    public Action<ISubsetMulticastBuilder>? Features { get; init; }
 }
 
 /// <summary>
@@ -95,6 +98,7 @@ public sealed class OpenFlowControllerService : IAsyncDisposable
                 o.Learner = settings.Learner;
                 o.TickInterval = settings.TickInterval;
             });
+            settings.Features?.Invoke(tsm);
         }, cancellationToken).ConfigureAwait(false);
         return new OpenFlowControllerService(controller);
     }

@@ -68,6 +68,9 @@ public static class OpenFlowFabricComposition
         // Their places in the switch bootstrap (BootstrapOrder says why this order).
         services.AddSingleton<ISwitchBootstrapStep>(sp => new SwitchBootstrapStep(BootstrapOrder.Learner, "learner",
             (session, _) => { sp.GetRequiredService<OpenFlowFabricFeed>().SwitchUp(session); return Task.FromResult(true); }));
+        services.TryAddSingleton(sp => new StoredGroupRules(sp.GetRequiredService<Core.Lifecycle.IGroupStore>(), sp.GetRequiredService<OpenFlowSouthbound>()));
+        services.AddSingleton<ISwitchBootstrapStep>(sp => new SwitchBootstrapStep(StoredGroupRules.BootstrapOrderValue, "stored group rules",
+            (session, ct) => sp.GetRequiredService<StoredGroupRules>().OnConnectAsync(session, ct)));
         services.AddSingleton<ISwitchBootstrapStep>(sp => new SwitchBootstrapStep(BootstrapOrder.UnregisteredGroupFlows, "unregistered-group flows",
             (session, ct) => sp.GetRequiredService<UnregisteredGroupFlows>().ResyncAsync(session, ct)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OpenFlowFabricTicker>());

@@ -73,6 +73,7 @@ public readonly record struct PushAck(PushOpcode Opcode, PushVerdict Verdict, Pu
         ProblemKind.GroupNotFound => 10,
         ProblemKind.GroupBusy => 11,
         ProblemKind.SouthboundFailed => 12,
+        ProblemKind.StoreUnavailable => 13,
         _ => 0xFFFF,
     };
 }

@@ -50,9 +50,7 @@ public sealed class GroupLifecycle
             _vlans[g.Vlan.Value].For(g.Address)?.TryReserve(g.Address);
             _byAddress[(g.Vlan, g.Address)] = g.Id;
             // Ids continue after the store's highest, so a restarted controller never hands out a live id again.
-            if (g.Id.StartsWith("rg-", StringComparison.Ordinal) &&
-                long.TryParse(g.Id.AsSpan(3), System.Globalization.NumberStyles.HexNumber, null, out var n) && n > _nextId)
-                _nextId = n;
+            NoteId(g.Id);
             if (g.Expires < _earliestExpiry) _earliestExpiry = g.Expires;
         }
     }
@@ -118,7 +116,7 @@ public sealed class GroupLifecycle
                     return new TsmProblem(ProblemKind.BlockExhausted, $"All {block.Size} addresses of VLAN {request.Vlan}'s block {block} are in use; release a group or retry.");
                 reserved = true;
             }
-            var id = $"rg-{++_nextId:x8}";
+            var id = $"{_options.IdPrefix}{++_nextId:x8}";
             var after = new RendezvousGroup(id, request.Vlan, request.Reference, address, [.. request.Members], effective, ignored,
                 plan, ttl, now, request.Pinned ? DateTimeOffset.MaxValue : now + ttl, 1) { Pinned = request.Pinned };
             if (before is not null) _busy.Add(before.Id);
@@ -231,6 +229,59 @@ public sealed class GroupLifecycle
                 if (tx.ReservedAddress) _vlans[after.Vlan.Value].For(after.Address)?.Free(after.Address);
             }
         }
+    }
+
+    /// <summary>
+    /// Takes in a group committed by another controller sharing the store (a cluster): its address is reserved and it
+    /// is listed, refreshed, released and expired like one of ours. Ignored (false) while a transaction of ours holds
+    /// it — its commit settles it — or when the record held is as new, or its VLAN is not ours.
+    /// </summary>
+    public bool Observe(RendezvousGroup group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        lock (_gate)
+        {
+            if (_busy.Contains(group.Id) || !_vlans.TryGetValue(group.Vlan.Value, out var blocks)) return false;
+            if (_store.TryGet(group.Id, out var had) && had.Version >= group.Version) return false;
+            if (_byAddress.TryGetValue((group.Vlan, group.Address), out var holder) && holder != group.Id)
+            {
+                // A supersede elsewhere: the address passed to a new group; the old record goes with it.
+                if (_busy.Contains(holder)) return false;
+                _store.Remove(holder);
+            }
+            else if (had is null) blocks.For(group.Address)?.TryReserve(group.Address);
+            _store.Put(group);
+            _byAddress[(group.Vlan, group.Address)] = group.Id;
+            if (group.Expires < _earliestExpiry) _earliestExpiry = group.Expires;
+            NoteId(group.Id);
+            return true;
+        }
+    }
+
+    /// <summary>Forgets a group removed by another controller, or by its lease running out in the store; its address is freed after the hold-down.</summary>
+    public bool ObserveRemoved(string id)
+    {
+        lock (_gate)
+        {
+            if (_busy.Contains(id) || !_store.TryGet(id, out var g)) return false;
+            _store.Remove(id);
+            if (_byAddress.TryGetValue((g.Vlan, g.Address), out var holder) && holder == id)
+            {
+                _byAddress.Remove((g.Vlan, g.Address));
+                var block = _vlans[g.Vlan.Value].For(g.Address);
+                if (_options.ReleaseHoldDown > TimeSpan.Zero) block?.Free(g.Address, (_time.GetUtcNow() + _options.ReleaseHoldDown).UtcTicks);
+                else block?.Free(g.Address);
+            }
+            return true;
+        }
+    }
+
+    /// <summary>Ids continue after the highest of ours seen, so a restarted controller never hands out a live id again.</summary>
+    private void NoteId(string id)
+    {
+        if (id.StartsWith(_options.IdPrefix, StringComparison.Ordinal) &&
+            long.TryParse(id.AsSpan(_options.IdPrefix.Length), System.Globalization.NumberStyles.HexNumber, null, out var n) && n > _nextId)
+            _nextId = n;
     }
 
     /// <summary>The id of the committed group holding <paramref name="address"/> on <paramref name="vlan"/> (push Release/Refresh name groups by address).</summary>

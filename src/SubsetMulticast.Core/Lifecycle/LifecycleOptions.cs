@@ -27,6 +27,12 @@ public sealed class LifecycleOptions
     /// </summary>
     public TimeSpan ReleaseHoldDown { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Group ids are this prefix and a hex counter. Controllers of one cluster share a store, so each has its own
+    /// prefix (<c>rg-{node}-</c>) and no two of them hand out one id.
+    /// </summary>
+    public string IdPrefix { get; set; } = "rg-";
+
     /// <summary>The push instruction carries an 8-bit member count (draft §10).</summary>
     public int MaxMembers { get; set; } = 255;
 

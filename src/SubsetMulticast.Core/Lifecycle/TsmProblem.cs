@@ -15,6 +15,8 @@ public enum ProblemKind
     GroupNotFound,
     GroupBusy,
     SouthboundFailed,
+    /// <summary>The durable group store (etcd) could not record the change in time; nothing changed.</summary>
+    StoreUnavailable,
 }
 
 /// <summary>A refused request: nothing was installed and no state changed.</summary>
@@ -34,6 +36,7 @@ public sealed record TsmProblem(ProblemKind Kind, string Detail)
         ProblemKind.GroupNotFound => "No such group",
         ProblemKind.GroupBusy => "Group has a transaction in progress",
         ProblemKind.SouthboundFailed => "Switches refused the change; it was rolled back",
+        ProblemKind.StoreUnavailable => "The group store is unavailable; nothing changed",
         _ => Kind.ToString(),
     };
 

@@ -219,7 +219,7 @@ public sealed class OpenFlowSession : IAsyncDisposable
                 if (_pending.TryGetValue(message.Xid, out var bp)) bp.Complete(message);
                 else Log.UnknownXid(_logger, Name, message.Xid, message.Type);
                 return null;
-            case EchoReply or FeaturesReply or BarrierReply:
+            case EchoReply or FeaturesReply or BarrierReply or RoleReply:
                 if (_pending.TryGetValue(message.Xid, out var p)) p.Complete(message);
                 else Log.UnknownXid(_logger, Name, message.Xid, message.Type);
                 return null;

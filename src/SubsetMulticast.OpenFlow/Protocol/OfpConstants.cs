@@ -8,6 +8,7 @@ public enum OfpType : byte
     PacketIn = 10, FlowRemoved = 11, PortStatus = 12, PacketOut = 13, FlowMod = 14, GroupMod = 15,
     PortMod = 16, TableMod = 17, MultipartRequest = 18, MultipartReply = 19,
     BarrierRequest = 20, BarrierReply = 21,
+    RoleRequest = 24, RoleReply = 25, SetAsync = 28,
 }
 
 public enum MultipartType : ushort

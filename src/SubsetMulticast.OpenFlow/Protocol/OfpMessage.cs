@@ -90,6 +90,9 @@ public abstract record OfpMessage
             OfpType.GroupMod => GroupMod.ReadBody(ref r),
             OfpType.MultipartRequest => MultipartRequest.ReadBody(ref r),
             OfpType.MultipartReply => MultipartReply.ReadBody(ref r),
+            OfpType.RoleRequest => RoleRequest.ReadBody(ref r),
+            OfpType.RoleReply => RoleReply.ReadBody(ref r),
+            OfpType.SetAsync => SetAsync.ReadBody(ref r),
             OfpType.Experimenter => OfpBundle.ReadExperimenter(ref r, bytes, h.Xid),
             _ => new UnknownMessage(h.Type, h.Version, r.Rest.ToArray()),
         };

@@ -331,6 +331,21 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
         }
     }
 
+    /// <summary>
+    /// Takes <paramref name="rules"/> as everything <paramref name="switchId"/> is intended to hold, replacing what was
+    /// recorded: a restarted controller's groups reloaded from its store, or a switch whose mastership this controller
+    /// has just taken. The next reconciliation then keeps those rules where they are right instead of removing them.
+    /// </summary>
+    public void RestoreIntended(string switchId, IEnumerable<GroupRule> rules)
+    {
+        var intended = _intended.GetOrAdd(switchId, _ => []);
+        lock (intended)
+        {
+            intended.Clear();
+            foreach (var r in rules) intended[Key(r)] = r;
+        }
+    }
+
     /// <summary>Forgets rules recorded by an optimistic apply whose confirmation failed (the caller then releases the group).</summary>
     public void Unrecord(IReadOnlyList<SwitchChange> changes)
     {

@@ -29,8 +29,11 @@ internal sealed class TsmServe : IAsyncDisposable
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(typeof(SubsetMulticast.Cli.Program).Assembly.Location);
-        string[] listen = extra.Contains("--openflow") ? [] : ["--openflow", $"{openFlowAddress}:0"]; // a lab may name its own listening address
-        foreach (var a in (string[])["serve", .. listen, "--api", "http://127.0.0.1:0", "--quiet", .. extra]) psi.ArgumentList.Add(a);
+        // TSM_TEST_LOGS=DIR keeps each controller's log lines in DIR (a failing interop test's story) instead of --quiet.
+        string? logs = Environment.GetEnvironmentVariable("TSM_TEST_LOGS");
+        // An --openflow in extra (e.g. a lab's own control address) replaces the default.
+        string[] listen = extra.Contains("--openflow") ? [] : ["--openflow", $"{openFlowAddress}:0"];
+        foreach (var a in (string[])["serve", .. listen, "--api", "http://127.0.0.1:0", .. logs is null ? ["--quiet"] : Array.Empty<string>(), .. extra]) psi.ArgumentList.Add(a);
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start tsm");
         try
         {
@@ -46,8 +49,23 @@ internal sealed class TsmServe : IAsyncDisposable
             }
             if (api is null || of is null) throw new Xunit.Sdk.XunitException("tsm serve printed no api/openflow address");
             // Drain the rest so the child never blocks on a full pipe.
-            _ = p.StandardOutput.ReadToEndAsync();
-            _ = p.StandardError.ReadToEndAsync();
+            if (logs is null)
+            {
+                _ = p.StandardOutput.ReadToEndAsync();
+                _ = p.StandardError.ReadToEndAsync();
+            }
+            else
+            {
+                var file = new StreamWriter(Path.Combine(logs, $"tsm-{p.Id}.log")) { AutoFlush = true };
+                _ = Task.Run(async () =>
+                {
+                    while (await p.StandardOutput.ReadLineAsync() is { } l) lock (file) file.WriteLine(l);
+                });
+                _ = Task.Run(async () =>
+                {
+                    while (await p.StandardError.ReadLineAsync() is { } l) lock (file) file.WriteLine(l);
+                });
+            }
             return new TsmServe(p, new Uri(api), IPEndPoint.Parse(of));
         }
         catch
@@ -58,8 +76,11 @@ internal sealed class TsmServe : IAsyncDisposable
         }
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try { await _process.WaitForExitAsync(cts.Token); } catch (OperationCanceledException) { }

@@ -1,0 +1,641 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Threading.Channels;
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SubsetMulticast.Cluster.Etcd;
+using SubsetMulticast.Controller.OpenFlowFabric;
+using SubsetMulticast.Core.Addressing;
+using SubsetMulticast.Core.Lifecycle;
+using SubsetMulticast.Core.Southbound;
+using SubsetMulticast.OpenFlow.Bootstrap;
+using SubsetMulticast.OpenFlow.Connections;
+using SubsetMulticast.OpenFlow.Protocol;
+using SubsetMulticast.OpenFlow.Southbound;
+
+namespace SubsetMulticast.Cluster;
+
+/// <summary>Who is master of a switch: the node, and the generation id (the etcd revision its claim was created at).</summary>
+public readonly record struct Mastership(string Node, ulong Generation);
+
+/// <summary>
+/// One controller of a cluster. Everything shared lives in etcd under the store's prefix:
+/// <list type="bullet">
+/// <item><c>nodes/{node}</c> on the node's lease (TTL <see cref="ClusterOptions.NodeTtlSeconds"/>, kept alive while it runs);</item>
+/// <item><c>masters/{switch}</c> = node, on the master's lease, created only if absent: a dead node's masterships vanish
+/// with its lease. The key's create revision is the OpenFlow generation id of that mastership (revisions only grow,
+/// so a deposed master's role request is STALE on the switch);</item>
+/// <item><c>applied/{node}</c> = the store revision up to which the node has put every group change on the switches it
+/// masters (confirmed by barriers);</item>
+/// <item><c>groups/…</c>, <c>addresses/…</c>: the <see cref="EtcdGroupStore"/>.</item>
+/// </list>
+/// One watch over the prefix feeds one loop, in revision order: group records are taken into the lifecycle (any node
+/// lists, refreshes and releases any group) and applied to the switches this node masters; a switch whose master key
+/// disappears is claimed by the connected node ranked first for it (rendezvous hashing), the others a stagger later.
+/// A new master sends ROLE_REQUEST MASTER with its generation, takes the stored groups as the switch's intended state
+/// and reconciles it: rules that are right stay untouched. <see cref="ClusterSouthbound"/> answers a transaction once
+/// every involved switch's master has applied its revision.
+/// </summary>
+public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
+{
+    private readonly ClusterOptions _options;
+    private readonly EtcdGroupStore _store;
+    private readonly GroupLifecycle _lifecycle;
+    private readonly OpenFlowListener _listener;
+    private readonly OpenFlowSouthbound _southbound;
+    private readonly StoredGroupRules _stored;
+    private readonly Func<SwitchBootstrap> _bootstrap;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly GrpcChannel _channel;
+    private readonly KV.KVClient _kv;
+    private readonly Channel<object> _work = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<string, Mastership> _masters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _applied = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _nodes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ulong> _mine = new(StringComparer.Ordinal);
+    // Every group as etcd has it, in-flight ones included (the lifecycle's view holds a group of ours only once its
+    // transaction commits, which waits for the masters — a new master restores from this one).
+    private readonly ConcurrentDictionary<string, RendezvousGroup> _groups = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<bool>> _connecting = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _bootstrapping = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _lease;
+    private long _processed;
+    // The revision to report as applied: advanced by group and mastership events only (reporting is itself a write,
+    // whose event must not make another report).
+    private long _reportable;
+    private long _reported;
+    private int _promoting;
+    private Task? _loops;
+
+    public ClusterNode(ClusterOptions options, EtcdGroupStore store, GroupLifecycle lifecycle, OpenFlowListener listener, OpenFlowSouthbound southbound,
+        StoredGroupRules stored, Func<SwitchBootstrap> bootstrap, TimeProvider time, ILogger<ClusterNode> log)
+    {
+        _options = options;
+        _store = store;
+        _lifecycle = lifecycle;
+        _listener = listener;
+        _southbound = southbound;
+        _stored = stored;
+        _bootstrap = bootstrap;
+        _time = time;
+        _log = log;
+        _channel = GrpcChannel.ForAddress(store.Options.Endpoints.Split(',')[0].Trim());
+        _kv = new KV.KVClient(_channel);
+    }
+
+    public string NodeId => _options.NodeId;
+    private string Prefix => _store.Options.Prefix;
+
+    /// <summary>The master of every switch that has one, as this node last saw it.</summary>
+    public IReadOnlyDictionary<string, Mastership> Masters => _masters;
+
+    /// <summary>The switches this node is master of.</summary>
+    public IReadOnlyCollection<string> Mastered => [.. _mine.Keys];
+
+    /// <summary>The live nodes (those whose lease is alive), as last seen.</summary>
+    public IReadOnlyCollection<string> Nodes => [.. _nodes.Keys];
+
+    public bool IsMaster(string switchId) => _mine.ContainsKey(switchId);
+
+    /// <summary>True when the master of <paramref name="switchId"/> has applied every group change up to <paramref name="revision"/>.</summary>
+    public bool Confirmed(string switchId, long revision) =>
+        _masters.TryGetValue(switchId, out var m) && _applied.TryGetValue(m.Node, out var a) && a >= revision;
+
+    /// <summary>Completes at the next change of masters or applied revisions (for <see cref="ClusterSouthbound"/>).</summary>
+    public Task Changed => Volatile.Read(ref _changed).Task;
+
+    private void Signal() => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var lease = new Lease.LeaseClient(_channel);
+        _lease = (await lease.LeaseGrantAsync(new LeaseGrantRequest { TTL = _options.NodeTtlSeconds }, deadline: deadline, cancellationToken: cancellationToken)).ID;
+        await _kv.PutAsync(new PutRequest { Key = Utf8($"{Prefix}/nodes/{NodeId}"), Value = Utf8(_options.ApiUrl ?? ""), Lease = _lease },
+            deadline: deadline, cancellationToken: cancellationToken);
+        // The group view was loaded at some revision; masters, applied marks and nodes are read at that same revision and
+        // the watch starts right after it, so nothing falls between.
+        long at = _store.LoadedRevision;
+        foreach (var g in _store.All()) _groups[g.Id] = g;
+        foreach (var (kind, kv) in await RangeAsync(at, deadline, cancellationToken)) Take(kind, kv, deleted: false);
+        _processed = at;
+        _listener.SwitchDisconnected += OnDisconnected;
+        _bootstrap().Completed += (sw, _, _) => BootstrapDone(sw);
+        _loops = Task.WhenAll(Task.Run(() => KeepAliveAsync(_stop.Token)), Task.Run(() => WatchAsync(at + 1, _stop.Token)), Task.Run(() => LoopAsync(_stop.Token)),
+            Task.Run(() => SweepAsync(_stop.Token)));
+        _started.TrySetResult();
+        Log.Joined(_log, NodeId, _nodes.Count, _masters.Count);
+    }
+
+    private async Task<List<(string Kind, Mvccpb.KeyValue Kv)>> RangeAsync(long revision, DateTime deadline, CancellationToken ct)
+    {
+        var result = new List<(string, Mvccpb.KeyValue)>();
+        foreach (var kind in new[] { "masters", "applied", "nodes" })
+        {
+            var r = await _kv.RangeAsync(new RangeRequest { Key = Utf8($"{Prefix}/{kind}/"), RangeEnd = Utf8($"{Prefix}/{kind}0"), Revision = revision },
+                deadline: deadline, cancellationToken: ct);
+            foreach (var kv in r.Kvs) result.Add((kind, kv));
+        }
+        return result;
+    }
+
+    /// <summary>Takes one masters/applied/nodes key into the view (at start, and from the watch).</summary>
+    private void Take(string kind, Mvccpb.KeyValue kv, bool deleted)
+    {
+        string key = kv.Key.ToStringUtf8();
+        string name = key[(key.LastIndexOf('/') + 1)..];
+        switch (kind)
+        {
+            case "masters":
+                if (deleted) _masters.TryRemove(name, out _);
+                else _masters[name] = new Mastership(kv.Value.ToStringUtf8(), (ulong)kv.CreateRevision);
+                break;
+            case "applied":
+                if (deleted) _applied.TryRemove(name, out _);
+                else if (long.TryParse(kv.Value.ToStringUtf8(), NumberStyles.None, CultureInfo.InvariantCulture, out var rev)) _applied[name] = rev;
+                break;
+            case "nodes":
+                if (deleted) _nodes.TryRemove(name, out _);
+                else _nodes[name] = true;
+                break;
+        }
+        Signal();
+    }
+
+    // ---- the node lease ----
+    private async Task KeepAliveAsync(CancellationToken ct)
+    {
+        var lease = new Lease.LeaseClient(_channel);
+        var interval = TimeSpan.FromMilliseconds(Math.Max(100, _options.NodeTtlSeconds * 1000 / 4));
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                using var call = lease.LeaseKeepAlive(cancellationToken: ct);
+                while (!ct.IsCancellationRequested)
+                {
+                    await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = _lease }, ct).ConfigureAwait(false);
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    wait.CancelAfter(TimeSpan.FromSeconds(_options.NodeTtlSeconds));
+                    if (!await call.ResponseStream.MoveNext(wait.Token).ConfigureAwait(false)) break;
+                    if (call.ResponseStream.Current.TTL <= 0) { LostLease(); return; }
+                    await Task.Delay(interval, _time, ct).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            catch (Exception e) when (e is RpcException or OperationCanceledException or IOException)
+            {
+                Log.KeepAliveFailed(_log, NodeId, e.Message);
+                try { await Task.Delay(TimeSpan.FromMilliseconds(200), _time, ct).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+
+    /// <summary>Our lease is gone (etcd unreachable past the TTL): every mastership went with it; we write to no switch.</summary>
+    private void LostLease()
+    {
+        Log.LeaseLost(_log, NodeId);
+        _mine.Clear();
+        _stop.Cancel();
+    }
+
+    private async Task SweepAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, ct).ConfigureAwait(false);
+                _work.Writer.TryWrite(new Sweep());
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    // ---- the watch ----
+    private async Task WatchAsync(long from, CancellationToken ct)
+    {
+        var watch = new Watch.WatchClient(_channel);
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                using var call = watch.Watch(cancellationToken: ct);
+                await call.RequestStream.WriteAsync(new WatchRequest
+                {
+                    CreateRequest = new WatchCreateRequest { Key = Utf8(Prefix + "/"), RangeEnd = Utf8(Prefix + "0"), StartRevision = from, PrevKv = true },
+                }, ct).ConfigureAwait(false);
+                while (await call.ResponseStream.MoveNext(ct).ConfigureAwait(false))
+                {
+                    var r = call.ResponseStream.Current;
+                    if (r.Canceled) throw new RpcException(new Status(StatusCode.Aborted, $"watch cancelled: {r.CancelReason}"));
+                    if (r.Events.Count == 0) continue;
+                    await _work.Writer.WriteAsync(r, ct).ConfigureAwait(false);
+                    from = r.Header.Revision + 1;
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            catch (Exception e) when (e is RpcException or IOException or OperationCanceledException)
+            {
+                Log.WatchFailed(_log, NodeId, e.Message);
+                try { await Task.Delay(TimeSpan.FromMilliseconds(200), _time, ct).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+
+    // ---- the one loop ----
+    private sealed record Claim(string SwitchId);
+    private sealed record Connected(OpenFlowSession Session);
+    private sealed record Promoted(string SwitchId);
+    private sealed record Sweep;
+
+    private async Task LoopAsync(CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var item in _work.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                try
+                {
+                    switch (item)
+                    {
+                        case WatchResponse r: await OnWatchAsync(r, ct).ConfigureAwait(false); break;
+                        case Claim c: await ClaimAsync(c.SwitchId, ct).ConfigureAwait(false); break;
+                        case Connected c: await OnConnectedAsync(c.Session, ct).ConfigureAwait(false); break;
+                        case Promoted: Volatile.Write(ref _reportable, Volatile.Read(ref _processed)); break;
+                        case Sweep:
+                            // A claim that failed (etcd slow, a switch that answered oddly) is tried again: no connected switch stays masterless.
+                            foreach (var (id, session) in _listener.Switches)
+                                if (session.IsReady && !_masters.ContainsKey(id)) ScheduleClaim(id);
+                            break;
+                    }
+                }
+                catch (Exception e) when (e is RpcException or OpenFlowSessionException or TimeoutException or IOException)
+                {
+                    Log.StepFailed(_log, NodeId, item.GetType().Name, e.Message);
+                }
+                if (Volatile.Read(ref _promoting) == 0) await ReportAsync(ct).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    private async Task OnWatchAsync(WatchResponse r, CancellationToken ct)
+    {
+        var changes = new Dictionary<string, List<SwitchChange>>(StringComparer.Ordinal);
+        bool relevant = false;
+        // Node departures first: a dead node's masters keys go in the same revision, and its rank must not delay the claims.
+        foreach (var e in r.Events.OrderBy(e => e.Kv.Key.ToStringUtf8().StartsWith(Prefix + "/nodes/", StringComparison.Ordinal) ? 0 : 1))
+        {
+            string key = e.Kv.Key.ToStringUtf8();
+            if (!key.StartsWith(Prefix + "/", StringComparison.Ordinal)) continue;
+            string rest = key[(Prefix.Length + 1)..];
+            int slash = rest.IndexOf('/', StringComparison.Ordinal);
+            if (slash < 0) continue;
+            string kind = rest[..slash];
+            bool deleted = e.Type == Mvccpb.Event.Types.EventType.Delete;
+            if (kind is "groups" or "masters") relevant = true;
+            switch (kind)
+            {
+                case "groups":
+                    OnGroup(e, deleted, changes);
+                    break;
+                case "masters":
+                {
+                    string sw = rest[(slash + 1)..];
+                    var before = _masters.TryGetValue(sw, out var m) ? m : default(Mastership?);
+                    Take(kind, e.Kv, deleted);
+                    if (deleted)
+                    {
+                        if (_mine.TryRemove(sw, out _)) Log.Demoted(_log, NodeId, sw);
+                        if (_listener.TryGetSwitch(sw, out _)) ScheduleClaim(sw);
+                    }
+                    else if (_masters.TryGetValue(sw, out var now) && now.Node != NodeId && _mine.TryRemove(sw, out _))
+                        Log.Demoted(_log, NodeId, sw);
+                    _ = before;
+                    break;
+                }
+                case "applied":
+                case "nodes":
+                    Take(kind, e.Kv, deleted);
+                    break;
+            }
+        }
+        if (changes.Count > 0) await ApplyAsync(changes, ct).ConfigureAwait(false);
+        Volatile.Write(ref _processed, r.Header.Revision);
+        if (relevant) Volatile.Write(ref _reportable, r.Header.Revision);
+    }
+
+    /// <summary>A group record changed: the lifecycle learns it; the switches we master get its rules.</summary>
+    private void OnGroup(Mvccpb.Event e, bool deleted, Dictionary<string, List<SwitchChange>> changes)
+    {
+        RendezvousGroup? next = null, previous = null;
+        if (!deleted)
+        {
+            if (!StoredGroup.TryParse(e.Kv.Value.Span, out var g)) { Log.Unreadable(_log, e.Kv.Key.ToStringUtf8()); return; }
+            next = g;
+            _groups[g.Id] = g;
+            _lifecycle.Observe(g);
+            _store.NoteLease(g.Id, e.Kv.Lease);
+        }
+        if (e.PrevKv is { } prev && StoredGroup.TryParse(prev.Value.Span, out var p)) previous = p;
+        if (deleted && previous is not null)
+        {
+            _groups.TryRemove(previous.Id, out _);
+            _lifecycle.ObserveRemoved(previous.Id);
+        }
+        var touched = new HashSet<string>(StringComparer.Ordinal);
+        if (next is not null) foreach (var s in next.Switches) touched.Add(s.SwitchId);
+        if (previous is not null) foreach (var s in previous.Switches) touched.Add(s.SwitchId);
+        var who = next ?? previous;
+        if (who is null) return;
+        foreach (var sw in touched)
+        {
+            if (!_mine.ContainsKey(sw)) continue;
+            // What the switch holds for this address is what we last put there (the southbound's record).
+            GroupRule? held = _southbound.IntendedRules(sw).FirstOrDefault(x => x.Vlan == who.Vlan && x.Group == who.Address);
+            GroupRule? wanted = next?.Switches.FirstOrDefault(s => s.SwitchId == sw) is { } ports ? next.RuleFor(ports) : null;
+            if (held is null && wanted is null) continue;
+            if (held is not null && wanted is not null && held.SamePorts(wanted)) continue;
+            if (!changes.TryGetValue(sw, out var list)) changes[sw] = list = [];
+            list.Add(new SwitchChange(sw, held, wanted));
+        }
+    }
+
+    private async Task ApplyAsync(Dictionary<string, List<SwitchChange>> changes, CancellationToken ct)
+    {
+        await Task.WhenAll(changes.Select(async kv =>
+        {
+            var r = await _southbound.ApplyAsync(kv.Value, ct).ConfigureAwait(false);
+            if (r.Succeeded || !_mine.ContainsKey(kv.Key) || !_listener.TryGetSwitch(kv.Key, out var session)) return;
+            // The switch refused (or its state was not what we recorded): converge it on the store instead.
+            Log.Reconciling(_log, NodeId, kv.Key, string.Join("; ", r.Failures.Select(f => f.Reason)));
+            Restore(kv.Key);
+            await _southbound.ReconcileAsync(session, ct).ConfigureAwait(false);
+        })).ConfigureAwait(false);
+    }
+
+    private async Task ReportAsync(CancellationToken ct)
+    {
+        long processed = Volatile.Read(ref _reportable);
+        if (processed <= _reported) return;
+        await _kv.PutAsync(new PutRequest { Key = Utf8($"{Prefix}/applied/{NodeId}"), Value = Utf8(processed.ToString(CultureInfo.InvariantCulture)), Lease = _lease },
+            deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct);
+        _reported = processed;
+    }
+
+    // ---- mastership ----
+
+    /// <summary>Rank of this node for <paramref name="switchId"/> among the live nodes (0 = first choice): rendezvous hashing.</summary>
+    internal int RankFor(string switchId)
+    {
+        static ulong Score(string sw, string node)
+        {
+            ulong h = 14695981039346656037;
+            foreach (char c in sw) { h ^= c; h *= 1099511628211; }
+            h ^= '|'; h *= 1099511628211;
+            foreach (char c in node) { h ^= c; h *= 1099511628211; }
+            return h;
+        }
+        ulong mine = Score(switchId, NodeId);
+        return _nodes.Keys.Count(n => n != NodeId && Score(switchId, n) > mine);
+    }
+
+    private void ScheduleClaim(string switchId)
+    {
+        var delay = _options.ClaimStagger * RankFor(switchId);
+        if (delay <= TimeSpan.Zero) { _work.Writer.TryWrite(new Claim(switchId)); return; }
+        _ = Task.Delay(delay, _time, _stop.Token).ContinueWith(t => { if (!t.IsCanceled) _work.Writer.TryWrite(new Claim(switchId)); }, TaskScheduler.Default);
+    }
+
+    /// <summary>Tries to become master of a masterless switch we are connected to.</summary>
+    private async Task ClaimAsync(string switchId, CancellationToken ct)
+    {
+        if (_masters.ContainsKey(switchId) || !_listener.TryGetSwitch(switchId, out var session)) { Decided(switchId); return; }
+        string key = $"{Prefix}/masters/{switchId}";
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = Utf8(key), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Utf8(key), Value = Utf8(NodeId), Lease = _lease } });
+        txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = Utf8(key) } });
+        var r = await _kv.TxnAsync(txn, deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct);
+        if (!r.Succeeded)
+        {
+            var kv = r.Responses[0].ResponseRange.Kvs.FirstOrDefault();
+            if (kv is not null)
+            {
+                _masters[switchId] = new Mastership(kv.Value.ToStringUtf8(), (ulong)kv.CreateRevision);
+                await RequestRoleAsync(session, ControllerRole.Slave, (ulong)kv.CreateRevision).ConfigureAwait(false);
+            }
+            Decided(switchId);
+            return;
+        }
+        ulong generation = (ulong)r.Header.Revision;
+        _masters[switchId] = new Mastership(NodeId, generation);
+        _mine[switchId] = generation;
+        Signal();
+        await RequestRoleAsync(session, ControllerRole.Master, generation).ConfigureAwait(false);
+        Log.Promoted(_log, NodeId, switchId, generation);
+        Restore(switchId);
+        if (_bootstrapping.ContainsKey(switchId)) { Decided(switchId); return; } // the bootstrap goes on with the writing steps
+        // Taken over from a dead node: the switch is ours from now; converge it (rules that are right stay untouched).
+        Interlocked.Increment(ref _promoting);
+        _ = Task.Run(async () =>
+        {
+            try { await RunWritingStepsAsync(session).ConfigureAwait(false); }
+            finally
+            {
+                Interlocked.Decrement(ref _promoting);
+                _work.Writer.TryWrite(new Promoted(switchId)); // lets the loop report
+            }
+        }, CancellationToken.None);
+    }
+
+    /// <summary>The southbound intends <paramref name="switchId"/> to hold exactly the rules etcd's groups give it.</summary>
+    private void Restore(string switchId)
+    {
+        var rules = new List<GroupRule>();
+        foreach (var g in _groups.Values)
+            foreach (var s in g.Switches)
+                if (s.SwitchId == switchId) rules.Add(g.RuleFor(s));
+        _southbound.RestoreIntended(switchId, rules);
+    }
+
+    private async Task RunWritingStepsAsync(OpenFlowSession session)
+    {
+        foreach (var step in _bootstrap().Steps)
+        {
+            if (step.Order < BootstrapOrder.Reconcile || step is not MasterOnlyStep gated) continue;
+            try { await gated.Inner.RunAsync(session, _stop.Token).ConfigureAwait(false); }
+            catch (Exception e) when (e is OpenFlowSessionException or TimeoutException or OperationCanceledException or OpenFlowFormatException)
+            {
+                Log.StepFailed(_log, NodeId, step.Name, e.Message);
+            }
+        }
+    }
+
+    private async Task RequestRoleAsync(OpenFlowSession session, ControllerRole role, ulong generation)
+    {
+        try
+        {
+            var reply = await session.RequestAsync(new RoleRequest(role, generation), _stop.Token, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            if (reply is RoleReply rr && rr.Role != role) Log.OddRole(_log, NodeId, session.SwitchId, role, rr.Role.ToString());
+        }
+        catch (OpenFlowErrorException e)
+        {
+            Log.RoleRefused(_log, NodeId, session.SwitchId, role, e.Message);
+            // ROLE_REQUEST_FAILED/STALE: a newer master has claimed the switch meanwhile (its key's watch event follows).
+            // A switch without roles (BAD_TYPE, UNSUP) treats every controller as EQUAL: the etcd mastership alone
+            // keeps the others from writing, so this node stays its master.
+            if (role == ControllerRole.Master && e.Error.ErrorType == RoleRequestFailed && e.Error.Code == Stale) _mine.TryRemove(session.SwitchId, out _);
+        }
+        catch (Exception e) when (e is OpenFlowSessionException or TimeoutException)
+        {
+            Log.RoleRefused(_log, NodeId, session.SwitchId, role, e.Message);
+        }
+    }
+
+    private void Decided(string switchId)
+    {
+        if (_connecting.TryRemove(switchId, out var tcs)) tcs.TrySetResult(_mine.ContainsKey(switchId));
+    }
+
+    /// <summary>The bootstrap's first step: slaves get packet-ins too; then this node's role on the switch is settled.</summary>
+    internal async Task<bool> OnSwitchConnectingAsync(OpenFlowSession session, CancellationToken ct)
+    {
+        await _started.Task.WaitAsync(ct).ConfigureAwait(false);
+        await session.SendAsync(SetAsync.EverythingToSlavesToo() with { Xid = session.NextXid() }, ct).ConfigureAwait(false);
+        var decided = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _connecting[session.SwitchId] = decided;
+        _bootstrapping[session.SwitchId] = true;
+        Interlocked.Increment(ref _promoting);
+        await _work.Writer.WriteAsync(new Connected(session), ct).ConfigureAwait(false);
+        await decided.Task.WaitAsync(TimeSpan.FromSeconds(10), _time, ct).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task OnConnectedAsync(OpenFlowSession session, CancellationToken ct)
+    {
+        string sw = session.SwitchId;
+        if (_masters.TryGetValue(sw, out var m))
+        {
+            if (m.Node == NodeId)
+            {
+                // Our mastership outlived a reconnect: claim the role again with the same generation.
+                _mine[sw] = m.Generation;
+                Restore(sw);
+                await RequestRoleAsync(session, ControllerRole.Master, m.Generation).ConfigureAwait(false);
+            }
+            else await RequestRoleAsync(session, ControllerRole.Slave, m.Generation).ConfigureAwait(false);
+            Decided(sw);
+            return;
+        }
+        ScheduleClaim(sw);
+    }
+
+    /// <summary>Called when a switch's bootstrap has run (as master or not): the loop may report again.</summary>
+    internal void BootstrapDone(string switchId)
+    {
+        if (_bootstrapping.TryRemove(switchId, out _))
+        {
+            Interlocked.Decrement(ref _promoting);
+            _work.Writer.TryWrite(new Promoted(switchId));
+        }
+    }
+
+    private void OnDisconnected(OpenFlowSession session, string reason)
+    {
+        // Our mastership key stays (bound to our lease): the switch reconnects to us or, if it cannot reach us, the
+        // others take over once they see it gone — they are connected and claim when the key goes. A node that lost
+        // its switch gives the mastership up so a connected one can take it at once.
+        if (_mine.TryRemove(session.SwitchId, out _))
+            _ = _kv.DeleteRangeAsync(new DeleteRangeRequest { Key = Utf8($"{Prefix}/masters/{session.SwitchId}") }, deadline: DateTime.UtcNow.AddSeconds(2)).ResponseAsync
+                .ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        if (_bootstrapping.ContainsKey(session.SwitchId)) BootstrapDone(session.SwitchId);
+        Decided(session.SwitchId);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync().ConfigureAwait(false);
+
+    private int _disposed;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _listener.SwitchDisconnected -= OnDisconnected;
+        // A clean stop hands the masterships over at once: revoking the lease deletes our keys.
+        if (_lease != 0)
+        {
+            try { await new Lease.LeaseClient(_channel).LeaseRevokeAsync(new LeaseRevokeRequest { ID = _lease }, deadline: DateTime.UtcNow.AddSeconds(2)); }
+            catch (RpcException) { }
+        }
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _work.Writer.TryComplete();
+        if (_loops is not null)
+        {
+            try { await _loops.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException or RpcException) { }
+        }
+        _channel.Dispose();
+        _stop.Dispose();
+    }
+
+    private const ushort RoleRequestFailed = 11, Stale = 0; // OFPET_ROLE_REQUEST_FAILED / OFPRRFC_STALE
+
+    private static ByteString Utf8(string s) => ByteString.CopyFromUtf8(s);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Node {Node} joined the cluster: {Nodes} node(s) live, {Masters} switch(es) with a master")]
+        public static partial void Joined(ILogger logger, string node, int nodes, int masters);
+
+        [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Node {Node} is master of {Switch} (generation {Generation})")]
+        public static partial void Promoted(ILogger logger, string node, string @switch, ulong generation);
+
+        [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Node {Node} is no longer master of {Switch}")]
+        public static partial void Demoted(ILogger logger, string node, string @switch);
+
+        [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Node {Node}: {Switch} refused role {Role}: {Error}")]
+        public static partial void RoleRefused(ILogger logger, string node, string @switch, ControllerRole role, string error);
+
+        [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Node {Node}: {Switch} answered role {Asked} with {Answered}")]
+        public static partial void OddRole(ILogger logger, string node, string @switch, ControllerRole asked, string answered);
+
+        [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Node {Node}: lease keep-alive failed ({Error}); retrying")]
+        public static partial void KeepAliveFailed(ILogger logger, string node, string error);
+
+        [LoggerMessage(EventId = 1306, Level = LogLevel.Error, Message = "Node {Node} lost its etcd lease: it masters no switch any more and stops")]
+        public static partial void LeaseLost(ILogger logger, string node);
+
+        [LoggerMessage(EventId = 1307, Level = LogLevel.Warning, Message = "Node {Node}: watch failed ({Error}); resuming")]
+        public static partial void WatchFailed(ILogger logger, string node, string error);
+
+        [LoggerMessage(EventId = 1308, Level = LogLevel.Warning, Message = "Node {Node}: {Step} failed: {Error}")]
+        public static partial void StepFailed(ILogger logger, string node, string step, string error);
+
+        [LoggerMessage(EventId = 1309, Level = LogLevel.Warning, Message = "Ignoring unreadable group record {Key} from a peer")]
+        public static partial void Unreadable(ILogger logger, string key);
+
+        [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "Node {Node}: {Switch} refused a group change ({Reasons}); reconciling it with the store")]
+        public static partial void Reconciling(ILogger logger, string node, string @switch, string reasons);
+    }
+}
+
+/// <summary>A bootstrap step that writes to the switch: run only by the switch's master (a slave's writes are refused IS_SLAVE).</summary>
+internal sealed class MasterOnlyStep(ISwitchBootstrapStep inner, Func<ClusterNode> node) : ISwitchBootstrapStep
+{
+    public ISwitchBootstrapStep Inner => inner;
+    public int Order => inner.Order;
+    public string Name => inner.Name;
+    public Task<bool> RunAsync(OpenFlowSession session, CancellationToken cancellationToken) =>
+        node().IsMaster(session.SwitchId) ? inner.RunAsync(session, cancellationToken) : Task.FromResult(true);
+}

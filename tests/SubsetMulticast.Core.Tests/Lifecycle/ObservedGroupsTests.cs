@@ -1,0 +1,103 @@
+using Microsoft.Extensions.Time.Testing;
+using SubsetMulticast.Core.Addressing;
+using SubsetMulticast.Core.Lifecycle;
+using SubsetMulticast.Core.Tests.Support;
+
+namespace SubsetMulticast.Core.Tests.Lifecycle;
+
+/// <summary>
+/// Two controllers of a cluster, each with its own lifecycle and view, told of each other's commits through
+/// <see cref="GroupLifecycle.Observe"/> / <see cref="GroupLifecycle.ObserveRemoved"/> (what the etcd watch does).
+/// The shared store's rule that an address has one holder is played by a map both consult before committing
+/// (etcd's create-if-absent transaction).
+/// </summary>
+public class ObservedGroupsTests
+{
+    private static readonly IpAddress Reference = IpAddress.Parse("239.1.0.1");
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void TwoNodes_RandomCreatesAndReleases_AgreeOnEveryGroupAndNeverShareAnAddress(int seed)
+    {
+        var fabric = new TestFabric(2, 3, 4);
+        var table = fabric.Reference(Reference, fabric.HostList);
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 2, 0, 0, 0, TimeSpan.Zero));
+        var nodes = new[] { "a", "b" }.Select(n => new GroupLifecycle(
+            new LifecycleOptions { ReleaseHoldDown = TimeSpan.Zero, IdPrefix = $"rg-{n}-" }.AddVlan(1, "239.255.0.0/28"),
+            table, fabric.Hosts, new InMemoryGroupStore(), time)).ToArray();
+        var holders = new Dictionary<IpAddress, string>(); // the shared store's address keys
+        var random = new Random(seed);
+        int created = 0, released = 0, conflicts = 0;
+        for (int step = 0; step < 400; step++)
+        {
+            int me = random.Next(2), other = 1 - me;
+            var live = nodes[me].Store.All();
+            if (live.Count > 0 && random.Next(3) == 0)
+            {
+                var victim = live[random.Next(live.Count)];
+                var rel = nodes[me].PrepareRelease(victim.Id);
+                Assert.True(rel.Succeeded, rel.Problem?.Detail);
+                holders.Remove(victim.Address);
+                nodes[me].Commit(rel.Value!);
+                Assert.True(nodes[other].ObserveRemoved(victim.Id));
+                released++;
+                continue;
+            }
+            var members = fabric.HostList.OrderBy(_ => random.Next()).Take(1 + random.Next(3)).Select(h => h.Ip).ToArray();
+            var prep = nodes[me].PrepareCreate(new CreateGroupRequest(1, Reference, members, TimeSpan.FromMinutes(5)));
+            if (!prep.Succeeded) { Assert.Equal(ProblemKind.BlockExhausted, prep.Problem!.Kind); continue; }
+            var tx = prep.Value!;
+            if (holders.ContainsKey(tx.After!.Address))
+            {
+                // The store refuses: the other node holds it (the view here is always in step, so this never happens).
+                conflicts++;
+                nodes[me].Abort(tx);
+                continue;
+            }
+            holders[tx.After.Address] = tx.After.Id;
+            nodes[me].Commit(tx);
+            Assert.True(nodes[other].Observe(tx.After));
+            Assert.False(nodes[other].Observe(tx.After)); // the same record again: already held
+            created++;
+        }
+        // Both views agree, ids are unique, and no address has two groups.
+        var a = nodes[0].Store.All().Select(g => g.Id).Order(StringComparer.Ordinal).ToList();
+        var b = nodes[1].Store.All().Select(g => g.Id).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(a, b);
+        Assert.Equal(a.Count, nodes[0].Store.All().Select(g => g.Address).Distinct().Count());
+        Assert.Equal(holders.Count, a.Count);
+        Assert.Equal(0, conflicts);
+        Assert.True(created > 50 && released > 20, $"created {created}, released {released}");
+        foreach (var g in nodes[0].Store.All())
+        {
+            Assert.True(nodes[1].TryFindByAddress(g.Vlan, g.Address, out var id));
+            Assert.Equal(g.Id, id);
+        }
+    }
+
+    [Fact]
+    public void Observe_IsIgnoredWhileALocalTransactionHoldsTheGroup_AndForOlderVersions()
+    {
+        var fabric = new TestFabric(2, 3, 4);
+        var table = fabric.Reference(Reference, fabric.HostList);
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 2, 0, 0, 0, TimeSpan.Zero));
+        var lifecycle = new GroupLifecycle(new LifecycleOptions { ReleaseHoldDown = TimeSpan.Zero }.AddVlan(1, "239.255.0.0/28"), table, fabric.Hosts, new InMemoryGroupStore(), time);
+        var tx = lifecycle.PrepareCreate(new CreateGroupRequest(1, Reference, [fabric.HostList[0].Ip], TimeSpan.FromMinutes(1))).Value!;
+        Assert.False(lifecycle.Observe(tx.After!));     // in flight here: its commit settles it
+        Assert.False(lifecycle.ObserveRemoved(tx.After!.Id));
+        lifecycle.Commit(tx);
+        Assert.False(lifecycle.Observe(tx.After!));     // same version
+        var refreshed = tx.After! with { Version = 2, Expires = tx.After.Expires.AddMinutes(1) };
+        Assert.True(lifecycle.Observe(refreshed));
+        Assert.False(lifecycle.Observe(tx.After!));     // older
+        Assert.True(lifecycle.Store.TryGet(tx.After.Id, out var held));
+        Assert.Equal(2, held.Version);
+        Assert.True(lifecycle.ObserveRemoved(tx.After.Id));
+        Assert.Empty(lifecycle.Store.All());
+        Assert.False(lifecycle.TryFindByAddress(tx.After.Vlan, tx.After.Address, out _));
+    }
+}
