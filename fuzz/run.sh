@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers with AFL++ driving SharpFuzz-instrumented assemblies (issue 13, part 5).
 #
-#   fuzz/run.sh [TARGET|all] [SECONDS]     # default: all, 1800 s per target
+#   fuzz/run.sh [TARGET|"TARGET TARGET…"|all] [SECONDS]     # default: all, 1800 s per target
 #
 # Builds fuzz/SubsetMulticast.Fuzz, instruments our assemblies with the sharpfuzz tool (fuzz/dotnet-tools.json),
 # runs afl-fuzz on each target for SECONDS from the committed seed corpus fuzz/corpus/TARGET, replays every crash
@@ -9,7 +9,8 @@
 # Findings stay in fuzz/out/ (ignored by git). Not part of CI: tests/…/CorpusReplayTests replays the corpus there.
 #
 # Environment: FUZZ_JOBS (targets at once, default 1), FUZZ_NICE (default 19: only idle cycles on a shared
-# machine), FUZZ_TIMEOUT_MS (per input, default 5000), FUZZ_RESULTS (default fuzz/results/campaign.md).
+# machine), FUZZ_TIMEOUT_MS (per input, default 5000), FUZZ_RESULTS (default fuzz/results/campaign.md),
+# FUZZ_MERGE=1 (copy what AFL kept, ≤ 4 KiB a file, into fuzz/corpus/TARGET as afl-<sha1> for the replay test).
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)
@@ -48,7 +49,7 @@ done
 if [ "$target" = all ]; then
   mapfile -t targets < <(dotnet "$bin/SubsetMulticast.Fuzz.dll" list | awk '{print $1}')
 else
-  targets=("$target")
+  read -ra targets <<<"$target"
 fi
 
 # AFL++ and a managed target: the binary is `dotnet`, so skip AFL's instrumentation check; crashes are .NET
@@ -87,6 +88,13 @@ fuzz_one() {
   done
   local per_s=$(awk -v e="$execs" -v r="$ran" 'BEGIN { printf "%.0f", (r > 0 ? e / r : 0) }')
   echo "| $started | $t | $ran | $execs | $per_s (AFL: $eps) | $edges / $total | $paths | $crashes ($reproduced reproduce) | $hangs ($confirmed_hangs confirmed) | $stability | load $load_before |" >>"$results"
+  if [ "${FUZZ_MERGE:-0}" = 1 ]; then
+    for f in "$dir"/default/queue/id:*; do
+      case "$f" in *orig:*) continue ;; esac
+      local keep="corpus/$t/afl-$(sha1sum "$f" | cut -c1-12)"
+      if [ "$(wc -c <"$f")" -le 4096 ] && [ ! -e "$keep" ]; then cp "$f" "$keep"; fi
+    done
+  fi
   echo "run.sh: $t: ${ran}s, $execs execs, $edges edges, $crashes crashes ($reproduced reproduce), $hangs hangs ($confirmed_hangs confirmed)"
 }
 
