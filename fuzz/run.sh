@@ -114,7 +114,7 @@ fi
   echo
   echo "## $(date -u '+%F %H:%M UTC') — \`fuzz/run.sh $target $seconds\` (FUZZ_JOBS=$jobs, nice $nice_level, -t $timeout_ms ms)"
   echo
-  echo "Machine: $(nproc)-core $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r), $(afl-fuzz -h 2>&1 | head -1 | sed 's/\x1b\[[0-9;]*m//g' | awk '{print $1}'), SharpFuzz 2.3.0, .NET $(dotnet --version); uptime: $(uptime | sed 's/.*load/load/')"
+  echo "Machine: $(nproc)-core $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r), afl++ $(dpkg-query -W -f='${Version}' afl++ 2>/dev/null || echo '?'), SharpFuzz 2.3.0, .NET $(dotnet --version); uptime: $(uptime | sed 's/.*load/load/')"
   echo
   echo "| start | target | s | execs | exec/s | edges | paths | crashes | hangs | stability | load |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
