@@ -36,6 +36,10 @@ public sealed class CaptureFileReader : IDisposable
     private const uint NgSectionHeader = 0x0A0D0D0A, NgByteOrderMagic = 0x1A2B3C4D;
     private const uint NgInterfaceDescription = 1, NgPacket = 2, NgSimplePacket = 3, NgInterfaceStatistics = 5, NgEnhancedPacket = 6;
     private const int MaxBlock = 64 * 1024 * 1024;
+    // Timestamps are TimeSpan ticks since the Unix epoch that CaptureRecord.Time must be able to turn into a
+    // DateTimeOffset: years 1 to 9999. A file claiming a time outside that is malformed, not a reason to throw later.
+    private static readonly long MinTicks = -DateTimeOffset.UnixEpoch.UtcTicks;
+    private static readonly long MaxTicks = DateTimeOffset.MaxValue.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
 
     private readonly Stream _stream;
     private readonly bool _ownsStream;
@@ -174,9 +178,9 @@ public sealed class CaptureFileReader : IDisposable
                 {
                     // RFC 9xxx draft §4.4: interface 0, no timestamp (we keep the last one seen), captured length = min(original, snaplen, body).
                     if (body.Length < 4 || _section.Count == 0) throw new InvalidDataException($"pcapng SPB at offset {blockStart} has no interface or is too short.");
-                    int origlen = (int)U32(body);
-                    int caplen = Math.Min(origlen, body.Length - 4);
-                    record = new CaptureRecord(CaptureRecordKind.Packet, _section[0].Global, _lastTimestamp, _buffer.AsMemory(4, caplen), origlen);
+                    uint origlen = U32(body);
+                    int caplen = (int)Math.Min(origlen, (uint)(body.Length - 4));
+                    record = new CaptureRecord(CaptureRecordKind.Packet, _section[0].Global, _lastTimestamp, _buffer.AsMemory(4, caplen), (int)Math.Min(origlen, int.MaxValue));
                     return true;
                 }
                 case NgInterfaceStatistics:
@@ -197,9 +201,11 @@ public sealed class CaptureFileReader : IDisposable
     {
         if ((uint)iface >= (uint)_section.Count) throw new InvalidDataException($"pcapng block at offset {blockStart} names interface {iface}, which has no description.");
         var (_, units, offset) = _section[iface];
-        long ts = (long)((UInt128)raw * TimeSpan.TicksPerSecond / units) + offset;
-        _lastTimestamp = ts;
-        return ts;
+        // A 64-bit count of 10^-0 s units is ~10^26 ticks: compute wide, then refuse what no DateTimeOffset holds.
+        var ts = (Int128)((UInt128)raw * TimeSpan.TicksPerSecond / units) + offset;
+        if (ts < MinTicks || ts > MaxTicks) throw new InvalidDataException($"pcapng block at offset {blockStart} has a timestamp outside years 1 to 9999.");
+        _lastTimestamp = (long)ts;
+        return (long)ts;
     }
 
     private void ReadSectionHeaderAfterType()
@@ -261,6 +267,8 @@ public sealed class CaptureFileReader : IDisposable
                     break;
                 case 14 when length >= 8: // if_tsoffset, seconds
                     long seconds = _bigEndian ? BinaryPrimitives.ReadInt64BigEndian(value) : BinaryPrimitives.ReadInt64LittleEndian(value);
+                    if (seconds < MinTicks / TimeSpan.TicksPerSecond || seconds > MaxTicks / TimeSpan.TicksPerSecond)
+                        throw new InvalidDataException($"pcapng IDB at offset {blockStart} has if_tsoffset {seconds} s, outside years 1 to 9999.");
                     offsetTicks = seconds * TimeSpan.TicksPerSecond;
                     break;
             }

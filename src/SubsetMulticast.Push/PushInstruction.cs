@@ -88,6 +88,13 @@ public readonly ref struct PushInstruction
         instruction = new PushInstruction(source[..length]);
         if (!instruction.Reference.IsMulticast) throw new PushFormatException("Reference group is not a multicast address", HeaderLength);
         if (!instruction.Group.IsMulticast) throw new PushFormatException("Transactional group is not a multicast address", HeaderLength + instruction.AddressLength);
+        if (v6)
+        {
+            // IpAddress holds IPv4 as ::ffff:a.b.c.d, so such an address in the IPv6 form would read as IPv4 inside an
+            // IPv6 instruction, one the writer cannot produce (RFC 4291 §2.5.5.2: never on the wire).
+            for (int at = HeaderLength; at < length - MacLength; at += 16)
+                if (IpAddress.FromV6(source.Slice(at, 16)).IsV4) throw new PushFormatException("IPv4-mapped address in an IPv6 instruction", at);
+        }
         bytesConsumed = length;
         return true;
     }

@@ -192,7 +192,14 @@ public readonly ref struct IpPacket
             next = following;
         }
 
-        p = new IpPacket(l3, 6, IpAddress.FromV6(l3[8..]), IpAddress.FromV6(l3[24..]), next, l3[7], ra, raValue,
+        // IPv4-mapped addresses (::ffff:0:0/96) never belong on the wire (RFC 4291 §2.5.5.2, RFC 4942 §2.2): our
+        // IpAddress holds IPv4 in exactly that form, so such a packet would read as IPv6 with IPv4 addresses and
+        // the ICMPv6/UDP checksum could not even be computed.
+        var source = IpAddress.FromV6(l3[8..]);
+        var destination = IpAddress.FromV6(l3[24..]);
+        if (source.IsV4) return PacketFault.Fail(out fault, PacketError.BadSourceAddress, 8);
+        if (destination.IsV4) return PacketFault.Fail(out fault, PacketError.BadAddress, 24);
+        p = new IpPacket(l3, 6, source, destination, next, l3[7], ra, raValue,
             o, end - o, fragment, (byte)(BinaryPrimitives.ReadUInt16BigEndian(l3) >> 4));
         return ReadStatus.Ok;
     }

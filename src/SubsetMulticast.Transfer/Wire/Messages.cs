@@ -159,6 +159,8 @@ public readonly ref struct RendezvousMessage
         int payload = BinaryPrimitives.ReadUInt16BigEndian(d[68..]);
         int k = d[70], layers = d[71], keyLength = d[72];
         if (size < 0 || size > MaxSize || payload == 0 || payload > TransferHeader.MaxDatagramPayload) return ReadStatus.OutOfRange;
+        // DatagramCount is an int: a 4 GiB chunk in 1-byte datagrams would overflow it (found by fuzzing).
+        if ((size + payload - 1) / payload > int.MaxValue) return ReadStatus.OutOfRange;
         if ((k == 0) != (layers == 0) || k == 1 || k > 64 || layers > 3 || keyLength is not (0 or 16 or 32)) return ReadStatus.OutOfRange;
         if (d.Length < FixedLength + keyLength + 1) return ReadStatus.Truncated;
         int members = d[FixedLength + keyLength];
