@@ -2,7 +2,7 @@ using SubsetMulticast.Packets.Capture;
 using SubsetMulticast.Packets.Tests.Support;
 // Where the capture reader lives; if it moves (issue 13 talks of src/SubsetMulticast.Capture), this line and
 // the ProjectReference are all that change.
-using CaptureReader = SubsetMulticast.Snooping.Capture.CaptureFileReader;
+using CaptureReader = SubsetMulticast.Capture.CaptureFileReader;
 
 namespace SubsetMulticast.Fuzz.Targets;
 

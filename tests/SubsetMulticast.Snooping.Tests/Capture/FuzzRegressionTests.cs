@@ -1,4 +1,4 @@
-using SubsetMulticast.Snooping.Capture;
+using SubsetMulticast.Capture;
 
 namespace SubsetMulticast.Snooping.Tests.Capture;
 
