@@ -473,6 +473,8 @@ public sealed class OpenFlowSession : IAsyncDisposable
         var span = _pipe.Output.GetSpan(length);
         m.TryEncode(span, out int written);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(span[4..], xid);
+        // A bundled message carries the outer xid in its own header too (the switch refuses any other: MSG_BAD_XID).
+        if (m is BundleAdd) System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(span[(OfpBundle.AddInnerOffset + 4)..], xid);
         _pipe.Output.Advance(written);
     }
 

@@ -21,6 +21,9 @@ public static class OfpBundle
     /// <summary>ofp_experimenter_header after the common header: experimenter + exp_type.</summary>
     public const int ExperimenterHeaderLength = 8;
 
+    /// <summary>Where a BUNDLE_ADD_MESSAGE's inner message starts: header, experimenter header, bundle id, pad, flags.</summary>
+    public const int AddInnerOffset = Ofp.HeaderLength + ExperimenterHeaderLength + 8;
+
     public const ushort FlagAtomic = 1;
     public const ushort FlagOrdered = 2;
 
