@@ -28,7 +28,7 @@ public class OvsThroughputTests(ITestOutputHelper output)
         int seconds = int.TryParse(Environment.GetEnvironmentVariable("TSM_OVS_LOAD_SECONDS"), out var s) ? s : 2;
         int clients = int.TryParse(Environment.GetEnvironmentVariable("TSM_OVS_LOAD_CLIENTS"), out var c) ? c : 8;
         await using var lab = new OvsLab();
-        await using var listener = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0),
+        await using var listener = new OpenFlowListener(new IPEndPoint(lab.ControllerAddress, 0), // the lab's switches live in their own namespace
             new OpenFlowOptions { RequestTimeout = TimeSpan.FromSeconds(30), HandshakeTimeout = TimeSpan.FromSeconds(30) });
         listener.Start();
         using var sb = new OpenFlowSouthbound(listener);
