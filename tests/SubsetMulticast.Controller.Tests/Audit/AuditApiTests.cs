@@ -21,11 +21,16 @@ public sealed class AuditApiTests
         var settings = OpenFlowServiceTests.Settings();
         settings.Controller.Audit = new SubsetMulticast.Controller.Audit.RuleAuditOptions { Interval = null };
         await using var service = await OpenFlowControllerService.StartAsync(settings);
+        string[] ids = [AgentFabric.Id(AgentFabric.SpineDpid), AgentFabric.Id(AgentFabric.Leaf1Dpid), AgentFabric.Id(AgentFabric.Leaf2Dpid)];
+        // Rules go straight to the southbound below, so wait until each switch's connect bootstrap (which restores the
+        // store's rules as intended, then reconciles) has finished: a later restore would replace them.
+        var bootstrapped = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
+        var allBootstrapped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        service.Southbound.Reconciled += (id, _, _) => { bootstrapped[id] = true; if (ids.All(bootstrapped.ContainsKey)) allBootstrapped.TrySetResult(); };
         await using var fabric = new AgentFabric();
         await fabric.ConnectAsync(service.Listener.LocalEndpoint);
         using var http = new HttpClient { BaseAddress = service.Controller.ApiUrl, Timeout = TimeSpan.FromSeconds(60) };
-        string[] ids = [AgentFabric.Id(AgentFabric.SpineDpid), AgentFabric.Id(AgentFabric.Leaf1Dpid), AgentFabric.Id(AgentFabric.Leaf2Dpid)];
-        for (int i = 0; i < 200 && !ids.All(id => service.Listener.TryGetSwitch(id, out var s) && s.IsReady); i++) await Task.Delay(50);
+        await allBootstrapped.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         var rules = new[] { IpAddress.Parse("239.255.0.1"), IpAddress.Parse("239.255.0.2") }.Select(g => new GroupRule(new VlanId(0), g, [1, 2])).ToArray();
         Assert.True((await service.Southbound.ApplyAsync([.. ids.SelectMany(id => rules.Select(r => new SwitchChange(id, null, r)))], default)).Succeeded);
