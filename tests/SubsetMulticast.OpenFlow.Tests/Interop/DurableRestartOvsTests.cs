@@ -33,7 +33,10 @@ public class DurableRestartOvsTests(ITestOutputHelper output)
         await using var lab = new OvsLab();
         lab.StartDatabase();
         lab.StartSwitchDaemon();
-        string[] serve = ["--openflow", $"{lab.ControllerAddress}:0", "--store", $"etcd={etcd.ClientUrl}", "--lldp-interval", "1"];
+        string[] serve = ["--openflow", $"{lab.ControllerAddress}:0", "--store", $"etcd={etcd.ClientUrl}", "--lldp-interval", "1",
+            // Our querier makes the hosts report again: an unsolicited report sent before the punt flows were in is lost,
+            // and without a query that host would never be located.
+            "--querier", "10.77.0.254", "--query-interval", "3", "--query-response", "1"];
         var tsm = await TsmServe.StartAsync(serve);
         Process? stream = null;
         try
