@@ -58,7 +58,9 @@ public class ProofSmokeTests(ITestOutputHelper output)
         Assert.All(tcp.SenderLinkBytes, b => Assert.InRange(b, 3L * chunk, 4L * chunk)); // 3 copies plus headers
         var uftp = Assert.Single(r.Puts, p => p.Method.StartsWith("UFTP closed", StringComparison.Ordinal));
         Assert.Equal(2, uftp.CompletionMs.Count);
-        Assert.All(uftp.SenderLinkBytes, b => Assert.InRange(b, chunk, 2L * chunk));   // one copy plus headers and control
+        // One copy plus headers and control, or a second pass: UFTP repeats what a receiver NAKs, and a receiver whose join
+        // OVS had not yet learned when the first pass went out NAKs it all (seen once in CI: 138,720 B for a 64 KiB chunk).
+        Assert.All(uftp.SenderLinkBytes, b => Assert.InRange(b, chunk, 3L * chunk));
         Assert.All(uftp.HandshakeMs, ms => Assert.True(ms > 0));
         // Ours: the rendezvous transfer on the same fabric, FEC off and on; one copy on the sender's link, nothing to non-targets.
         var oursPuts = r.Puts.Where(p => p.Method == ProofRun.OursMethod).ToList();

@@ -36,7 +36,10 @@ internal sealed class NamespacedOvsLab : IAsyncDisposable
         Token = "tsm_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         File.WriteAllText(Path.Combine(Dir, "clients"), $"client lab scopes=admin token-sha256={Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Token)))}\n");
         File.WriteAllText(Path.Combine(Dir, "token"), Token);
-        var p = Start("ip", $"netns exec {SwitchNs} dotnet {tsmDll} serve --openflow 127.0.0.1:0 --api http://0.0.0.0:0 --api-clients file:{Dir}/clients --quiet --lldp-interval 1");
+        var p = Start("ip", $"netns exec {SwitchNs} dotnet {tsmDll} serve --openflow 127.0.0.1:0 --api http://0.0.0.0:0 --api-clients file:{Dir}/clients --quiet --lldp-interval 1"
+            // Our querier makes the hosts report again: a store's unsolicited report sent before the punt flows were in
+            // is lost, and with no query that store would never join the negotiating group (failed one clean-clone CI run).
+            + " --querier 10.77.0.254 --query-interval 3 --query-response 1");
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         string? api = null, of = null;
         for (int i = 0; i < 20 && (api is null || of is null); i++)
