@@ -213,7 +213,7 @@ internal static class ApiEndpoints
         Outcome<GroupResult> done;
         try
         {
-            done = await groups.CreateAsync(request, southboundToken, start);
+            done = await groups.CreateAsync(request with { Owner = client }, southboundToken, start);
         }
         catch
         {

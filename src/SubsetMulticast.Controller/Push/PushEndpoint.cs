@@ -143,7 +143,7 @@ internal sealed partial class PushEndpoint : BackgroundService
                     ? $"Key {command.KeyId} holds {_clientQuota} live groups, its quota."
                     : $"Reference group {command.Reference} on VLAN {command.Vlan} has {_referenceQuota} live groups, its quota.");
             var request = new CreateGroupRequest(command.Vlan, command.Reference, command.Members,
-                command.LeaseMs == 0 ? null : TimeSpan.FromMilliseconds(command.LeaseMs), command.Group);
+                command.LeaseMs == 0 ? null : TimeSpan.FromMilliseconds(command.LeaseMs), command.Group) { Owner = client };
             Outcome<GroupResult> created;
             try { created = await _groups.CreateAsync(request, cancellationToken).ConfigureAwait(false); }
             catch { _ownership.Cancel(reservation); throw; }
