@@ -58,14 +58,20 @@ public sealed class GroupOwnership
         lock (_gate) return _perClient.GetValueOrDefault(client);
     }
 
-    /// <summary>Takes a slot for a new group unless a quota (0: none) is full.</summary>
-    public QuotaRefusal TryReserve(string client, VlanId vlan, IpAddress reference, int clientQuota, int referenceQuota, out Reservation reservation)
+    /// <summary>
+    /// Takes a slot for a new group unless a quota (0: none) is full. A group that supersedes <paramref name="replacing"/>
+    /// (the client's own, on the same reference group) needs no room: the old one leaves as the new one commits.
+    /// </summary>
+    public QuotaRefusal TryReserve(string client, VlanId vlan, IpAddress reference, int clientQuota, int referenceQuota, out Reservation reservation,
+        string? replacing = null)
     {
         reservation = new Reservation(client, vlan, reference);
         lock (_gate)
         {
-            if (clientQuota > 0 && _perClient.GetValueOrDefault(client) >= clientQuota) return QuotaRefusal.Client;
-            if (referenceQuota > 0 && _perReference.GetValueOrDefault((vlan, reference)) >= referenceQuota) return QuotaRefusal.ReferenceGroup;
+            bool own = replacing is not null && _byId.TryGetValue(replacing, out var old) && old.Client == client;
+            bool sameReference = own && _byId[replacing!].Vlan == vlan && _byId[replacing!].Reference == reference;
+            if (clientQuota > 0 && _perClient.GetValueOrDefault(client) - (own ? 1 : 0) >= clientQuota) return QuotaRefusal.Client;
+            if (referenceQuota > 0 && _perReference.GetValueOrDefault((vlan, reference)) - (sameReference ? 1 : 0) >= referenceQuota) return QuotaRefusal.ReferenceGroup;
             _perClient[client] = _perClient.GetValueOrDefault(client) + 1;
             _perReference[(vlan, reference)] = _perReference.GetValueOrDefault((vlan, reference)) + 1;
             return QuotaRefusal.None;
