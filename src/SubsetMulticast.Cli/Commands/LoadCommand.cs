@@ -26,9 +26,10 @@ internal static class LoadCommand
         var members = OptionKinds.Int("--members", "Members per group.", 1, 255, 3);
         var live = OptionKinds.Int("--live", "Groups created and kept before the cycles (scale).", 0, 8_000_000, 0);
         var refuse = OptionKinds.Int("--refuse-one-in", "Every switch refuses GROUP_MOD ADDs for one group id in N (0: none).", 0, 1_000_000, 0);
+        var ipv6 = OptionKinds.Flag("--ipv6", "Groups of IPv6 members in an IPv6 block (ff15::/105, 2^23 addresses) instead of IPv4.");
         var command = new Command("load", "Load generator: concurrent create → release clients against the controller and emulated switches; throughput, latency, and a table audit.")
         {
-            fabric, switches, path, clients, seconds, warmup, setup, members, live, refuse,
+            fabric, switches, path, clients, seconds, warmup, setup, members, live, refuse, ipv6,
         };
         command.SetAction(async (r, ct) =>
         {
@@ -44,6 +45,7 @@ internal static class LoadCommand
                 Members = r.GetValue(members),
                 LiveGroups = r.GetValue(live),
                 RefuseOneIn = r.GetValue(refuse),
+                Ipv6 = r.GetValue(ipv6),
             };
             var output = r.InvocationConfiguration.Output;
             var report = await LoadRunner.RunAsync(options, output, ct);

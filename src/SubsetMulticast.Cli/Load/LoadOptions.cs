@@ -44,6 +44,9 @@ public sealed record LoadOptions
     /// <summary>Groups created and kept before the cycles start (scale: live groups and their memory).</summary>
     public int LiveGroups { get; init; }
 
+    /// <summary>IPv6 members, reference group and block (<c>ff15::/105</c>: 2^23 addresses) instead of IPv4.</summary>
+    public bool Ipv6 { get; init; }
+
 
     /// <summary>Every switch refuses GROUP_MOD ADDs for one group id in this many (0: none): refused transactions must leave nothing.</summary>
     public int RefuseOneIn { get; init; }

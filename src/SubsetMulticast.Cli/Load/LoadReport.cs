@@ -19,6 +19,15 @@ public sealed record LoadReport
     public required Percentiles Setup { get; init; }
     public required Percentiles Release { get; init; }
     public required double CpuCores { get; init; }
+
+    /// <summary>Time (wall, on the JIT's threads) spent compiling inside the measured window: methods still tiering up.</summary>
+    public TimeSpan JitTime { get; init; }
+    public long JitMethods { get; init; }
+
+    /// <summary>Bytes allocated by the whole process (controller, clients and emulated switches) inside the window.</summary>
+    public long AllocatedBytes { get; init; }
+    public int Gen0Collections { get; init; }
+    public int Gen2Collections { get; init; }
     public required long ManagedBytesBefore { get; init; }
     public required long ManagedBytesAfterFill { get; init; }
     public required long WorkingSetPeak { get; init; }
@@ -40,7 +49,8 @@ public sealed record LoadReport
         b.AppendLine(c, $"  {Cycles:N0} create+release cycles in {Elapsed.TotalSeconds:0.0} s = {CyclesPerSecond:N0}/s; refused {Refused:N0}, failed {Failed:N0}{(FirstError is null ? "" : $" (first: {FirstError})")}");
         b.AppendLine(c, $"  setup   {Setup}");
         b.AppendLine(c, $"  release {Release}");
-        b.AppendLine(c, $"  process CPU {CpuCores:0.00} cores (controller and emulated switches share the process), working set peak {WorkingSetPeak / 1048576.0:0} MiB");
+        b.AppendLine(c, $"  process CPU {CpuCores:0.00} cores (controller and emulated switches share the process) = {(Cycles > 0 ? CpuCores * Elapsed.TotalSeconds * 1e6 / Cycles : 0):0} µs per cycle; JIT still compiling in the window: {JitMethods:N0} methods, {JitTime.TotalMilliseconds:0} ms (wall); working set peak {WorkingSetPeak / 1048576.0:0} MiB");
+        b.AppendLine(c, $"  allocated {AllocatedBytes / (double)Math.Max(1, Cycles):N0} B per cycle (whole process), {Gen0Collections} gen0 / {Gen2Collections} gen2 collections in the window");
         b.AppendLine(c, $"  tables at the end: {LiveAtEnd:N0} live groups; {Tables}");
         return b.ToString();
     }

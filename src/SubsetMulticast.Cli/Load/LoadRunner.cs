@@ -27,16 +27,18 @@ namespace SubsetMulticast.Cli.Load;
 /// </summary>
 public static class LoadRunner
 {
-    private static readonly IpAddress Reference = IpAddress.Parse("239.1.0.1");
+    private static readonly IpAddress ReferenceV4 = IpAddress.Parse("239.1.0.1");
+    private static readonly IpAddress ReferenceV6 = IpAddress.Parse("ff05::db8:1");
     private const ushort Vlan = 0;
 
     public static async Task<LoadReport> RunAsync(LoadOptions o, TextWriter log, CancellationToken cancellationToken = default)
     {
         if (o.Clients < 1 || o.Members < 1) throw new ArgumentException("Clients and members must be positive.", nameof(o));
-        var spec = FabricSpec.Parse(o.Fabric, vlan: Vlan, ipv6: false);
-        // A /9 holds 2^23 addresses (one group MAC each): room for a million live groups plus the cycling ones.
-        string block = o.LiveGroups > 30_000 ? "239.128.0.0/9" : "239.255.0.0/16";
-        var lifecycle = new LifecycleOptions { MaxTtl = TimeSpan.FromHours(24) }.AddVlan(Vlan, block);
+        var spec = FabricSpec.Parse(o.Fabric, vlan: Vlan, ipv6: o.Ipv6);
+        // A /9 (IPv4) or /105 (IPv6) holds 2^23 addresses (one group MAC each): room for a million live groups plus the cycling ones.
+        var lifecycle = new LifecycleOptions { MaxTtl = TimeSpan.FromHours(24) };
+        if (o.Ipv6) lifecycle.AddVlan(Vlan, null, "ff15::/105");
+        else lifecycle.AddVlan(Vlan, o.LiveGroups > 30_000 ? "239.128.0.0/9" : "239.255.0.0/16");
         if (o.HoldDown is { } hd) lifecycle.ReleaseHoldDown = hd;
         var options = new ControllerOptions
         {
@@ -52,7 +54,7 @@ public static class LoadRunner
 
         Bench bench = o.Switches == LoadSwitches.OpenFlow
             ? await OpenFlowBench.StartAsync(options, spec, o, log, cancellationToken).ConfigureAwait(false)
-            : await EmulatorBench.StartAsync(options, spec).ConfigureAwait(false);
+            : await EmulatorBench.StartAsync(options, spec, o).ConfigureAwait(false);
         try { return await RunOnAsync(bench, o, log, cancellationToken).ConfigureAwait(false); }
         finally
         {
@@ -80,7 +82,7 @@ public static class LoadRunner
             await Parallel.ForAsync(0, o.LiveGroups, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, o.Clients), CancellationToken = cancellationToken }, async (i, ct) =>
             {
                 var rnd = new Random(o.Seed * 7919 + i);
-                var r = await groups.CreateAsync(new CreateGroupRequest(Vlan, Reference, Pick(rnd, hosts, o.Members), TimeSpan.FromHours(24)), ct).ConfigureAwait(false);
+                var r = await groups.CreateAsync(new CreateGroupRequest(Vlan, ReferenceFor(o), Pick(rnd, hosts, o.Members), TimeSpan.FromHours(24)), ct).ConfigureAwait(false);
                 if (!r.Succeeded) throw new InvalidOperationException($"live group {i}: {r.Problem!.Detail}");
                 if (Interlocked.Increment(ref made) % 100_000 == 0) log.WriteLine($"  {made:N0} live groups");
             }).ConfigureAwait(false);
@@ -102,6 +104,12 @@ public static class LoadRunner
         var proc = Process.GetCurrentProcess();
         proc.Refresh();
         var cpu0 = proc.TotalProcessorTime;
+        // What the runtime spent inside the window besides our work: the JIT still tiering methods up (on a starved
+        // machine it was 10-15 % of the process's CPU 30 s in), collections, and the bytes allocated per cycle.
+        var jit0 = System.Runtime.JitInfo.GetCompilationTime();
+        long jitMethods0 = System.Runtime.JitInfo.GetCompiledMethodCount();
+        long alloc0 = GC.GetTotalAllocatedBytes();
+        int gc0 = GC.CollectionCount(0), gc2 = GC.CollectionCount(2);
         var window = Stopwatch.StartNew();
         Volatile.Write(ref run.Phase, 1);
         var deadline = DateTime.UtcNow + o.Duration;
@@ -114,6 +122,10 @@ public static class LoadRunner
         var elapsed = window.Elapsed;
         proc.Refresh();
         var cpu = proc.TotalProcessorTime - cpu0;
+        var jit = System.Runtime.JitInfo.GetCompilationTime() - jit0;
+        long jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethods0;
+        long allocated = GC.GetTotalAllocatedBytes() - alloc0;
+        int gen0 = GC.CollectionCount(0) - gc0, gen2 = GC.CollectionCount(2) - gc2;
         await Task.WhenAll(tasks).ConfigureAwait(false);
 
         // Optimistic creates are confirmed (or undone) after their answer; let the last ones settle before the audit.
@@ -136,6 +148,11 @@ public static class LoadRunner
             Setup = LatencyRecorder.Merge(clients.Select(c => c.SetupLatency)),
             Release = LatencyRecorder.Merge(clients.Select(c => c.ReleaseLatency)),
             CpuCores = cpu.TotalSeconds / elapsed.TotalSeconds,
+            JitTime = jit,
+            JitMethods = jitMethods,
+            AllocatedBytes = allocated,
+            Gen0Collections = gen0,
+            Gen2Collections = gen2,
             ManagedBytesBefore = heapBefore,
             ManagedBytesAfterFill = heapAfterFill,
             WorkingSetPeak = proc.PeakWorkingSet64,
@@ -143,6 +160,11 @@ public static class LoadRunner
             Tables = tables,
         };
     }
+
+    private static IpAddress ReferenceFor(LoadOptions o) => o.Ipv6 ? ReferenceV6 : ReferenceV4;
+
+    private static IpAddress[] HostAddresses(EmulatedFabric fabric, LoadOptions o) =>
+        [.. fabric.Hosts.Select(h => o.Ipv6 ? h.Ipv6 ?? throw new InvalidOperationException($"host {h.Name} has no IPv6 address") : h.Ipv4)];
 
     private static HttpClient NewHttpClient(Uri api, LoadOptions o)
     {
@@ -236,7 +258,7 @@ public static class LoadRunner
 
         private async Task<string?> CreateDirectAsync(IpAddress[] members)
         {
-            var r = await groups.CreateAsync(new CreateGroupRequest(Vlan, Reference, members, TimeSpan.FromSeconds(60), null, o.Setup), default).ConfigureAwait(false);
+            var r = await groups.CreateAsync(new CreateGroupRequest(Vlan, ReferenceFor(o), members, TimeSpan.FromSeconds(60), null, o.Setup), default).ConfigureAwait(false);
             if (r.Succeeded) return r.Value!.Group.Id;
             if (r.Problem!.Kind == ProblemKind.SouthboundFailed) Refused++;
             else Fail(r.Problem.Detail);
@@ -255,7 +277,7 @@ public static class LoadRunner
 
         private async Task<string?> CreateRestAsync(IpAddress[] members, string setup)
         {
-            var body = new StringBuilder(160).Append("{\"vlan\":0,\"reference\":\"").Append(Reference.ToString()).Append("\",\"members\":[");
+            var body = new StringBuilder(160).Append("{\"vlan\":0,\"reference\":\"").Append(ReferenceFor(o).ToString()).Append("\",\"members\":[");
             for (int i = 0; i < members.Length; i++) body.Append(i == 0 ? "\"" : ",\"").Append(members[i].ToString()).Append('"');
             body.Append("],\"ttlMs\":60000,\"setup\":\"").Append(setup).Append("\"}");
             using var content = new StringContent(body.ToString(), Encoding.UTF8, "application/json");
@@ -332,16 +354,16 @@ public static class LoadRunner
             await EmulatedOpenFlowFabric.PollAsync(() => fabric.Switches.All(switches.PuntsIgmp), wait, "punt flows", TimeProvider.System, ct).ConfigureAwait(false);
             await EmulatedOpenFlowFabric.PollAsync(() => service.Learner.Topology.Links.Count == spec.Links.Count, wait, "LLDP links", TimeProvider.System, ct).ConfigureAwait(false);
             fabric.Announce();
-            foreach (var h in fabric.Hosts) fabric.Join(h, Reference);
+            foreach (var h in fabric.Hosts) fabric.Join(h, ReferenceFor(o));
             await switches.WaitForPacketInsSentAsync(wait).ConfigureAwait(false);
-            await EmulatedOpenFlowFabric.PollAsync(() => service.References.TryGet(Vlan, Reference, out var g) && g.SwitchCount == fabric.Switches.Count, wait, "reference group on every switch", TimeProvider.System, ct).ConfigureAwait(false);
+            await EmulatedOpenFlowFabric.PollAsync(() => service.References.TryGet(Vlan, ReferenceFor(o), out var g) && g.SwitchCount == fabric.Switches.Count, wait, "reference group on every switch", TimeProvider.System, ct).ConfigureAwait(false);
             await EmulatedOpenFlowFabric.PollAsync(() => service.Hosts.Count == fabric.Hosts.Count, wait, "every host located", TimeProvider.System, ct).ConfigureAwait(false);
             return new OpenFlowBench
             {
                 Service = service,
                 Switches = switches,
                 Controller = service.Controller,
-                Hosts = [.. fabric.Hosts.Select(h => h.Ipv4)],
+                Hosts = HostAddresses(fabric, o),
                 SwitchCount = fabric.Switches.Count,
                 ConnectTime = connected,
                 LearnTime = watch.Elapsed - connected,
@@ -379,11 +401,11 @@ public static class LoadRunner
     private sealed class EmulatorBench : Bench
     {
         /// <summary>The emulator's own view of hosts and reference groups stands in for learning (no OpenFlow here to learn from).</summary>
-        public static async Task<EmulatorBench> StartAsync(ControllerOptions options, FabricSpec spec)
+        public static async Task<EmulatorBench> StartAsync(ControllerOptions options, FabricSpec spec, LoadOptions o)
         {
             var watch = Stopwatch.StartNew();
             var fabric = new EmulatedFabric(spec);
-            foreach (var h in fabric.Hosts) fabric.Join(h, Reference);
+            foreach (var h in fabric.Hosts) fabric.Join(h, ReferenceFor(o));
             var hosts = new Core.Fabric.HostTable();
             fabric.ExportHosts(hosts);
             var references = new Core.ReferenceGroups.ReferenceGroupTable(fabric.Topology);
@@ -394,7 +416,7 @@ public static class LoadRunner
             return new EmulatorBench
             {
                 Controller = controller,
-                Hosts = [.. fabric.Hosts.Select(h => h.Ipv4)],
+                Hosts = HostAddresses(fabric, o),
                 SwitchCount = fabric.Switches.Count,
                 ConnectTime = watch.Elapsed,
                 LearnTime = TimeSpan.Zero,

@@ -338,7 +338,8 @@ public sealed class GroupLifecycle
         var planner = new SubsetPlanner(_references.Topology, _hosts);
         var span = members is IpAddress[] arr ? arr : members.ToArray();
         planner.Plan(reference, span, buffer);
-        effective = [.. buffer.Effective.ToArray()];
+        effective = new List<IpAddress>(buffer.EffectiveCount);
+        foreach (var e in buffer.Effective) effective.Add(e);
         ignored = [];
         foreach (var (m, r) in buffer.Ignored) ignored.Add(new IgnoredMember(m, r));
         var topology = planner.Topology;
@@ -350,16 +351,17 @@ public sealed class GroupLifecycle
 
     private static List<SwitchChange> Diff(RendezvousGroup? before, RendezvousGroup? after)
     {
-        var changes = new List<SwitchChange>();
-        var old = before?.Switches.ToDictionary(s => s.SwitchId, StringComparer.Ordinal) ?? [];
-        // A supersede at the same address replaces rules in place; otherwise old and new rules are independent.
+        var changes = new List<SwitchChange>((before?.Switches.Count ?? 0) + (after?.Switches.Count ?? 0));
+        // A supersede at the same address replaces rules in place; otherwise old and new rules are independent (and a
+        // create or release, the common cases, needs no index of the old rules).
         bool sameAddress = before is not null && after is not null && before.Address == after.Address && before.Vlan == after.Vlan;
+        var old = sameAddress ? before!.Switches.ToDictionary(s => s.SwitchId, StringComparer.Ordinal) : null;
         if (after is not null)
         {
             foreach (var s in after.Switches)
             {
                 var next = after.RuleFor(s);
-                if (sameAddress && old.Remove(s.SwitchId, out var prev))
+                if (old is not null && old.Remove(s.SwitchId, out var prev))
                 {
                     var prevRule = before!.RuleFor(prev);
                     if (!next.SamePorts(prevRule)) changes.Add(new SwitchChange(s.SwitchId, prevRule, next));
@@ -369,7 +371,7 @@ public sealed class GroupLifecycle
         }
         if (before is not null)
             foreach (var s in before.Switches)
-                if (!sameAddress || old.ContainsKey(s.SwitchId)) changes.Add(new SwitchChange(s.SwitchId, before.RuleFor(s), null));
+                if (old is null || old.ContainsKey(s.SwitchId)) changes.Add(new SwitchChange(s.SwitchId, before.RuleFor(s), null));
         return changes;
     }
 }

@@ -391,11 +391,12 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
 
     private static bool UsesGroup(FlowMod f, uint gid)
     {
-        // Loops, not LINQ: a group delete tests every flow of the table.
-        foreach (var i in f.Instructions)
-            if (i is ApplyActions a)
-                foreach (var x in a.Actions)
-                    if (x is GroupAction ga && ga.GroupId == gid) return true;
+        // Index loops, not LINQ or foreach (an interface enumerator is an allocation): a group delete tests every flow of the table.
+        var instructions = f.Instructions;
+        for (int i = 0; i < instructions.Count; i++)
+            if (instructions[i] is ApplyActions a)
+                for (int j = 0; j < a.Actions.Count; j++)
+                    if (a.Actions[j] is GroupAction ga && ga.GroupId == gid) return true;
         return false;
     }
 
