@@ -209,13 +209,13 @@ internal static class ApiEndpoints
 
         var security = http.RequestServices.GetRequiredService<ApiSecurityPolicy>();
         string client = ApiCaller.Name(http.User);
-        var refusal = ownership.TryReserve(client, request.Vlan, request.Reference, security.ClientGroupQuota, security.ReferenceGroupQuota, out var reservation);
+        var refusal = ownership.TryReserve(client, request.Vlan, request.Reference, security.ClientGroupQuota, security.ReferenceGroupQuota, out var reservation, existing);
         if (refusal != QuotaRefusal.None) return QuotaExceeded(http, groups, ownership, security, refusal, client, request);
         Outcome<GroupResult> done;
         trace.Admitted = Core.Southbound.SetupTrace.Now;
         try
         {
-            done = await groups.CreateAsync(request, southboundToken, start);
+            done = await groups.CreateAsync(request with { Owner = client }, southboundToken, start);
             trace.Returned = Core.Southbound.SetupTrace.Now;
         }
         catch
