@@ -36,6 +36,41 @@ public sealed class ServeCommandTests
         }
     }
 
+    /// <summary>--api-h2c: a second listener that speaks HTTP/2 with prior knowledge; a create over it is answered over HTTP/2 with its hops.</summary>
+    [Fact]
+    public async Task Serve_WithApiH2c_AnswersACreateOverHttp2WithServerTiming()
+    {
+        using var p = Start("serve", "--fabric", "leaf-spine:2:2:4", "--api", "http://127.0.0.1:0", "--api-h2c", "http://127.0.0.1:0", "--push-udp", "off", "--quiet");
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            string? h2c = null;
+            for (int i = 0; i < 20 && h2c is null; i++)
+            {
+                var line = await p.StandardOutput.ReadLineAsync(cts.Token) ?? throw new Xunit.Sdk.XunitException($"serve exited: {await p.StandardError.ReadToEndAsync()}");
+                if (line.TrimStart().StartsWith("api-h2c ", StringComparison.Ordinal)) h2c = line.Trim()[7..].Trim();
+            }
+            Assert.NotNull(h2c);
+            using var http = new HttpClient
+            {
+                BaseAddress = new Uri(h2c.Replace("api/v1/groups", "")), Timeout = TimeSpan.FromSeconds(30),
+                DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+            var topology = JsonDocument.Parse(await http.GetStringAsync("api/v1/topology", cts.Token)).RootElement;
+            var host = topology.GetProperty("hosts")[0].GetProperty("ip").GetString();
+            using var created = await http.PostAsJsonAsync("api/v1/groups", new { vlan = 1, reference = "239.1.0.1", members = new[] { host }, ttlMs = 5000 }, cts.Token);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            Assert.Equal(HttpVersion.Version20, created.Version);
+            var timing = string.Join(", ", created.Headers.GetValues("Server-Timing"));
+            foreach (var hop in new[] { "arrive;dur=", "parse;dur=", "admit;dur=", "prepare;dur=", "total;dur=" }) Assert.Contains(hop, timing);
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+    }
+
     /// <summary>SIGTERM (what systemd and docker send) stops serve as Ctrl-C does: a clean exit 0, the API closed.</summary>
     [Fact]
     public async Task Serve_OnSigterm_StopsCleanly()
@@ -129,6 +164,8 @@ public sealed class ServeCommandTests
     [InlineData("--api", "not a url")]
     [InlineData("--push-udp", "9470")]
     [InlineData("--push-keys", "abcd")]
+    [InlineData("--api-h2c", "http://10.1.2.3:8081")]
+    [InlineData("--api-h2c", "https://127.0.0.1:8081")]
     public async Task Serve_BadArgument_ExitsWithUsageError(string option, string value)
     {
         using var p = Start("serve", option, value);
@@ -191,6 +228,8 @@ public sealed class ServeCommandTests
     [InlineData("--openflow", "127.0.0.1:0", "--querier-v6", "fe80::1")]
     [InlineData("--openflow", "127.0.0.1:0", "--query-response", "200")]
     [InlineData("--querier", "10.0.0.254")]
+    [InlineData("--openflow-write", "pool")]
+    [InlineData("--openflow", "127.0.0.1:0", "--openflow-write", "sideways")]
     public async Task ServeOpenFlow_BadArgument_ExitsWithUsageError(params string[] args)
     {
         using var p = Start(["serve", .. args]);

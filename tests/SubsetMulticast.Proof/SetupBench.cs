@@ -149,7 +149,9 @@ internal sealed class SetupBench : IDisposable
 
     /// <param name="setupMode">The create's <c>setup</c> field (issue 14): confirmed, optimistic or persistent.</param>
     /// <param name="deleteQuery">Appended to DELETE: "" (answer after the barriers) or "?wait=stopped" (answer once delivery has stopped).</param>
-    public async Task<(SetupRow Setup, TeardownRow Teardown)> RunOursAsync(HttpClient http, string path, string config, string setupMode, string deleteQuery, int warmup, int trials, int teardownTrials, double quietMs, double capMs)
+    /// <param name="push">Create (and release) with the draft's binary push instruction over UDP instead of REST: the ack comes after every switch confirmed; null: REST.</param>
+    public async Task<(SetupRow Setup, TeardownRow Teardown)> RunOursAsync(HttpClient http, string path, string config, string setupMode, string deleteQuery, int warmup, int trials, int teardownTrials, double quietMs, double capMs,
+        PushClient? push = null)
     {
         bool persistent = setupMode == "persistent";
         var row = new SetupRow(path, config) { Warmup = warmup };
@@ -162,6 +164,12 @@ internal sealed class SetupBench : IDisposable
             int trial = b + i;
             var t = targets[i];
             _watch.Reset(trial);
+            if (push is not null)
+            {
+                await RunPushTrialAsync(push, row, i >= warmup, trial, t);
+                if ((i + 1) % 50 == 0) _log($"  {path}: {i + 1}/{warmup + trials} trials");
+                continue;
+            }
             long t0 = Native.NowNs();
             // Serialized up front with a Content-Length: one write for headers and body (PostAsJsonAsync streams the
             // body chunked, which Kestrel may read after the headers, one wake-up later).
@@ -213,6 +221,38 @@ internal sealed class SetupBench : IDisposable
             if ((i + 1) % 50 == 0) _log($"  {path}: {i + 1}/{warmup + trials} trials");
         }
         return (row, down);
+    }
+
+    /// <summary>One trial over the push endpoint: PushMembership at the next address → ack (Applied) → probes; then a Release.</summary>
+    private async Task RunPushTrialAsync(PushClient push, SetupRow row, bool counted, int trial, int[] t)
+    {
+        var members = t.Select(h => IPAddress.Parse(_bed.Ip(h))).ToArray();
+        var group = push.NextGroup();
+        long t0 = Native.NowNs();
+        var outcome = await push.SendAsync(SubsetMulticast.Push.PushOpcode.PushMembership, group, members);
+        long answered = Native.NowNs();
+        if (outcome != 0)
+        {
+            if (counted) row.Failed++;
+            _log($"  push → outcome {outcome} for {group}");
+            return;
+        }
+        bool all = SendUntilAll(group, trial, t, 1_000);
+        if (all) SendWarm(group, trial, t);
+        Native.usleep(2000);
+        if (!all)
+        {
+            if (counted) row.Failed++;
+            _log($"  trial {trial}: pushed group {group} for [{string.Join(',', t)}] not received by all within 1 s");
+        }
+        else if (counted)
+        {
+            row.SetupMs.Add(Ms(_watch.MaxFirst(t) - t0));
+            row.ControlMs.Add(Ms(answered - t0));
+            RecordTransits(row, t, answered);
+            CountExcess(row, t);
+        }
+        await push.SendAsync(SubsetMulticast.Push.PushOpcode.Release, group, []);
     }
 
     private async Task TeardownOursAsync(HttpClient http, TeardownRow row, int trial, IPAddress group, string idAndQuery, int[] t, double quietMs, double capMs)

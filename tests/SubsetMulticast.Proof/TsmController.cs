@@ -13,11 +13,16 @@ internal sealed class TsmController : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private TsmController(Process process, Uri api, IPEndPoint openFlow) { _process = process; Api = api; OpenFlow = openFlow; }
+    private TsmController(Process process, Uri api, IPEndPoint openFlow, Uri? apiH2c, IPEndPoint? pushUdp)
+    { _process = process; Api = api; OpenFlow = openFlow; ApiH2c = apiH2c; PushUdp = pushUdp; }
 
     public Process Process => _process;
     public Uri Api { get; }
     public IPEndPoint OpenFlow { get; }
+    /// <summary>The h2c listener (--api-h2c), or null.</summary>
+    public Uri? ApiH2c { get; }
+    /// <summary>The push-instruction endpoint (--push-udp), or null.</summary>
+    public IPEndPoint? PushUdp { get; }
 
     public static Task<TsmController> StartAsync(params string[] extra) => StartAsync(null, extra);
 
@@ -32,19 +37,23 @@ internal sealed class TsmController : IAsyncDisposable
         try
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            string? api = null, of = null;
-            for (int i = 0; i < 40 && (api is null || of is null); i++)
+            string? api = null, of = null, h2c = null, push = null;
+            // Up to the banner's last line: the optional listeners (api-h2c, push-udp) come after api and openflow.
+            for (int i = 0; i < 60; i++)
             {
                 var line = await p.StandardOutput.ReadLineAsync(cts.Token)
                     ?? throw new InvalidOperationException($"tsm serve exited: {await p.StandardError.ReadToEndAsync(cts.Token)}");
                 var t = line.Trim();
                 if (t.StartsWith("api ", StringComparison.Ordinal)) api = t[3..].Trim().Replace("api/v1/groups", "", StringComparison.Ordinal);
                 if (t.StartsWith("openflow ", StringComparison.Ordinal)) of = t[8..].Trim();
+                if (t.StartsWith("api-h2c ", StringComparison.Ordinal)) h2c = t[7..].Trim().Replace("api/v1/groups", "", StringComparison.Ordinal);
+                if (t.StartsWith("push-udp ", StringComparison.Ordinal) && !t.EndsWith("off", StringComparison.Ordinal)) push = t[8..].Trim().Split(' ')[0];
+                if (t.StartsWith("Ctrl-C stops", StringComparison.Ordinal)) break;
             }
             if (api is null || of is null) throw new InvalidOperationException("tsm serve printed no api/openflow address");
             _ = p.StandardOutput.ReadToEndAsync();
             _ = p.StandardError.ReadToEndAsync();
-            return new TsmController(p, new Uri(api), IPEndPoint.Parse(of));
+            return new TsmController(p, new Uri(api), IPEndPoint.Parse(of), h2c is null ? null : new Uri(h2c), push is null ? null : IPEndPoint.Parse(push));
         }
         catch
         {

@@ -74,6 +74,12 @@ internal static class ServeCommand
         public LogFormat LogFormat { get; init; }
         public string? Snmp { get; init; }
 
+        /// <summary>A second REST listener speaking HTTP/2 cleartext with prior knowledge (--api-h2c); null: none.</summary>
+        public string? ApiH2c { get; init; }
+
+        /// <summary>Whether an idle switch channel is written on the submitting thread (--openflow-write submitter, the default) or by a pool pass.</summary>
+        public bool WriteOnSubmitter { get; init; } = true;
+
         /// <summary>The etcd URL groups are stored at; null: in memory.</summary>
         public string? Etcd { get; init; }
 
@@ -90,6 +96,9 @@ internal static class ServeCommand
             t => Uri.TryCreate(t, UriKind.Absolute, out var u) && (u.Scheme == Uri.UriSchemeHttp || u.Scheme == Uri.UriSchemeHttps) && u.AbsolutePath == "/" ? t : null,
             "must be a URL like http://127.0.0.1:8080 or https://0.0.0.0:8443");
         api.DefaultValueFactory = _ => "http://127.0.0.1:8080";
+        var apiH2c = OptionKinds.Parsed<string>("--api-h2c", "A second REST listener for HTTP/2 cleartext clients (prior knowledge, no upgrade): one multiplexed connection, no head-of-line wait per request (port 0: any free port; loopback only).", "URL",
+            t => Uri.TryCreate(t, UriKind.Absolute, out var u) && u.Scheme == Uri.UriSchemeHttp && u.AbsolutePath == "/" && u.IsLoopback ? t : null,
+            "must be a loopback URL like http://127.0.0.1:8081");
         var pushUdp = OptionKinds.EndPoint("--push-udp", "Where the push-instruction endpoint listens (default 127.0.0.1:9470 emulated, off with --openflow).", allowOff: true, "127.0.0.1:9470");
         var mode = OptionKinds.Choice("--mode", "computed: the controller programs each switch; pushed: one signed instruction to every switch's agent (emulated only).", "computed", "computed", "pushed");
         var reference = OptionKinds.Address("--reference", "The reference group every emulated host joins (default 239.1.0.1).",
@@ -123,6 +132,7 @@ internal static class ServeCommand
             ip => !ip.IsV4 && (ip.High >> 48) == 0xfe80, "must be an IPv6 link-local address (fe80::…, as MLD requires)");
         var queryInterval = OptionKinds.WholeSeconds("--query-interval", "Query interval; memberships last robustness × this + --query-response. --openflow only.", 2, 3175, DefaultQueryInterval);
         var queryResponse = OptionKinds.WholeSeconds("--query-response", "Query response interval. --openflow only.", 1, 3174, DefaultQueryResponse);
+        var openflowWrite = OptionKinds.Choice("--openflow-write", "Who writes a setup's messages to an idle switch channel: submitter = the request's own thread, at once (no thread hop); pool = a write pass queued to the thread pool (the request's other work in the same turn rides along). --openflow only.", "submitter", "submitter", "pool");
         var encoding = OptionKinds.Choice("--rule-encoding", "How a group's rule is written to each switch: group = an ALL group and a flow (2 messages); flow = one flow outputting to the ports (1 message). --openflow only.", "group", "group", "flow");
         var auditInterval = OptionKinds.WholeSeconds("--audit-interval", "How often every switch's rules are audited against the intended ones (0: never; tsm audit runs one now).", 0, 86_400, 60);
         var snmp = OptionKinds.Text("--snmp", "Serve SNMP switches listed in FILE (Q-BRIDGE-MIB static multicast; see README, SNMP).", "FILE");
@@ -139,12 +149,12 @@ internal static class ServeCommand
         var config = ConfigurationArguments.Create();
         var command = new Command("serve", "The controller service until Ctrl-C: on an emulated fabric, or for OpenFlow 1.3 switches with --openflow.")
         {
-            fabric, api, pushUdp, mode, reference, block, pushKeys, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, encoding, auditInterval, snmp,
+            fabric, api, apiH2c, pushUdp, mode, reference, block, pushKeys, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, encoding, openflowWrite, auditInterval, snmp,
             store, cluster, nodeId, nodeTtl,
             apiClients, apiCert, apiCertKey, apiClientCa, rateLimit, quotaClient, quotaReference, maxBody, openflowCert, openflowKey, openflowCa, config,
         };
         Option[] emulatedOnly = [fabric, reference, mode];
-        Option[] openFlowOnly = [querier, querierV6, queryInterval, queryResponse, lldp, vlan, encoding, openflowCert, openflowKey, openflowCa];
+        Option[] openFlowOnly = [querier, querierV6, queryInterval, queryResponse, lldp, vlan, encoding, openflowWrite, openflowCert, openflowKey, openflowCa];
         command.AddCheck(r =>
         {
             if (r.GetResult(snmp) is { Implicit: false })
@@ -209,6 +219,8 @@ internal static class ServeCommand
                 Vlan = (ushort)r.GetValue(vlan),
                 LldpSeconds = r.GetValue(lldp),
                 Encoding = r.GetValue(encoding) == "flow" ? RuleEncoding.Flow : RuleEncoding.GroupAndFlow,
+                WriteOnSubmitter = r.GetValue(openflowWrite) != "pool",
+                ApiH2c = r.GetValue(apiH2c),
                 Etcd = r.GetValue(cluster) ?? (r.GetValue(store) is { } st && st.StartsWith("etcd=", StringComparison.Ordinal) ? st[5..] : null),
                 NodeId = r.GetValue(nodeId),
                 NodeTtl = r.GetValue(nodeTtl),
@@ -259,6 +271,7 @@ internal static class ServeCommand
         var options = new ControllerOptions
         {
             ApiUrl = s.Api,
+            ApiH2cUrl = s.ApiH2c,
             PushUdp = pushAt,
             Mode = s.Mode,
             PushKeys = keys,
@@ -295,6 +308,7 @@ internal static class ServeCommand
             var inv = CultureInfo.InvariantCulture;
             await stdout.WriteLineAsync(string.Create(inv, $"tsm serve: {s.FabricText} ({fabric.Switches.Count} switches, {fabric.Hosts.Count} hosts), {s.Mode.ToString().ToLowerInvariant()} mode"));
             await stdout.WriteLineAsync($"  api       {controller.ApiUrl}api/v1/groups");
+            if (controller.ApiH2cUrl is { } h2c) await stdout.WriteLineAsync($"  api-h2c   {h2c}api/v1/groups");
             await stdout.WriteLineAsync($"  dashboard {controller.ApiUrl}");
             await stdout.WriteLineAsync($"  security  {Describe(controller)}");
             await stdout.WriteLineAsync(controller.PushEndPoint is { } p
@@ -362,13 +376,14 @@ internal static class ServeCommand
         {
             Features = etcd is null ? null : clusterOptions is not null ? tsm => tsm.AddCluster(clusterOptions, etcd) : tsm => tsm.UseEtcdGroupStore(etcd),
             OpenFlowEndpoint = s.OpenFlow!,
-            Connection = new OpenFlow.Connections.OpenFlowOptions { Tls = s.OpenFlowTls },
+            Connection = new OpenFlow.Connections.OpenFlowOptions { Tls = s.OpenFlowTls, WriteOnSubmitter = s.WriteOnSubmitter },
             Learner = new FabricLearnerOptions { Snooping = snooping },
             Discovery = DiscoveryOptions.ForLldpInterval(TimeSpan.FromSeconds(s.LldpSeconds)),
             Southbound = new OpenFlowSouthboundOptions { Encoding = s.Encoding },
             Controller = new ControllerOptions
             {
                 ApiUrl = s.Api,
+                ApiH2cUrl = s.ApiH2c,
                 PushUdp = s.PushUdp, // off unless given: OpenFlow switches run no push agent
                 PushKeys = pushKeys?.Keys ?? new PushKeyRing(),
                 ApiSecurity = s.ApiSecurity,
@@ -399,6 +414,7 @@ internal static class ServeCommand
         {
             await stdout.WriteLineAsync($"tsm serve: OpenFlow 1.3 fabric, learned from the switches (LLDP every {s.LldpSeconds} s, IGMP/MLD/ARP/ND punted)");
             await stdout.WriteLineAsync($"  api       {service.Controller.ApiUrl}api/v1/groups");
+            if (service.Controller.ApiH2cUrl is { } h2c) await stdout.WriteLineAsync($"  api-h2c   {h2c}api/v1/groups");
             await stdout.WriteLineAsync($"  dashboard {service.Controller.ApiUrl}");
             await stdout.WriteLineAsync($"  openflow  {service.Listener.LocalEndpoint}");
             await stdout.WriteLineAsync(s.OpenFlowTls is null ? "  switches  plain TCP (tcp: controllers)" : "  switches  TLS, certificates checked against --openflow-ca (ssl: controllers)");

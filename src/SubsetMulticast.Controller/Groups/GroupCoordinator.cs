@@ -76,6 +76,7 @@ public sealed partial class GroupCoordinator
         {
             var prepared = _lifecycle.PrepareCreate(request);
             if (!prepared.Succeeded) return Refused(prepared.Problem!, "create");
+            if (SetupTrace.Current is { } trace) trace.Prepared = SetupTrace.Now;
             done = await ExecuteAsync(prepared.Value!, cancellationToken, request.Setup == SetupMode.Optimistic).ConfigureAwait(false);
             // An allocated address the shared store says another controller took meanwhile (a cluster): take the next one.
             if (done.Succeeded || request.Group is not null || done.Problem!.Kind != ProblemKind.GroupBusy) break;

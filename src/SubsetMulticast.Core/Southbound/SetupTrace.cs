@@ -32,6 +32,18 @@ public sealed class SetupTrace
     /// <summary>The request's start (before its body was read).</summary>
     public long Start { get; }
 
+    /// <summary>The body's last byte was in hand (before: the client's bytes on their way, Kestrel's read).</summary>
+    public long BodyArrived { get; set; }
+
+    /// <summary>The body was read and parsed (JSON → request, syntax checked).</summary>
+    public long BodyRead { get; set; }
+
+    /// <summary>The caller was authorised and its quota reserved; the coordinator takes over.</summary>
+    public long Admitted { get; set; }
+
+    /// <summary>The lifecycle prepared the transaction (validated, planned, address reserved); the journal and the switches are next.</summary>
+    public long Prepared { get; set; }
+
     /// <summary>The southbound was handed the planned changes (parse, validation, planning and reservation done).</summary>
     public long Planned { get; set; }
 
@@ -44,6 +56,12 @@ public sealed class SetupTrace
     /// <summary>The last switch's barrier reply was read (0 in optimistic mode, which does not wait for it).</summary>
     public long Confirmed { get; set; }
 
+    /// <summary>The request's flow ran again after the last confirmation (Confirmed → Resumed: the hand-off from the read loop).</summary>
+    public long Resumed { get; set; }
+
+    /// <summary>The coordinator returned the committed group to the API (commit, metrics, log, publish).</summary>
+    public long Returned { get; set; }
+
     /// <summary>The longest flush → barrier reply of the switches (the switch's and the channel's share), in timestamp units.</summary>
     public long MaxBarrierTicks { get; set; }
 
@@ -53,7 +71,10 @@ public sealed class SetupTrace
     /// <summary>
     /// The trace as a Server-Timing header value (durations in ms): plan = start → planned, submit = planned →
     /// submitted, write = submitted → written, barrier = written → confirmed, switch = the longest single
-    /// flush → barrier reply, total = start → now; msgs = switch messages (dur carries the count).
+    /// flush → barrier reply, total = start → now; msgs = switch messages (dur carries the count). The finer marks
+    /// split plan into read (start → body parsed; itself arrive = start → the body's last byte in hand, parse = → parsed), admit (→ authorised and quota reserved), prepare (→ lifecycle
+    /// prepared), hand (→ southbound entered), and the tail into resume (last barrier reply read → the request's
+    /// flow running again), commit (→ coordinator returned) and answer (→ now).
     /// </summary>
     public string ToServerTiming() => ToServerTiming(Now);
 
@@ -65,13 +86,23 @@ public sealed class SetupTrace
         {
             if (from == 0 || to == 0) return;
             if (sb.Length > 0) sb.Append(", ");
-            sb.Append(name).Append(";dur=").Append(((to - from) * 1000.0 / System.Diagnostics.Stopwatch.Frequency).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture));
+            // A write made inside Submit (on the submitter's thread) is stamped before "submitted": it took no time of its own.
+            sb.Append(name).Append(";dur=").Append((Math.Max(0, to - from) * 1000.0 / System.Diagnostics.Stopwatch.Frequency).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture));
         }
         Add("plan", Start, Planned);
         Add("submit", Planned, Submitted);
         Add("write", Submitted, Written);
         Add("barrier", Written, Confirmed);
         if (MaxBarrierTicks > 0) Add("switch", 1, 1 + MaxBarrierTicks);
+        Add("arrive", Start, BodyArrived);
+        Add("parse", BodyArrived, BodyRead);
+        Add("read", Start, BodyRead);
+        Add("admit", BodyRead, Admitted);
+        Add("prepare", Admitted, Prepared);
+        Add("hand", Prepared, Planned);
+        Add("resume", Confirmed != 0 ? Confirmed : Written, Resumed);
+        Add("commit", Resumed, Returned);
+        Add("answer", Returned, now);
         Add("total", Start, now);
         if (Messages > 0) sb.Append(", msgs;dur=").Append(Messages);
         return sb.ToString();

@@ -389,10 +389,13 @@ public sealed class OpenFlowSession : IAsyncDisposable
         else
         {
             _queue.Enqueue(write);
-            // The pump runs after the current work item: whatever else this caller submits before it yields (the
-            // other switches' parts, other transactions started in a burst) rides in the same write and barrier.
+            // Idle channel: write here and now (OpenFlowOptions.WriteOnSubmitter). Otherwise the pump runs after the
+            // current work item: whatever else this caller submits before it yields rides in the same write and barrier.
             if (Interlocked.CompareExchange(ref _pumping, 1, 0) == 0)
-                ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.PumpAsync(), this, preferLocal: true);
+            {
+                if (_options.WriteOnSubmitter) _ = PumpAsync(onSubmitter: true);
+                else ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.PumpAsync(), this, preferLocal: true);
+            }
             if (IsClosed) FailQueued(_closed.Task.IsCompleted ? _closed.Task.Result : "closing");
         }
         return write;
@@ -414,11 +417,22 @@ public sealed class OpenFlowSession : IAsyncDisposable
     /// Drains the submission queue: one pass writes everything queued so far plus one barrier, then flushes.
     /// Submissions made during the flush wait for the next pass. Runs on one task at a time.
     /// </summary>
-    private async Task PumpAsync()
+    private async Task PumpAsync(bool onSubmitter = false)
     {
         var taken = new List<SwitchWrite>();
-        while (true)
+        for (int pass = 0; ; pass++)
         {
+            if (onSubmitter && pass > 0)
+            {
+                // The submitter wrote its own pass; the rest is the pool's (the pump stays claimed: it hands over).
+                if (_queue.IsEmpty)
+                {
+                    Volatile.Write(ref _pumping, 0);
+                    if (_queue.IsEmpty || Interlocked.CompareExchange(ref _pumping, 1, 0) != 0) return;
+                }
+                ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.PumpAsync(), this, preferLocal: true);
+                return;
+            }
             int max = _options.MaxBatchesInFlight;
             if (max > 0 && Volatile.Read(ref _inFlight) >= max)
             {

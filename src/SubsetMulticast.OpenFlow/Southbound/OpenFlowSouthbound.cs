@@ -159,7 +159,11 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
             try { await w.Write.Written.ConfigureAwait(false); }
             catch (Exception ex) when (ex is OpenFlowSessionException or TimeoutException) { failures.Add(new SwitchFailure(w.SwitchId, ex.Message)); }
         }
-        if (trace is not null) trace.Written = staged.Writes!.Max(w => w.Write.WrittenAt);
+        if (trace is not null)
+        {
+            trace.Written = staged.Writes!.Max(w => w.Write.WrittenAt);
+            trace.Resumed = SetupTrace.Now;
+        }
         if (failures.Count > 0)
         {
             // Nothing confirmed yet and the caller is told "refused": put every switch back before answering.
@@ -188,6 +192,7 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
     /// <summary>Every switch answered: the last flush, the last barrier reply and the longest flush → reply of one switch.</summary>
     private static void MarkConfirmed(SetupTrace trace, Staged staged)
     {
+        trace.Resumed = SetupTrace.Now;
         long written = 0, confirmed = 0, longest = 0;
         foreach (var w in staged.Writes!)
         {

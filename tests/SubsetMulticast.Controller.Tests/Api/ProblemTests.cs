@@ -17,6 +17,9 @@ public sealed class ProblemTests : IAsyncLifetime
     {
         { "not JSON", "{\"vlan\":1,", 400, "malformed-json" },
         { "JSON null", "null", 400, "malformed-json" },
+        { "bytes after the object", """{"vlan":1,"reference":"239.1.0.1","members":["10.0.1.1"]} x""", 400, "malformed-json" },
+        { "two objects", """{"vlan":1,"reference":"239.1.0.1","members":["10.0.1.1"]}{}""", 400, "malformed-json" },
+        { "empty body", "", 400, "malformed-json" },
         { "vlan of the wrong type", """{"vlan":"one","reference":"239.1.0.1","members":["10.0.1.1"]}""", 400, "malformed-json" },
         { "members not an array", """{"vlan":1,"reference":"239.1.0.1","members":"10.0.1.1"}""", 400, "malformed-json" },
         { "no vlan", """{"reference":"239.1.0.1","members":["10.0.1.1"]}""", 400, "missing-field" },
