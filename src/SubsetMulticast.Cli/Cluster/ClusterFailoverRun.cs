@@ -127,11 +127,15 @@ public static class ClusterFailoverRun
             var ids = fabric.Switches.Select(OpenFlowFabric.SwitchIdOf).ToList();
             int leaves = fabric.Hosts.Select(h => h.Switch).Distinct().Count();
             await UntilAsync(async () => (await MastersAsync(etcdUrl, prefix).ConfigureAwait(false)).Count == ids.Count, "a master for every switch", o.SettleTimeout, cancellationToken).ConfigureAwait(false);
+            int polls = 0;
             for (int n = 0; n < nodes.Count; n++)
             {
                 var client = http[n];
                 await UntilAsync(async () =>
                 {
+                    // Hosts announce themselves again now and then, as ARP refreshes do: a node that was not yet taking
+                    // packet-ins as a slave (its SET_ASYNC still in flight) when the first announcements came learns them now.
+                    if (++polls % 20 == 0) fabric.Announce();
                     var t = await GetJsonAsync(client, "api/v1/topology").ConfigureAwait(false);
                     var r = await GetJsonAsync(client, "api/v1/reference-groups").ConfigureAwait(false);
                     return t.GetProperty("switches").GetArrayLength() == ids.Count && t.GetProperty("hosts").GetArrayLength() >= fabric.Hosts.Count

@@ -36,7 +36,13 @@ internal static class ClusterFailoverCommand
                 After = TimeSpan.FromSeconds(r.GetValue(after)),
             };
             var output = r.InvocationConfiguration.Output;
-            var report = await ClusterFailoverRun.RunAsync(options, output, ct);
+            ClusterFailoverReport report;
+            try { report = await ClusterFailoverRun.RunAsync(options, output, ct); }
+            catch (Exception e) when (e is TimeoutException or InvalidOperationException or HttpRequestException)
+            {
+                await r.InvocationConfiguration.Error.WriteLineAsync($"tsm cluster-failover: {e.Message}");
+                return 1;
+            }
             await output.WriteLineAsync(report.ToText());
             return report.Passed ? 0 : 1;
         });
