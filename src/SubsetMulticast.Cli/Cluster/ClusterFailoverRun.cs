@@ -252,29 +252,32 @@ public static class ClusterFailoverRun
             // Every kept acknowledged group: listed by every survivor, and on each of its switches with its ports.
             var kept = acknowledged.Where(a => !released.ContainsKey(a.Key) && !uncertain.ContainsKey(a.Key)).ToDictionary(a => a.Key, a => a.Value, StringComparer.Ordinal);
             var lost = new List<string>();
-            HashSet<string>? listedBySurvivor = null;
+            Dictionary<string, JsonElement>? listedBySurvivor = null;
             for (int n = 0; n < nodes.Count; n++)
             {
                 if (n == index) continue;
                 var all = await ListAllAsync(http[n]).ConfigureAwait(false);
                 listedBySurvivor ??= all;
-                foreach (var id in kept.Keys) if (!all.Contains(id)) lost.Add($"{id} (by {nodes[n].Name})");
+                foreach (var id in kept.Keys) if (!all.ContainsKey(id)) lost.Add($"{id} (by {nodes[n].Name})");
             }
             using var gids = new OpenFlowSouthbound(new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0)));
             var byId = fabric.Switches.ToDictionary(OpenFlowFabric.SwitchIdOf, switches.Agent, StringComparer.Ordinal);
             var missing = new List<string>();
-            foreach (var (id, g) in kept)
+            foreach (var (id, answered) in kept)
             {
+                // The group as a survivor holds it now: a topology or membership change may have re-planned its ports since the create.
+                var g = listedBySurvivor is not null && listedBySurvivor.TryGetValue(id, out var current) ? current : answered;
                 uint gid = gids.GroupIdFor(default, IpAddress.Parse(g.GetProperty("group").GetString()!));
                 foreach (var sw in g.GetProperty("switches").EnumerateArray())
                 {
                     string swId = sw.GetProperty("id").GetString()!;
                     var want = sw.GetProperty("ports").EnumerateArray().Select(p => p.GetUInt32()).Order().ToList();
                     var agent = byId[swId];
-                    bool ok = agent.Groups.TryGetValue(gid, out var held)
-                        && held.Buckets.SelectMany(b => b.Actions).OfType<OutputAction>().Select(a => a.Port).Order().SequenceEqual(want)
-                        && agent.Flows.Any(f => f.Cookie == gids.CookieFor(gid));
-                    if (!ok) missing.Add($"{id} on {swId}");
+                    string? why = !agent.Groups.TryGetValue(gid, out var held) ? "no group"
+                        : held.Buckets.SelectMany(b => b.Actions).OfType<OutputAction>().Select(a => a.Port).Order().ToList() is var got && !got.SequenceEqual(want)
+                            ? $"ports {string.Join(' ', got)}, want {string.Join(' ', want)}"
+                        : !agent.Flows.Any(f => f.Cookie == gids.CookieFor(gid)) ? "no flow" : null;
+                    if (why is not null) missing.Add($"{id} on {swId} ({why})");
                 }
             }
             var liveAddresses = kept.Values.Select(g => g.GetProperty("group").GetString()!).ToHashSet(StringComparer.Ordinal);
@@ -342,15 +345,15 @@ public static class ClusterFailoverRun
     private static async Task<JsonElement> GetJsonAsync(HttpClient http, string path) =>
         JsonDocument.Parse(await http.GetStringAsync(path).ConfigureAwait(false)).RootElement.Clone();
 
-    private static async Task<HashSet<string>> ListAllAsync(HttpClient http)
+    private static async Task<Dictionary<string, JsonElement>> ListAllAsync(HttpClient http)
     {
-        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var ids = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         string? after = null;
         for (int page = 0; page < 10_000; page++)
         {
             var list = await GetJsonAsync(http, $"api/v1/groups?limit=1000{(after is null ? "" : "&after=" + Uri.EscapeDataString(after))}").ConfigureAwait(false);
             int n = 0;
-            foreach (var g in list.EnumerateArray()) { after = g.GetProperty("id").GetString(); ids.Add(after!); n++; }
+            foreach (var g in list.EnumerateArray()) { after = g.GetProperty("id").GetString(); ids[after!] = g; n++; }
             if (n < 1000) break;
         }
         return ids;
