@@ -50,6 +50,10 @@ public static class ClusterComposition
                 var inner = (ISwitchBootstrapStep)(d.ImplementationInstance ?? d.ImplementationFactory?.Invoke(sp)
                     ?? ActivatorUtilities.CreateInstance(sp, d.ImplementationType!));
                 if (inner.Order == StoredGroupRules.BootstrapOrderValue) return new SwitchBootstrapStep(inner.Order, inner.Name + " (by the cluster node)", (_, _) => Task.FromResult(true));
+                // The master's reconcile: a switch it cannot converge is given up, never reported as applied.
+                if (inner.Order == BootstrapOrder.Reconcile && inner.Name == "reconcile")
+                    return new MasterOnlyStep(new SwitchBootstrapStep(inner.Order, "reconcile (by the cluster node)",
+                        (session, ct) => sp.GetRequiredService<ClusterNode>().ConvergeMasteredAsync(session, ct)), () => sp.GetRequiredService<ClusterNode>());
                 return inner.Order >= BootstrapOrder.Reconcile ? new MasterOnlyStep(inner, () => sp.GetRequiredService<ClusterNode>()) : inner;
             });
         }

@@ -107,7 +107,17 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
 
     /// <summary>True when the master of <paramref name="switchId"/> has applied every group change up to <paramref name="revision"/>.</summary>
     public bool Confirmed(string switchId, long revision) =>
-        _masters.TryGetValue(switchId, out var m) && _applied.TryGetValue(m.Node, out var a) && a >= revision;
+        _masters.TryGetValue(switchId, out var m) && _applied.TryGetValue(m.Node, out var a) && Confirms(m, a, revision);
+
+    /// <summary>
+    /// Whether a master whose applied mark is <paramref name="applied"/> has put the change at <paramref name="revision"/>
+    /// on its switch. The mark must reach the revision and also the master's own claim (its generation): a node reports
+    /// only once the switches it has just taken are reconciled from the store, so a mark written before the claim speaks
+    /// for other switches — taken for this one, a group created while the switch had no master was acknowledged before
+    /// the new master had put it there, and was missing for good when that reconcile failed.
+    /// </summary>
+    internal static bool Confirms(Mastership master, long applied, long revision) =>
+        applied >= revision && applied >= (long)master.Generation;
 
     /// <summary>Completes at the next change of masters or applied revisions (for <see cref="ClusterSouthbound"/>).</summary>
     public Task Changed => Volatile.Read(ref _changed).Task;
@@ -186,7 +196,12 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                     using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     wait.CancelAfter(TimeSpan.FromSeconds(_options.NodeTtlSeconds));
                     if (!await call.ResponseStream.MoveNext(wait.Token).ConfigureAwait(false)) break;
-                    if (call.ResponseStream.Current.TTL <= 0) { LostLease(); return; }
+                    if (call.ResponseStream.Current.TTL <= 0)
+                    {
+                        LostLease();
+                        await RejoinAsync(lease, ct).ConfigureAwait(false);
+                        break;
+                    }
                     await Task.Delay(interval, _time, ct).ConfigureAwait(false);
                 }
             }
@@ -200,12 +215,39 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         }
     }
 
-    /// <summary>Our lease is gone (etcd unreachable past the TTL): every mastership went with it; we write to no switch.</summary>
+    /// <summary>
+    /// Our lease is gone (etcd unreachable or this process starved past the TTL): every mastership and our applied mark
+    /// went with it, so we write to no switch until we claim one again. The node does not stop: its watch goes on (it
+    /// still lists every group and serves requests) and it joins again with a new lease.
+    /// </summary>
     private void LostLease()
     {
         Log.LeaseLost(_log, NodeId);
         _mine.Clear();
-        _stop.Cancel();
+        Interlocked.Exchange(ref _reported, 0);
+    }
+
+    private async Task RejoinAsync(Lease.LeaseClient lease, CancellationToken ct)
+    {
+        for (int attempt = 0; !ct.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                var deadline = DateTime.UtcNow.AddSeconds(2);
+                long id = (await lease.LeaseGrantAsync(new LeaseGrantRequest { TTL = _options.NodeTtlSeconds }, deadline: deadline, cancellationToken: ct)).ID;
+                await _kv.PutAsync(new PutRequest { Key = Utf8($"{Prefix}/nodes/{NodeId}"), Value = Utf8(_options.ApiUrl ?? ""), Lease = id },
+                    deadline: deadline, cancellationToken: ct);
+                Interlocked.Exchange(ref _lease, id);
+                Interlocked.Exchange(ref _reported, 0); // the mark went with the old lease: report again
+                Log.Rejoined(_log, NodeId);
+                return;
+            }
+            catch (RpcException e) when (!ct.IsCancellationRequested)
+            {
+                Log.KeepAliveFailed(_log, NodeId, e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 100 * (attempt + 1))), _time, ct).ConfigureAwait(false);
+            }
+        }
     }
 
     private async Task SweepAsync(CancellationToken ct)
@@ -280,11 +322,20 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                             break;
                     }
                 }
-                catch (Exception e) when (e is RpcException or OpenFlowSessionException or TimeoutException or IOException)
+                catch (Exception e) when (!ct.IsCancellationRequested)
                 {
+                    // One loop feeds the view every listing and every confirmation reads: a step that fails is logged and
+                    // the loop goes on (an exception escaping here left a node listing a frozen set of groups).
                     Log.StepFailed(_log, NodeId, item.GetType().Name, e.Message);
                 }
-                if (Volatile.Read(ref _promoting) == 0) await ReportAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    if (Volatile.Read(ref _promoting) == 0) await ReportAsync(ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is RpcException or IOException or TimeoutException && !ct.IsCancellationRequested)
+                {
+                    Log.StepFailed(_log, NodeId, "report", e.Message); // the next item reports again
+                }
             }
         }
         catch (OperationCanceledException) { }
@@ -381,17 +432,17 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
             // The switch refused (or its state was not what we recorded): converge it on the store instead.
             Log.Reconciling(_log, NodeId, kv.Key, string.Join("; ", r.Failures.Select(f => f.Reason)));
             Restore(kv.Key);
-            await _southbound.ReconcileAsync(session, ct).ConfigureAwait(false);
+            await ConvergeMasteredAsync(session, ct).ConfigureAwait(false);
         })).ConfigureAwait(false);
     }
 
     private async Task ReportAsync(CancellationToken ct)
     {
         long processed = Volatile.Read(ref _reportable);
-        if (processed <= _reported) return;
-        await _kv.PutAsync(new PutRequest { Key = Utf8($"{Prefix}/applied/{NodeId}"), Value = Utf8(processed.ToString(CultureInfo.InvariantCulture)), Lease = _lease },
+        if (processed <= Interlocked.Read(ref _reported)) return;
+        await _kv.PutAsync(new PutRequest { Key = Utf8($"{Prefix}/applied/{NodeId}"), Value = Utf8(processed.ToString(CultureInfo.InvariantCulture)), Lease = Interlocked.Read(ref _lease) },
             deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct);
-        _reported = processed;
+        Interlocked.Exchange(ref _reported, processed);
     }
 
     // ---- mastership ----
@@ -479,6 +530,49 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
             catch (Exception e) when (e is OpenFlowSessionException or TimeoutException or OperationCanceledException or OpenFlowFormatException)
             {
                 Log.StepFailed(_log, NodeId, step.Name, e.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The reconcile of a switch this node masters (the bootstrap's step, a takeover, a refused change): the switch is
+    /// brought to the store's groups, or — when it cannot be, after a few tries — the mastership is given up before this
+    /// node reports another applied mark, so no transaction is confirmed for a switch that does not hold it. Another
+    /// node (or this one, on its next sweep) then claims the switch and reconciles it again.
+    /// </summary>
+    internal async Task<bool> ConvergeMasteredAsync(OpenFlowSession session, CancellationToken ct)
+    {
+        string sw = session.SwitchId;
+        for (int attempt = 1; attempt <= 3; attempt++)
+        {
+            if (!_mine.ContainsKey(sw) || session.IsClosed) return true;
+            if (await _southbound.ReconcileOnConnectAsync(session).ConfigureAwait(false)) return true;
+            if (ct.IsCancellationRequested) return true;
+        }
+        await ResignAsync(sw).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Gives up the mastership of <paramref name="switchId"/>: our masters key goes (only if still ours).</summary>
+    private async Task ResignAsync(string switchId)
+    {
+        if (!_mine.TryRemove(switchId, out _)) return;
+        Log.Resigned(_log, NodeId, switchId);
+        string key = $"{Prefix}/masters/{switchId}";
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = Utf8(key), Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = Utf8(NodeId) });
+        txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Utf8(key) } });
+        for (int attempt = 0; attempt < 10 && !_stop.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                await _kv.TxnAsync(txn, deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: _stop.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (RpcException e)
+            {
+                Log.StepFailed(_log, NodeId, "resign", e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(200), _time, _stop.Token).ConfigureAwait(false);
             }
         }
     }
@@ -613,7 +707,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Node {Node}: lease keep-alive failed ({Error}); retrying")]
         public static partial void KeepAliveFailed(ILogger logger, string node, string error);
 
-        [LoggerMessage(EventId = 1306, Level = LogLevel.Error, Message = "Node {Node} lost its etcd lease: it masters no switch any more and stops")]
+        [LoggerMessage(EventId = 1306, Level = LogLevel.Error, Message = "Node {Node} lost its etcd lease: it masters no switch until it claims one again")]
         public static partial void LeaseLost(ILogger logger, string node);
 
         [LoggerMessage(EventId = 1307, Level = LogLevel.Warning, Message = "Node {Node}: watch failed ({Error}); resuming")]
@@ -627,6 +721,12 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
 
         [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "Node {Node}: {Switch} refused a group change ({Reasons}); reconciling it with the store")]
         public static partial void Reconciling(ILogger logger, string node, string @switch, string reasons);
+
+        [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Node {Node} could not reconcile {Switch} with the store: it gives up the mastership")]
+        public static partial void Resigned(ILogger logger, string node, string @switch);
+
+        [LoggerMessage(EventId = 1312, Level = LogLevel.Information, Message = "Node {Node} joined the cluster again with a new lease")]
+        public static partial void Rejoined(ILogger logger, string node);
     }
 }
 

@@ -33,10 +33,11 @@ public sealed class OpenFlowFabric : IAsyncDisposable
     private readonly OpenFlowDatapath[] _datapaths;
     private readonly Dictionary<ulong, int> _byDatapathId = [];
 
-    private OpenFlowFabric(EmulatedFabric fabric, IPEndPoint controller, OpenFlowFabricOptions options)
+    private OpenFlowFabric(EmulatedFabric fabric, IReadOnlyList<IPEndPoint> controllers, OpenFlowFabricOptions options)
     {
         Fabric = fabric;
-        Controller = controller;
+        Controllers = controllers;
+        Controller = controllers[0];
         Options = options;
         _datapaths = new OpenFlowDatapath[fabric.Switches.Count];
         for (int i = 0; i < _datapaths.Length; i++)
@@ -48,7 +49,12 @@ public sealed class OpenFlowFabric : IAsyncDisposable
     }
 
     public EmulatedFabric Fabric { get; }
+
+    /// <summary>The first controller (the only one, unless the switches were connected to several).</summary>
     public IPEndPoint Controller { get; }
+
+    /// <summary>Every controller each switch connects to (OVS's <c>set-controller BR tcp:A tcp:B …</c>): a cluster.</summary>
+    public IReadOnlyList<IPEndPoint> Controllers { get; }
     public OpenFlowFabricOptions Options { get; }
 
     /// <summary>Each switch's OpenFlow agent, by switch index.</summary>
@@ -68,12 +74,21 @@ public sealed class OpenFlowFabric : IAsyncDisposable
     /// Puts every switch of <paramref name="fabric"/> in OpenFlow mode and connects it to <paramref name="controller"/>.
     /// Fails (disconnecting those already connected) if any switch cannot connect within the timeout.
     /// </summary>
-    public static async Task<OpenFlowFabric> ConnectAsync(EmulatedFabric fabric, IPEndPoint controller, OpenFlowFabricOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<OpenFlowFabric> ConnectAsync(EmulatedFabric fabric, IPEndPoint controller, OpenFlowFabricOptions? options = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync(fabric, [controller], options, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ConnectAsync(EmulatedFabric, IPEndPoint, OpenFlowFabricOptions?, CancellationToken)"/>, every switch
+    /// connected to each of <paramref name="controllers"/> (a controller cluster; roles decide which one writes).
+    /// </summary>
+    public static async Task<OpenFlowFabric> ConnectAsync(EmulatedFabric fabric, IReadOnlyList<IPEndPoint> controllers, OpenFlowFabricOptions? options = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(controllers);
+        if (controllers.Count == 0) throw new ArgumentException("At least one controller is needed.", nameof(controllers));
         options ??= new OpenFlowFabricOptions();
         if (options.ConnectConcurrency < 1 || options.PacketInQueue < 1) throw new ArgumentException("ConnectConcurrency and PacketInQueue must be positive.", nameof(options));
         if (fabric.Switches.Any(s => s.Datapath is not null)) throw new InvalidOperationException("The fabric is already in OpenFlow mode.");
-        var of = new OpenFlowFabric(fabric, controller, options);
+        var of = new OpenFlowFabric(fabric, controllers, options);
         lock (fabric.Gate)
             foreach (var s in fabric.Switches) s.Datapath = of._datapaths[s.Index];
         try
@@ -98,10 +113,15 @@ public sealed class OpenFlowFabric : IAsyncDisposable
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(Options.ConnectTimeout);
-        try { await d.Agent.ConnectAsync(Controller, timeout.Token).ConfigureAwait(false); }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        var connected = d.Agent.Controllers.Select(c => c.Controller).ToHashSet();
+        foreach (var controller in Controllers)
         {
-            throw new TimeoutException($"switch {d.Agent.SwitchId} could not connect to {Controller} within {Options.ConnectTimeout.TotalSeconds:0.#} s");
+            if (connected.Contains(controller)) continue;
+            try { await d.Agent.AddControllerAsync(controller, timeout.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new TimeoutException($"switch {d.Agent.SwitchId} could not connect to {controller} within {Options.ConnectTimeout.TotalSeconds:0.#} s");
+            }
         }
     }
 

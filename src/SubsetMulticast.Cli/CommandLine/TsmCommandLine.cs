@@ -26,6 +26,7 @@ public static class TsmCommandLine
         GetCommand.Create(),
         PushCommand.Create(),
         LoadCommand.Create(),
+        ClusterFailoverCommand.Create(),
         BridgeAgentCommand.Create(),
         AuditCommand.Create(),
         TokenCommand.Create(),

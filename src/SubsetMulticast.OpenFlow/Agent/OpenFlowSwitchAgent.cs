@@ -14,20 +14,41 @@ namespace SubsetMulticast.OpenFlow.Agent;
 /// offers <see cref="Forward"/> and the allocation-free <see cref="Lookup"/> for the emulator's data plane.
 /// Unknown requests get BAD_REQUEST/BAD_TYPE. Like a switch that loses its controller, the agent keeps its
 /// tables across <see cref="DisconnectAsync"/> and a later <see cref="ConnectAsync"/>.
+/// Like Open vSwitch it takes several controllers at once (<see cref="AddControllerAsync"/>), one connection each, with
+/// OpenFlow 1.3 roles: every connection starts EQUAL; ROLE_REQUEST MASTER demotes any other master to SLAVE; MASTER
+/// and SLAVE requests carry a generation id, and one older than the newest seen (signed 64-bit difference) is refused
+/// ROLE_REQUEST_FAILED/STALE; a SLAVE's FLOW_MOD, GROUP_MOD, PACKET_OUT and bundle messages are refused
+/// BAD_REQUEST/IS_SLAVE; asynchronous messages (PACKET_IN, PORT_STATUS) go to each connection whose SET_ASYNC
+/// configuration for its role asks for them (OVS's defaults: packet-ins to masters and equals only).
 /// </summary>
 public sealed class OpenFlowSwitchAgent : IAsyncDisposable
 {
     private readonly object _gate = new();
     private readonly Dictionary<uint, GroupMod> _groups = [];
     private readonly List<FlowMod> _flows = [];
-    private readonly SemaphoreSlim _write = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly List<OfpPort> _ports;
-    private TcpClient? _client;
-    private IDuplexPipe? _pipe;
-    private Task? _loop;
-    private CancellationTokenSource? _connection;
+    private readonly List<Connection> _connections = []; // under _gate
+    private ulong _generation; // the newest generation id a MASTER/SLAVE request carried (under _gate)
+    private bool _generationSet;
     private CompiledFlowTable? _compiled; // null after a table change; rebuilt by the next lookup
+
+    /// <summary>OVS's asynchronous configuration of a new connection: packet-ins (no match, action) to masters and equals, port status to all, flow-removed to masters.</summary>
+    private static readonly SetAsync DefaultAsync = new(0x3, 0, 0x7, 0x7, 0xF, 0);
+
+    /// <summary>One controller connection: its pipe, its read loop, its role and asynchronous configuration.</summary>
+    private sealed class Connection(IDuplexPipe pipe, TcpClient? client, IPEndPoint? controller, CancellationTokenSource cts)
+    {
+        public IDuplexPipe Pipe { get; } = pipe;
+        public TcpClient? Client { get; } = client;
+        public IPEndPoint? Controller { get; } = controller;
+        public CancellationTokenSource Cts { get; } = cts;
+        public SemaphoreSlim Write { get; } = new(1, 1);
+        public Task Loop { get; set; } = Task.CompletedTask;
+        public ControllerRole Role { get; set; } = ControllerRole.Equal;
+        public SetAsync Async { get; set; } = DefaultAsync;
+        public bool Live => !Loop.IsCompleted;
+    }
 
     public OpenFlowSwitchAgent(ulong datapathId, IEnumerable<OfpPort> ports)
     {
@@ -55,44 +76,67 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
     /// <summary>PACKET_OUT from the controller: (output ports, frame).</summary>
     public event Action<IReadOnlyList<uint>, byte[]>? PacketOut;
 
-    /// <summary>Completes when the connection ends.</summary>
-    public Task Completion => _loop ?? Task.CompletedTask;
+    /// <summary>Completes when every connection has ended.</summary>
+    public Task Completion { get { lock (_gate) return Task.WhenAll(_connections.Select(c => c.Loop)); } }
 
     /// <summary>True while a connection is being served.</summary>
-    public bool IsConnected => _loop is { IsCompleted: false };
+    public bool IsConnected { get { lock (_gate) return _connections.Any(c => c.Live); } }
+
+    /// <summary>The controllers connected now, each with its role (null endpoint: a connection over a pipe).</summary>
+    public IReadOnlyList<(IPEndPoint? Controller, ControllerRole Role)> Controllers
+    {
+        get { lock (_gate) return [.. _connections.Where(c => c.Live).Select(c => (c.Controller, c.Role))]; }
+    }
+
+    /// <summary>The newest generation id a MASTER or SLAVE role request carried (null: none yet).</summary>
+    public ulong? GenerationId { get { lock (_gate) return _generationSet ? _generation : null; } }
 
     public IReadOnlyDictionary<uint, GroupMod> Groups { get { lock (_gate) return new Dictionary<uint, GroupMod>(_groups); } }
     public IReadOnlyList<FlowMod> Flows { get { lock (_gate) return _flows.ToList(); } }
 
-    /// <summary>Connects over TCP and starts serving; returns once HELLO is sent.</summary>
+    /// <summary>Connects over TCP and starts serving; returns once HELLO is sent. For a first controller: throws when connected.</summary>
     public async Task ConnectAsync(IPEndPoint controller, CancellationToken ct = default)
     {
         if (IsConnected) throw new InvalidOperationException("The agent is already connected.");
+        await AddControllerAsync(controller, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Connects to one more controller (a switch with several, as OVS's <c>set-controller BR tcp:A tcp:B …</c>).</summary>
+    public async Task AddControllerAsync(IPEndPoint controller, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(controller);
+        lock (_gate)
+            if (_connections.Any(c => c.Live && controller.Equals(c.Controller))) throw new InvalidOperationException($"The agent is already connected to {controller}.");
         var client = new TcpClient { NoDelay = true };
         try { await client.ConnectAsync(controller, ct).ConfigureAwait(false); }
         catch { client.Dispose(); throw; }
-        _client?.Dispose();
-        _client = client;
         var stream = client.GetStream();
-        await StartAsync(new Duplex(PipeReader.Create(stream), PipeWriter.Create(stream))).ConfigureAwait(false);
+        await StartAsync(new Duplex(PipeReader.Create(stream), PipeWriter.Create(stream)), client, controller).ConfigureAwait(false);
     }
 
     /// <summary>Serves over any duplex pipe (in-memory for tests and the emulator).</summary>
-    public async Task StartAsync(IDuplexPipe pipe)
+    public Task StartAsync(IDuplexPipe pipe) => StartAsync(pipe, null, null);
+
+    private async Task StartAsync(IDuplexPipe pipe, TcpClient? client, IPEndPoint? controller)
     {
-        _pipe = pipe;
-        _connection?.Dispose();
-        _connection = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        await SendAsync(new HelloMessage(HelloMessage.Bitmap13)).ConfigureAwait(false);
-        _loop = LoopAsync(_connection.Token);
+        var c = new Connection(pipe, client, controller, CancellationTokenSource.CreateLinkedTokenSource(_stop.Token));
+        try { await SendToAsync(c, new HelloMessage(HelloMessage.Bitmap13)).ConfigureAwait(false); }
+        catch { client?.Dispose(); c.Cts.Dispose(); throw; }
+        lock (_gate)
+        {
+            _connections.RemoveAll(x => !x.Live);
+            _connections.Add(c);
+            c.Loop = LoopAsync(c, c.Cts.Token);
+        }
     }
 
-    /// <summary>Drops the controller connection and keeps the tables (a switch losing its controller).</summary>
+    /// <summary>Drops every controller connection and keeps the tables (a switch losing its controllers).</summary>
     public async Task DisconnectAsync()
     {
-        _connection?.Cancel();
-        _client?.Dispose();
-        if (_loop is not null) { try { await _loop.ConfigureAwait(false); } catch (OperationCanceledException) { } }
+        List<Connection> all;
+        lock (_gate) all = [.. _connections];
+        foreach (var c in all) { c.Cts.Cancel(); c.Client?.Dispose(); }
+        foreach (var c in all) { try { await c.Loop.ConfigureAwait(false); } catch (OperationCanceledException) { } }
     }
 
     /// <summary>
@@ -118,42 +162,77 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
         lock (_gate) { change(_groups, _flows); _compiled = null; }
     }
 
-    /// <summary>Writes raw bytes (hostile-peer tests).</summary>
+    /// <summary>Writes raw bytes to every controller (hostile-peer tests).</summary>
     public async Task SendRawAsync(ReadOnlyMemory<byte> bytes)
     {
-        await _write.WaitAsync().ConfigureAwait(false);
-        try { await _pipe!.Output.WriteAsync(bytes).ConfigureAwait(false); }
-        finally { _write.Release(); }
+        foreach (var c in Live(null))
+        {
+            await c.Write.WaitAsync().ConfigureAwait(false);
+            try { await c.Pipe.Output.WriteAsync(bytes).ConfigureAwait(false); }
+            finally { c.Write.Release(); }
+        }
     }
 
+    /// <summary>
+    /// Sends a switch-originated message: a PACKET_IN or PORT_STATUS to each controller whose asynchronous configuration
+    /// for its role asks for it, anything else to every controller. Throws <see cref="InvalidOperationException"/> when
+    /// no controller is connected; a connection that fails meanwhile is skipped (its loop ends on its own).
+    /// </summary>
     public async Task SendAsync(OfpMessage m)
     {
-        await _write.WaitAsync().ConfigureAwait(false);
+        var targets = Live(m);
+        if (targets.Count == 1) { await SendToAsync(targets[0], m).ConfigureAwait(false); return; }
+        foreach (var c in targets)
+        {
+            try { await SendToAsync(c, m).ConfigureAwait(false); }
+            catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException) { }
+        }
+    }
+
+    /// <summary>The live connections that take <paramref name="m"/> (null: every live one).</summary>
+    private List<Connection> Live(OfpMessage? m)
+    {
+        List<Connection> live;
+        lock (_gate)
+        {
+            live = [.. _connections.Where(c => c.Live)];
+            if (live.Count == 0) throw new InvalidOperationException("The agent is not connected.");
+            if (m is PacketIn pi) live.RemoveAll(c => !Wants(c.Role == ControllerRole.Slave ? c.Async.PacketInSlave : c.Async.PacketInMaster, (int)pi.Reason));
+            else if (m is PortStatus ps) live.RemoveAll(c => !Wants(c.Role == ControllerRole.Slave ? c.Async.PortStatusSlave : c.Async.PortStatusMaster, (int)ps.Reason));
+        }
+        return live;
+    }
+
+    private static bool Wants(uint mask, int reason) => reason is >= 0 and < 32 && (mask & (1u << reason)) != 0;
+
+    private static async Task SendToAsync(Connection c, OfpMessage m)
+    {
+        await c.Write.WaitAsync().ConfigureAwait(false);
         try
         {
-            var span = _pipe!.Output.GetSpan(m.EncodedLength);
+            var span = c.Pipe.Output.GetSpan(m.EncodedLength);
             m.TryEncode(span, out int n);
-            _pipe.Output.Advance(n);
-            await _pipe.Output.FlushAsync().ConfigureAwait(false);
+            c.Pipe.Output.Advance(n);
+            await c.Pipe.Output.FlushAsync().ConfigureAwait(false);
         }
-        finally { _write.Release(); }
+        finally { c.Write.Release(); }
     }
 
     /// <summary>Writes <paramref name="messages"/> back to back with one flush.</summary>
-    private async Task SendManyAsync(List<OfpMessage> messages)
+    private static async Task SendManyAsync(Connection c, List<OfpMessage> messages)
     {
-        await _write.WaitAsync().ConfigureAwait(false);
+        await c.Write.WaitAsync().ConfigureAwait(false);
         try
         {
             foreach (var m in messages)
             {
-                var span = _pipe!.Output.GetSpan(m.EncodedLength);
+                var span = c.Pipe.Output.GetSpan(m.EncodedLength);
                 m.TryEncode(span, out int n);
-                _pipe.Output.Advance(n);
+                c.Pipe.Output.Advance(n);
             }
-            await _pipe!.Output.FlushAsync().ConfigureAwait(false);
+            await c.Pipe.Output.FlushAsync().ConfigureAwait(false);
         }
-        finally { _write.Release(); }
+        finally { c.Write.Release(); }
     }
 
     /// <summary>Sends a PACKET_IN (e.g. an IGMP report or an LLDP frame that hit a punt flow).</summary>
@@ -199,9 +278,10 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
         (m.UdpDst is null || m.UdpDst == p.UdpDst) && (m.EthDst is null || m.EthDst == p.EthDst) &&
         (m.Icmpv6Type is null || m.Icmpv6Type == p.Icmpv6Type) && m.Extra.Length == 0;
 
-    private async Task LoopAsync(CancellationToken ct)
+    private async Task LoopAsync(Connection c, CancellationToken ct)
     {
-        var pipe = _pipe!;
+        await Task.Yield(); // runs after StartAsync has recorded the connection
+        var pipe = c.Pipe;
         var reader = pipe.Input;
         var replies = new List<OfpMessage>();
         try
@@ -220,13 +300,13 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                         MessageReceived?.Invoke(m!);
                         if (m is BarrierRequest && BarrierDelay > TimeSpan.Zero)
                         {
-                            await SendManyAsync(replies).ConfigureAwait(false);
+                            await SendManyAsync(c, replies).ConfigureAwait(false);
                             replies.Clear();
                             await Task.Delay(BarrierDelay, ct).ConfigureAwait(false);
                         }
-                        Handle(m!, replies);
+                        Handle(m!, replies, c);
                     }
-                    if (replies.Count > 0) await SendManyAsync(replies).ConfigureAwait(false);
+                    if (replies.Count > 0) await SendManyAsync(c, replies).ConfigureAwait(false);
                     if (result.IsCompleted) return;
                 }
                 finally { reader.AdvanceTo(buffer.Start, buffer.End); }
@@ -237,19 +317,33 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
         {
             await reader.CompleteAsync().ConfigureAwait(false);
             // Under the write lock, so that no send is mid-write; bounded, since a send to a dead peer fails soon.
-            bool held = await _write.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            bool held = await c.Write.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             // Completing flushes what is buffered; after DisposeAsync closed the socket that flush fails, and a
             // closing switch has nobody left to tell.
             try { await pipe.Output.CompleteAsync().ConfigureAwait(false); }
             catch (Exception e) when (e is IOException or ObjectDisposedException) { }
-            finally { if (held) _write.Release(); }
+            finally { if (held) c.Write.Release(); }
+            c.Client?.Dispose();
         }
     }
 
-    private void Handle(OfpMessage m, List<OfpMessage> replies)
+    private void Handle(OfpMessage m, List<OfpMessage> replies, Connection c)
     {
+        // A slave may read, not write (OVS's reject_slave_controller).
+        if (m is FlowMod or GroupMod or Protocol.PacketOut or BundleControl or BundleAdd && c.Role == ControllerRole.Slave)
+        {
+            var raw = m.ToArray();
+            replies.Add(new ErrorMessage(OfpErrorNames.BadRequest, IsSlave, raw[..Math.Min(64, raw.Length)]) { Xid = m.Xid });
+            return;
+        }
         switch (m)
         {
+            case RoleRequest rr:
+                replies.Add(HandleRole(rr, c));
+                break;
+            case SetAsync sa:
+                c.Async = sa;
+                break;
             case HelloMessage: break;
             case FeaturesRequest:
                 replies.Add(new FeaturesReply(DatapathId, 0, 254, 0, 0x4F) { Xid = m.Xid }); break;
@@ -303,6 +397,31 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                 var echo = m.ToArray();
                 replies.Add(new ErrorMessage(OfpErrorNames.BadRequest, OfpErrorNames.BadRequestBadType, echo[..Math.Min(64, echo.Length)]) { Xid = m.Xid });
                 break;
+        }
+    }
+
+    private const ushort IsSlave = 10, RoleRequestFailed = 11, Stale = 0; // OFPBRC_IS_SLAVE, OFPET_ROLE_REQUEST_FAILED, OFPRRFC_STALE
+
+    /// <summary>A role request as OVS answers it: STALE for an old generation; a new MASTER demotes the others; the reply names the role now held.</summary>
+    private OfpMessage HandleRole(RoleRequest rr, Connection c)
+    {
+        lock (_gate)
+        {
+            if (rr.Role is ControllerRole.Master or ControllerRole.Slave)
+            {
+                if (_generationSet && RoleMessage.IsStale(rr.GenerationId, _generation))
+                {
+                    var raw = rr.ToArray();
+                    return new ErrorMessage(RoleRequestFailed, Stale, raw[..Math.Min(64, raw.Length)]) { Xid = rr.Xid };
+                }
+                _generation = rr.GenerationId;
+                _generationSet = true;
+            }
+            if (rr.Role == ControllerRole.Master)
+                foreach (var other in _connections)
+                    if (other != c && other.Role == ControllerRole.Master) other.Role = ControllerRole.Slave;
+            if (rr.Role != ControllerRole.NoChange) c.Role = rr.Role;
+            return new RoleReply(c.Role, _generation) { Xid = rr.Xid };
         }
     }
 
@@ -451,9 +570,10 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        _client?.Dispose();
-        if (_loop is not null) { try { await _loop.ConfigureAwait(false); } catch (OperationCanceledException) { } }
-        _connection?.Dispose();
+        await DisconnectAsync().ConfigureAwait(false);
+        List<Connection> all;
+        lock (_gate) all = [.. _connections];
+        foreach (var c in all) c.Cts.Dispose();
     }
 
     private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe

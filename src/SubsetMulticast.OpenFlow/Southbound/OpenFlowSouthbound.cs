@@ -460,19 +460,25 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
 
     private void OnSwitchConnected(OpenFlowSession session) => _ = ReconcileOnConnectAsync(session);
 
-    /// <summary>Reconciles a switch that (re)connected, logs and raises <see cref="Reconciled"/>; never throws for a switch that fails.</summary>
-    public async Task ReconcileOnConnectAsync(OpenFlowSession session)
+    /// <summary>
+    /// Reconciles a switch that (re)connected, logs and raises <see cref="Reconciled"/>; never throws for a switch that
+    /// fails. Returns whether the switch now holds the intended state (a cluster node that cannot converge a switch it
+    /// masters must not report it as applied).
+    /// </summary>
+    public async Task<bool> ReconcileOnConnectAsync(OpenFlowSession session)
     {
         try
         {
             var r = await ReconcileAsync(session, CancellationToken.None).ConfigureAwait(false);
             Log.ReconciledBy(_logger, r.SwitchId, r.Method ?? "nothing to do", r.Added, r.Modified, r.Removed, r.Kept);
             Reconciled?.Invoke(session.SwitchId, r, null);
+            return true;
         }
         catch (Exception ex) when (ex is OpenFlowSessionException or TimeoutException or OpenFlowFormatException)
         {
             Log.ReconcileFailed(_logger, session.SwitchId, ex.Message);
             Reconciled?.Invoke(session.SwitchId, null, ex.Message);
+            return false;
         }
     }
 
