@@ -115,8 +115,7 @@ public sealed class CaptureFileReader : IDisposable
         ulong sec = U32(h), frac = U32(h[4..]);
         int caplen = (int)U32(h[8..]), origlen = (int)U32(h[12..]);
         if ((uint)caplen > MaxBlock) throw new InvalidDataException($"A pcap record at offset {_position - 16} claims {caplen} bytes.");
-        EnsureBuffer(caplen);
-        if (!ReadExactly(_buffer.AsSpan(0, caplen))) { EndedEarly = true; return false; }
+        if (!ReadBody(caplen)) { EndedEarly = true; return false; }
         long ts = (long)sec * TimeSpan.TicksPerSecond + (long)((UInt128)frac * TimeSpan.TicksPerSecond / _pcapUnitsPerSecond);
         _lastTimestamp = ts;
         record = new CaptureRecord(CaptureRecordKind.Packet, 0, ts, _buffer.AsMemory(0, caplen), origlen);
@@ -145,9 +144,8 @@ public sealed class CaptureFileReader : IDisposable
             if (total < 12 || total % 4 != 0 || total > MaxBlock)
                 throw new InvalidDataException($"pcapng block at offset {blockStart} has length {total}.");
             int bodyLength = (int)total - 8;
-            EnsureBuffer(bodyLength);
+            if (!ReadBody(bodyLength)) { EndedEarly = true; return false; }
             var body = _buffer.AsSpan(0, bodyLength);
-            if (!ReadExactly(body)) { EndedEarly = true; return false; }
             body = body[..^4]; // trailing total length
             switch (type)
             {
@@ -227,8 +225,7 @@ public sealed class CaptureFileReader : IDisposable
         uint total = U32(rawLength);
         if (total < 28 || total % 4 != 0 || total > MaxBlock) throw new InvalidDataException($"pcapng section header at offset {start} has length {total}.");
         int rest = (int)total - 12;
-        EnsureBuffer(rest);
-        if (!ReadExactly(_buffer.AsSpan(0, rest))) throw new InvalidDataException("The pcapng section header is cut short.");
+        if (!ReadBody(rest)) throw new InvalidDataException("The pcapng section header is cut short.");
         _section.Clear();
     }
 
@@ -281,9 +278,34 @@ public sealed class CaptureFileReader : IDisposable
 
     private uint U32(ReadOnlySpan<byte> s) => _bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(s) : BinaryPrimitives.ReadUInt32LittleEndian(s);
 
-    private void EnsureBuffer(int length)
+    /// <summary>
+    /// Reads a record body of the length its header claims into <see cref="_buffer"/>; false if the file ends first.
+    /// The buffer grows only as bytes arrive (and not at all past what a seekable file still holds), so a hostile
+    /// header claiming 64 MiB in a 100-byte file costs no 64 MiB allocation.
+    /// </summary>
+    private bool ReadBody(int length)
     {
-        if (_buffer.Length < length) _buffer = new byte[Math.Max(length, _buffer.Length * 2)];
+        if (_stream.CanSeek && length > _stream.Length - _stream.Position)
+        {
+            _position += _stream.Length - _stream.Position; // the record is cut short: the rest of the file is in it
+            _stream.Seek(0, SeekOrigin.End);
+            return false;
+        }
+        int have = 0;
+        while (have < length)
+        {
+            if (_buffer.Length == have)
+            {
+                var grown = new byte[(int)Math.Min(length, (long)_buffer.Length * 2)];
+                _buffer.AsSpan(0, have).CopyTo(grown);
+                _buffer = grown;
+            }
+            int want = Math.Min(length, _buffer.Length) - have;
+            int got = ReadUpTo(_buffer.AsSpan(have, want));
+            have += got;
+            if (got < want) return false;
+        }
+        return true;
     }
 
     private bool ReadExactly(Span<byte> destination) => ReadUpTo(destination) == destination.Length;

@@ -52,7 +52,7 @@ public class EtcdGroupStoreTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>
     {
         using var store = await OpenAsync();
         var lifecycle = LifecycleOn(store);
-        var a = await CommittedAsync(lifecycle, store, Request(TimeSpan.FromMinutes(10), 0, 5, 9));
+        var a = await CommittedAsync(lifecycle, store, Request(TimeSpan.FromMinutes(10), 0, 5, 9) with { Owner = "storage-a" });
         var b = await CommittedAsync(lifecycle, store, Request(TimeSpan.FromMinutes(10), 1, 2));
         var refresh = lifecycle.PrepareRefresh(b.After!.Id).Value!;
         Assert.Null(await store.RecordAsync(refresh, CancellationToken.None));
@@ -69,6 +69,7 @@ public class EtcdGroupStoreTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>
             Assert.Equal(want.Switches.Select(s => (s.SwitchId, string.Join(',', s.Ports))), got.Switches.Select(s => (s.SwitchId, string.Join(',', s.Ports))));
             Assert.Equal(want.Expires, got.Expires);
             Assert.Equal(want.Version, got.Version);
+            Assert.Equal(want.Owner, got.Owner); // whose group it is survives the restart (storage-a's, and nobody's)
         }
         // Ids go on after the reloaded ones.
         var next = LifecycleOn(restarted).PrepareCreate(Request(TimeSpan.FromMinutes(1), 3)).Value!;

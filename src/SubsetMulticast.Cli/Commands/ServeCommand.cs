@@ -219,7 +219,7 @@ internal static class ServeCommand
             var stdout = r.InvocationConfiguration.Output;
             var stderr = r.InvocationConfiguration.Error;
             if (r.GetValue(snmp) is { } snmpFile)
-                return ServeSnmp.RunAsync(snmpFile, settings.Api, settings.Block, V6Block, settings.Quiet, stdout, stderr, ct, settings.ApiSecurity);
+                return ServeSnmp.RunAsync(snmpFile, settings.Api, settings.Block, V6Block, settings.Quiet, stdout, stderr, ct, settings.ApiSecurity, settings.AuditSeconds);
             return settings.OpenFlow is null ? RunEmulatedAsync(settings, stdout, stderr, ct) : RunOpenFlowAsync(settings, stdout, stderr, ct);
         });
         return command;

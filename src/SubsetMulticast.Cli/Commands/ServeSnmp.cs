@@ -19,7 +19,7 @@ namespace SubsetMulticast.Cli.Commands;
 internal static class ServeSnmp
 {
     public static async Task<int> RunAsync(string path, string api, string block, string v6Block, bool quiet, TextWriter stdout, TextWriter stderr, CancellationToken ct,
-        Controller.Security.ApiSecurityOptions? security = null)
+        Controller.Security.ApiSecurityOptions? security = null, int auditSeconds = 60)
     {
         SnmpFabricFile file;
         try
@@ -49,6 +49,8 @@ internal static class ServeSnmp
             Mode = ApplyMode.Computed,
             Lifecycle = new LifecycleOptions().AddVlan(file.Vlan.Value, block, v6Block),
             ConfigureLogging = ConsoleLogging.For(quiet),
+            // --audit-interval: the periodic audit reads every switch's static multicast table back, as for OpenFlow.
+            Audit = new Controller.Audit.RuleAuditOptions { Interval = auditSeconds == 0 ? null : TimeSpan.FromSeconds(auditSeconds) },
         };
         TsmControllerHost controller;
         try

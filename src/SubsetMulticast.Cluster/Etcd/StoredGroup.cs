@@ -13,13 +13,14 @@ namespace SubsetMulticast.Cluster.Etcd;
 /// </summary>
 internal sealed record StoredGroup(
     string Id, ushort Vlan, string Reference, string Address, string[] Members, string[] Effective,
-    StoredIgnored[] Ignored, StoredSwitch[] Switches, long TtlMs, DateTimeOffset Created, DateTimeOffset Expires, long Version, bool Pinned)
+    StoredIgnored[] Ignored, StoredSwitch[] Switches, long TtlMs, DateTimeOffset Created, DateTimeOffset Expires, long Version, bool Pinned,
+    string? Owner = null)
 {
     public static StoredGroup From(RendezvousGroup g) => new(
         g.Id, g.Vlan.Value, g.Reference.ToString(), g.Address.ToString(), [.. g.Members.Select(m => m.ToString())],
         [.. g.Effective.Select(m => m.ToString())], [.. g.Ignored.Select(i => new StoredIgnored(i.Member.ToString(), i.Reason.ToString()))],
         [.. g.Switches.Select(s => new StoredSwitch(s.SwitchId, [.. s.Ports]))], (long)g.Ttl.TotalMilliseconds, g.Created,
-        g.Expires, g.Version, g.Pinned);
+        g.Expires, g.Version, g.Pinned, g.Owner);
 
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, StoredGroupJson.Default.StoredGroup);
 
@@ -49,7 +50,7 @@ internal sealed record StoredGroup(
             switches.Add(new SwitchPorts(sw.Id, sw.Ports));
         }
         group = new RendezvousGroup(s.Id, new VlanId(s.Vlan), reference, address, members, effective, ignored, switches,
-            TimeSpan.FromMilliseconds(s.TtlMs), s.Created, s.Expires, s.Version) { Pinned = s.Pinned };
+            TimeSpan.FromMilliseconds(s.TtlMs), s.Created, s.Expires, s.Version) { Pinned = s.Pinned, Owner = s.Owner };
         return true;
     }
 }

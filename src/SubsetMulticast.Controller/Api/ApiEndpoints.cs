@@ -208,12 +208,12 @@ internal static class ApiEndpoints
 
         var security = http.RequestServices.GetRequiredService<ApiSecurityPolicy>();
         string client = ApiCaller.Name(http.User);
-        var refusal = ownership.TryReserve(client, request.Vlan, request.Reference, security.ClientGroupQuota, security.ReferenceGroupQuota, out var reservation);
+        var refusal = ownership.TryReserve(client, request.Vlan, request.Reference, security.ClientGroupQuota, security.ReferenceGroupQuota, out var reservation, existing);
         if (refusal != QuotaRefusal.None) return QuotaExceeded(http, groups, ownership, security, refusal, client, request);
         Outcome<GroupResult> done;
         try
         {
-            done = await groups.CreateAsync(request, southboundToken, start);
+            done = await groups.CreateAsync(request with { Owner = client }, southboundToken, start);
         }
         catch
         {

@@ -58,6 +58,12 @@ public readonly record struct PushAck(PushOpcode Opcode, PushVerdict Verdict, Pu
         return true;
     }
 
+    /// <summary>Refused: the group at the address was created by another client (another key, or over REST).</summary>
+    public const ushort NotOwner = 14;
+
+    /// <summary>Refused: the key's live-group quota, or the reference group's, is full.</summary>
+    public const ushort QuotaExceeded = 15;
+
     /// <summary>Wire codes for refusals; fixed here so that reordering <see cref="ProblemKind"/> cannot change the wire.</summary>
     public static ushort ProblemCode(ProblemKind kind) => kind switch
     {

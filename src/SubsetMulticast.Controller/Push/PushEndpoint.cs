@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SubsetMulticast.Controller.Groups;
 using SubsetMulticast.Controller.Observability;
+using SubsetMulticast.Controller.Security;
 using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Push;
@@ -18,6 +19,10 @@ namespace SubsetMulticast.Controller.Push;
 /// back, so the endpoint is no reflector for spoofed sources, and costs one bounded parse and at most one HMAC over
 /// at most 64 KiB, and logs at a bounded rate. Datagrams are handled one at a time, in arrival
 /// order, so that a Release never overtakes the PushMembership before it.
+/// <para>Each key id is a client (<see cref="ClientName"/>): like a REST client it may supersede, refresh and release only
+/// the groups it created, and holds at most its quota of live groups (<see cref="ApiSecurityOptions.ClientGroupQuota"/>,
+/// and <see cref="ApiSecurityOptions.ReferenceGroupQuota"/> per reference group, shared with REST), so no key holder
+/// can exhaust a block or take over another client's group.</para>
 /// </summary>
 internal sealed partial class PushEndpoint : BackgroundService
 {
@@ -27,9 +32,15 @@ internal sealed partial class PushEndpoint : BackgroundService
     private readonly ILogger _log;
     private readonly Socket _socket;
     private readonly LogRateLimit _rejections;
+    private readonly GroupOwnership _ownership;
+    private readonly int _clientQuota, _referenceQuota;
 
-    public PushEndpoint(ControllerOptions options, GroupCoordinator groups, ILogger<PushEndpoint> log, TimeProvider time)
+    public PushEndpoint(ControllerOptions options, GroupCoordinator groups, GroupOwnership ownership, ILogger<PushEndpoint> log, TimeProvider time)
     {
+        _ownership = ownership;
+        // Every push is authenticated, so the quotas apply as they do to an authenticated REST API: the defaults unless set (0: off).
+        _clientQuota = options.ApiSecurity.ClientGroupQuota ?? ApiSecurityPolicy.DefaultClientQuota;
+        _referenceQuota = options.ApiSecurity.ReferenceGroupQuota ?? ApiSecurityPolicy.DefaultReferenceQuota;
         // Anyone who can reach the port can send garbage: 10 rejection warnings per 10 s, the rest counted (metrics count all).
         _rejections = new LogRateLimit(time);
         _groups = groups;
@@ -106,31 +117,50 @@ internal sealed partial class PushEndpoint : BackgroundService
             }
             return new PushAck(command.Opcode, verdict, PushOutcome.NotProcessed, 0, command.Vlan.Value, command.SenderId, command.Sequence);
         }
-        var problem = await ApplyAsync(command, cancellationToken).ConfigureAwait(false);
-        var outcome = problem is null ? PushOutcome.Applied : PushOutcome.Refused;
+        var (code, why) = await ApplyAsync(command, cancellationToken).ConfigureAwait(false);
+        var outcome = code == 0 ? PushOutcome.Applied : PushOutcome.Refused;
         Stats.Record(verdict, outcome);
-        if (problem is null) Log.Applied(_log, command.Opcode, command.Group, command.Vlan, command.SenderId, command.Sequence, from);
-        else Log.Refused(_log, command.Opcode, command.Group, command.Vlan, from, problem.Kind, problem.Detail);
-        return new PushAck(command.Opcode, verdict, outcome, problem is null ? (ushort)0 : PushAck.ProblemCode(problem.Kind),
-            command.Vlan.Value, command.SenderId, command.Sequence);
+        if (code == 0) Log.Applied(_log, command.Opcode, command.Group, command.Vlan, command.SenderId, command.Sequence, from);
+        else Log.Refused(_log, command.Opcode, command.Group, command.Vlan, from, code, why!);
+        return new PushAck(command.Opcode, verdict, outcome, code, command.Vlan.Value, command.SenderId, command.Sequence);
     }
 
-    private async ValueTask<TsmProblem?> ApplyAsync(PushCommand command, CancellationToken cancellationToken)
+    /// <summary>The client a push key id is: its groups, its quota.</summary>
+    public static string ClientName(ushort keyId) => "push-key-" + keyId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Applies a verified instruction; returns the ack's problem code (0: applied) and, when refused, why.</summary>
+    private async ValueTask<(ushort Code, string? Detail)> ApplyAsync(PushCommand command, CancellationToken cancellationToken)
     {
+        string client = ClientName(command.KeyId);
+        string? existingId = _groups.Lifecycle.TryFindByAddress(command.Vlan, command.Group, out var found) ? found : null;
+        if (existingId is not null && _ownership.OwnerOf(existingId) != client)
+            return (PushAck.NotOwner, $"The group at {command.Group} on VLAN {command.Vlan} was not created with key {command.KeyId}; only its creator may supersede, refresh or release it.");
         if (command.Opcode == PushOpcode.PushMembership)
         {
+            var refusal = _ownership.TryReserve(client, command.Vlan, command.Reference, _clientQuota, _referenceQuota, out var reservation, existingId);
+            if (refusal != QuotaRefusal.None)
+                return (PushAck.QuotaExceeded, refusal == QuotaRefusal.Client
+                    ? $"Key {command.KeyId} holds {_clientQuota} live groups, its quota."
+                    : $"Reference group {command.Reference} on VLAN {command.Vlan} has {_referenceQuota} live groups, its quota.");
             var request = new CreateGroupRequest(command.Vlan, command.Reference, command.Members,
-                command.LeaseMs == 0 ? null : TimeSpan.FromMilliseconds(command.LeaseMs), command.Group);
-            var created = await _groups.CreateAsync(request, cancellationToken).ConfigureAwait(false);
-            return created.Problem;
+                command.LeaseMs == 0 ? null : TimeSpan.FromMilliseconds(command.LeaseMs), command.Group) { Owner = client };
+            Outcome<GroupResult> created;
+            try { created = await _groups.CreateAsync(request, cancellationToken).ConfigureAwait(false); }
+            catch { _ownership.Cancel(reservation); throw; }
+            if (created.Problem is { } p) { _ownership.Cancel(reservation); return (PushAck.ProblemCode(p.Kind), p.Detail); }
+            var id = created.Value!.Group.Id;
+            _ownership.Commit(reservation, id);
+            if (!_groups.TryGet(id, out _)) _ownership.Forget(id); // gone already (a very short lease)
+            return (0, null);
         }
-        if (!_groups.Lifecycle.TryFindByAddress(command.Vlan, command.Group, out var id))
-            return new TsmProblem(ProblemKind.GroupNotFound, $"No rendezvous group at {command.Group} on VLAN {command.Vlan}.");
-        if (_groups.TryGet(id, out var existing) && existing.Reference != command.Reference)
-            return new TsmProblem(ProblemKind.InvalidRequest, $"The group at {command.Group} belongs to reference group {existing.Reference}, not {command.Reference}.");
-        if (command.Opcode == PushOpcode.Release)
-            return (await _groups.ReleaseAsync(id, cancellationToken).ConfigureAwait(false)).Problem;
-        return (await _groups.RefreshAsync(id, cancellationToken).ConfigureAwait(false)).Problem;
+        if (existingId is null)
+            return (PushAck.ProblemCode(ProblemKind.GroupNotFound), $"No rendezvous group at {command.Group} on VLAN {command.Vlan}.");
+        if (_groups.TryGet(existingId, out var existing) && existing.Reference != command.Reference)
+            return (PushAck.ProblemCode(ProblemKind.InvalidRequest), $"The group at {command.Group} belongs to reference group {existing.Reference}, not {command.Reference}.");
+        var done = command.Opcode == PushOpcode.Release
+            ? (await _groups.ReleaseAsync(existingId, cancellationToken).ConfigureAwait(false)).Problem
+            : (await _groups.RefreshAsync(existingId, cancellationToken).ConfigureAwait(false)).Problem;
+        return done is null ? (0, null) : (PushAck.ProblemCode(done.Kind), done.Detail);
     }
 
     /// <summary>Verification and copying out of the datagram (the reader is a ref struct and cannot cross an await).</summary>
@@ -144,7 +174,7 @@ internal sealed partial class PushEndpoint : BackgroundService
         }
         var members = new IpAddress[verdict == PushVerdict.Accepted ? instruction.MemberCount : 0];
         for (int i = 0; i < members.Length; i++) members[i] = instruction.MemberAt(i);
-        command = new PushCommand(instruction.Opcode, instruction.Vlan, instruction.SenderId, instruction.Sequence, instruction.LeaseMs,
+        command = new PushCommand(instruction.Opcode, instruction.Vlan, instruction.KeyId, instruction.SenderId, instruction.Sequence, instruction.LeaseMs,
             instruction.Reference, instruction.Group, members);
         return verdict;
     }
@@ -155,9 +185,9 @@ internal sealed partial class PushEndpoint : BackgroundService
         base.Dispose();
     }
 
-    private sealed record PushCommand(PushOpcode Opcode, VlanId Vlan, uint SenderId, ulong Sequence, uint LeaseMs, IpAddress Reference, IpAddress Group, IpAddress[] Members)
+    private sealed record PushCommand(PushOpcode Opcode, VlanId Vlan, ushort KeyId, uint SenderId, ulong Sequence, uint LeaseMs, IpAddress Reference, IpAddress Group, IpAddress[] Members)
     {
-        public static readonly PushCommand Unreadable = new(0, default, 0, 0, 0, default, default, []);
+        public static readonly PushCommand Unreadable = new(0, default, 0, 0, 0, 0, default, default, []);
     }
 
     private static partial class Log
@@ -168,8 +198,8 @@ internal sealed partial class PushEndpoint : BackgroundService
         [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Push {Opcode} for {Group} on VLAN {Vlan} (sender {Sender}, sequence {Sequence}) from {From}: applied")]
         public static partial void Applied(ILogger logger, PushOpcode opcode, IpAddress group, VlanId vlan, uint sender, ulong sequence, EndPoint from);
 
-        [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Push {Opcode} for {Group} on VLAN {Vlan} from {From}: verified but refused ({Kind}): {Detail}")]
-        public static partial void Refused(ILogger logger, PushOpcode opcode, IpAddress group, VlanId vlan, EndPoint from, ProblemKind kind, string detail);
+        [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Push {Opcode} for {Group} on VLAN {Vlan} from {From}: verified but refused (problem code {Code}): {Detail}")]
+        public static partial void Refused(ILogger logger, PushOpcode opcode, IpAddress group, VlanId vlan, EndPoint from, ushort code, string detail);
 
         [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "Push instruction from {From} rejected ({Verdict}): {Detail}")]
         public static partial void Rejected(ILogger logger, PushVerdict verdict, EndPoint from, string detail);

@@ -1,5 +1,6 @@
 using SubsetMulticast.Controller.Dashboard;
 using SubsetMulticast.Core.Addressing;
+using SubsetMulticast.Core.Lifecycle;
 
 namespace SubsetMulticast.Controller.Security;
 
@@ -12,18 +13,23 @@ public enum QuotaRefusal { None, Client, ReferenceGroup }
 /// taken under one lock, so concurrent creates cannot overshoot), then commits it to the group's id, or cancels.
 /// Released, expired and superseded groups leave through the change feed, whoever released them.
 /// </summary>
-/// <remarks>Kept beside the group records rather than in them: owners are the API's business, not the planner's.
-/// After a controller restart the records are gone with it (the store is in memory).</remarks>
+/// <remarks>The owner is also written into the group's record (<see cref="RendezvousGroup.Owner"/>), so it survives a
+/// restart with a durable store and is seen by every node of a cluster: on first use the counts are rebuilt from the
+/// records the store holds, and a group this node did not create is looked up in the store. Counts here are this
+/// node's: in a cluster each node enforces the quotas over the groups it created and those it found at start.</remarks>
 public sealed class GroupOwnership
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Entry> _byId = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _perClient = new(StringComparer.Ordinal);
     private readonly Dictionary<(VlanId, IpAddress), int> _perReference = new();
+    private readonly IGroupStore? _store;
+    private bool _seeded;
 
-    public GroupOwnership(GroupChangeFeed feed)
+    public GroupOwnership(GroupChangeFeed feed, GroupLifecycle? lifecycle = null)
     {
         ArgumentNullException.ThrowIfNull(feed);
+        _store = lifecycle?.Store;
         feed.Published += change =>
         {
             if (change.Kind is GroupChangeKind.Released or GroupChangeKind.Expired) Forget(change.Group.Id);
@@ -38,34 +44,61 @@ public sealed class GroupOwnership
     /// <summary>The client that created <paramref name="id"/> over REST; null if none did (pushed, persistent, or unknown).</summary>
     public string? OwnerOf(string id)
     {
-        lock (_gate) return _byId.TryGetValue(id, out var e) ? e.Client : null;
+        lock (_gate)
+        {
+            Seed();
+            if (_byId.TryGetValue(id, out var e)) return e.Client;
+        }
+        // Not created here: another node's, or recorded after this node started.
+        return _store is not null && _store.TryGet(id, out var g) ? g.Owner : null;
+    }
+
+    /// <summary>Once: every group the store holds with an owner counts against that owner's quota (a restarted controller).</summary>
+    private void Seed()
+    {
+        if (_seeded || _store is null) return;
+        _seeded = true;
+        foreach (var g in _store.All())
+            if (g.Owner is { } owner && !_byId.ContainsKey(g.Id))
+            {
+                _byId[g.Id] = new Entry(owner, g.Vlan, g.Reference);
+                _perClient[owner] = _perClient.GetValueOrDefault(owner) + 1;
+                _perReference[(g.Vlan, g.Reference)] = _perReference.GetValueOrDefault((g.Vlan, g.Reference)) + 1;
+            }
     }
 
     /// <summary>The ids of the live groups <paramref name="client"/> created.</summary>
     public IReadOnlyList<string> GroupsOf(string client)
     {
-        lock (_gate) return [.. _byId.Where(kv => kv.Value.Client == client).Select(kv => kv.Key)];
+        lock (_gate) { Seed(); return [.. _byId.Where(kv => kv.Value.Client == client).Select(kv => kv.Key)]; }
     }
 
     /// <summary>The ids of the live groups created over REST on one reference group.</summary>
     public IReadOnlyList<string> GroupsOn(VlanId vlan, IpAddress reference)
     {
-        lock (_gate) return [.. _byId.Where(kv => kv.Value.Vlan == vlan && kv.Value.Reference == reference).Select(kv => kv.Key)];
+        lock (_gate) { Seed(); return [.. _byId.Where(kv => kv.Value.Vlan == vlan && kv.Value.Reference == reference).Select(kv => kv.Key)]; }
     }
 
     public int CountOf(string client)
     {
-        lock (_gate) return _perClient.GetValueOrDefault(client);
+        lock (_gate) { Seed(); return _perClient.GetValueOrDefault(client); }
     }
 
-    /// <summary>Takes a slot for a new group unless a quota (0: none) is full.</summary>
-    public QuotaRefusal TryReserve(string client, VlanId vlan, IpAddress reference, int clientQuota, int referenceQuota, out Reservation reservation)
+    /// <summary>
+    /// Takes a slot for a new group unless a quota (0: none) is full. A group that supersedes <paramref name="replacing"/>
+    /// (the client's own, on the same reference group) needs no room: the old one leaves as the new one commits.
+    /// </summary>
+    public QuotaRefusal TryReserve(string client, VlanId vlan, IpAddress reference, int clientQuota, int referenceQuota, out Reservation reservation,
+        string? replacing = null)
     {
         reservation = new Reservation(client, vlan, reference);
         lock (_gate)
         {
-            if (clientQuota > 0 && _perClient.GetValueOrDefault(client) >= clientQuota) return QuotaRefusal.Client;
-            if (referenceQuota > 0 && _perReference.GetValueOrDefault((vlan, reference)) >= referenceQuota) return QuotaRefusal.ReferenceGroup;
+            Seed();
+            bool own = replacing is not null && _byId.TryGetValue(replacing, out var old) && old.Client == client;
+            bool sameReference = own && _byId[replacing!].Vlan == vlan && _byId[replacing!].Reference == reference;
+            if (clientQuota > 0 && _perClient.GetValueOrDefault(client) - (own ? 1 : 0) >= clientQuota) return QuotaRefusal.Client;
+            if (referenceQuota > 0 && _perReference.GetValueOrDefault((vlan, reference)) - (sameReference ? 1 : 0) >= referenceQuota) return QuotaRefusal.ReferenceGroup;
             _perClient[client] = _perClient.GetValueOrDefault(client) + 1;
             _perReference[(vlan, reference)] = _perReference.GetValueOrDefault((vlan, reference)) + 1;
             return QuotaRefusal.None;
@@ -75,7 +108,12 @@ public sealed class GroupOwnership
     /// <summary>The reserved slot now holds group <paramref name="id"/>.</summary>
     public void Commit(Reservation reservation, string id)
     {
-        lock (_gate) _byId[id] = new Entry(reservation.Client, reservation.Vlan, reservation.Reference);
+        lock (_gate)
+        {
+            // Already counted (seeded from the store after the create recorded it): the reservation's slot is not needed twice.
+            if (_byId.ContainsKey(id)) Release(reservation.Client, reservation.Vlan, reservation.Reference);
+            else _byId[id] = new Entry(reservation.Client, reservation.Vlan, reservation.Reference);
+        }
     }
 
     /// <summary>The create failed: the slot is free again.</summary>

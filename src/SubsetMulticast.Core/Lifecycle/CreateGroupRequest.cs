@@ -13,6 +13,9 @@ public sealed record CreateGroupRequest(VlanId Vlan, IpAddress Reference, IReadO
 {
     /// <summary>A persistent set's member group: no lease (it lives until its set is deleted).</summary>
     public bool Pinned { get; init; }
+
+    /// <summary>Who asks (<see cref="RendezvousGroup.Owner"/>): recorded with the group.</summary>
+    public string? Owner { get; init; }
 }
 
 /// <summary>When a create is answered. Every mode keeps the subset rule.</summary>

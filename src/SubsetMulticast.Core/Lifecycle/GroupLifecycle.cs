@@ -118,7 +118,7 @@ public sealed class GroupLifecycle
             }
             var id = $"{_options.IdPrefix}{++_nextId:x8}";
             var after = new RendezvousGroup(id, request.Vlan, request.Reference, address, [.. request.Members], effective, ignored,
-                plan, ttl, now, request.Pinned ? DateTimeOffset.MaxValue : now + ttl, 1) { Pinned = request.Pinned };
+                plan, ttl, now, request.Pinned ? DateTimeOffset.MaxValue : now + ttl, 1) { Pinned = request.Pinned, Owner = request.Owner };
             if (before is not null) _busy.Add(before.Id);
             _busy.Add(id);
             return new GroupTransaction(before is null ? TransactionKind.Create : TransactionKind.Supersede, before, after, Diff(before, after), reserved);

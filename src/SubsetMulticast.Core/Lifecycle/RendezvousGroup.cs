@@ -29,6 +29,13 @@ public sealed record RendezvousGroup(
     /// <summary>A persistent set's member group: no lease; released only with its set.</summary>
     public bool Pinned { get; init; }
 
+    /// <summary>
+    /// The client that created the group, as the API or the push endpoint authenticated it (null: created by the library
+    /// directly, or a persistent set's). Opaque to the core; kept in the record so that a restarted controller, or another
+    /// node of a cluster, still knows whose group it is.
+    /// </summary>
+    public string? Owner { get; init; }
+
     public GroupRule RuleFor(SwitchPorts s) => new(Vlan, Address, s.Ports);
 }
 

@@ -124,6 +124,71 @@ public sealed class PushEndpointTests : IAsyncLifetime
         Assert.Equal(2, _c.Host.PushStats!.Refused);
     }
 
+    /// <summary>Each key id is a client: another key may not supersede, refresh or release the group, and nothing changes when it tries.</summary>
+    [Fact]
+    public async Task AnotherKey_CannotSupersedeRefreshOrRelease_TheGroup()
+    {
+        Assert.Equal(PushOutcome.Applied, (await SendAsync(Instruction(PushOpcode.PushMembership, "239.255.0.9", "10.0.1.1"))).Outcome);
+        var before = await _c.GroupsJsonAsync();
+        int transactions = _c.Southbound.Transactions;
+        var other = new PushKeyRing().Add(1, 2, RunningController.Key2);
+        foreach (var (opcode, members) in new[] { (PushOpcode.PushMembership, new[] { "10.0.1.2" }), (PushOpcode.Refresh, []), (PushOpcode.Release, []) })
+        {
+            var ack = await SendAsync(Instruction(opcode, "239.255.0.9", other, 2, members));
+            Assert.Equal((PushVerdict.Accepted, PushOutcome.Refused, PushAck.NotOwner), (ack.Verdict, ack.Outcome, ack.Problem));
+        }
+        Assert.Equal(before, await _c.GroupsJsonAsync());
+        Assert.Equal(transactions, _c.Southbound.Transactions);
+        Assert.Equal([1u], _c.Southbound.PortsOf("s1", 1, "239.255.0.9"));
+        Assert.Equal(PushOutcome.Applied, (await SendAsync(Instruction(PushOpcode.Release, "239.255.0.9"))).Outcome); // its creator may
+        Assert.Empty(await _c.GroupsAsync());
+    }
+
+    /// <summary>A group created over REST is that REST client's: a push key cannot take it over or release it.</summary>
+    [Fact]
+    public async Task RestGroup_CannotBeTakenOverByAPushKey()
+    {
+        var created = await _c.CreateOkAsync();
+        string address = created.GetProperty("group").GetString()!;
+        var before = await _c.GroupsJsonAsync();
+        foreach (var opcode in new[] { PushOpcode.PushMembership, PushOpcode.Release })
+        {
+            var ack = await SendAsync(Instruction(opcode, address, opcode == PushOpcode.Release ? [] : ["10.0.1.2"]));
+            Assert.Equal((PushOutcome.Refused, PushAck.NotOwner), (ack.Outcome, ack.Problem));
+        }
+        Assert.Equal(before, await _c.GroupsJsonAsync());
+    }
+
+    /// <summary>A key holds at most its quota of live groups; a refusal changes nothing and a release frees the slot.</summary>
+    [Fact]
+    public async Task Quota_PerKey_RefusesBeyondIt_AndAReleaseFreesTheSlot()
+    {
+        await using var c = await RunningController.StartAsync(configure: o => o.ApiSecurity.ClientGroupQuota = 2);
+        using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        async Task<PushAck> Send(byte[] d)
+        {
+            await udp.SendAsync(d, c.Host.PushEndPoint!);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            Assert.True(PushAck.TryRead((await udp.ReceiveAsync(timeout.Token)).Buffer, out var a));
+            return a;
+        }
+        Assert.Equal(PushOutcome.Applied, (await Send(Instruction(PushOpcode.PushMembership, "239.255.0.9", "10.0.1.1"))).Outcome);
+        Assert.Equal(PushOutcome.Applied, (await Send(Instruction(PushOpcode.PushMembership, "239.255.0.10", "10.0.1.1"))).Outcome);
+        int transactions = c.Southbound.Transactions;
+        var refused = await Send(Instruction(PushOpcode.PushMembership, "239.255.0.11", "10.0.1.1"));
+        Assert.Equal((PushOutcome.Refused, PushAck.QuotaExceeded), (refused.Outcome, refused.Problem));
+        Assert.Equal(2, (await c.GroupsAsync()).Count());
+        Assert.Equal(transactions, c.Southbound.Transactions);
+        // Superseding its own group is no new group: allowed at the quota.
+        Assert.Equal(PushOutcome.Applied, (await Send(Instruction(PushOpcode.PushMembership, "239.255.0.10", "10.0.1.2"))).Outcome);
+        // Another key has its own quota.
+        var other = new PushKeyRing().Add(1, 2, RunningController.Key2);
+        Assert.Equal(PushOutcome.Applied, (await Send(Instruction(PushOpcode.PushMembership, "239.255.0.12", other, 2, "10.0.1.1"))).Outcome);
+        Assert.Equal(PushOutcome.Applied, (await Send(Instruction(PushOpcode.Release, "239.255.0.9"))).Outcome);
+        Assert.Equal(PushOutcome.Applied, (await Send(Instruction(PushOpcode.PushMembership, "239.255.0.11", "10.0.1.1"))).Outcome);
+        Assert.Equal(["239.255.0.10", "239.255.0.11", "239.255.0.12"], (await c.GroupsAsync()).Select(g => g.GetProperty("group").GetString()).Order());
+    }
+
     /// <summary>
     /// Sends <paramref name="datagram"/>, then a verified instruction that is refused (release of a group that does not
     /// exist: answered, changes nothing). Datagrams are handled in arrival order, so had the first been answered, its ack

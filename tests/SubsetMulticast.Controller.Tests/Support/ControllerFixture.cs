@@ -13,6 +13,9 @@ public sealed class RunningController : IAsyncDisposable
 {
     public static readonly byte[] Key = [.. Enumerable.Range(1, 32).Select(i => (byte)i)];
 
+    /// <summary>A second push key on VLAN 1 (key id 2): another client.</summary>
+    public static readonly byte[] Key2 = [.. Enumerable.Range(101, 32).Select(i => (byte)i)];
+
     private RunningController(TsmControllerHost host, TestFabric fabric, RecordingSouthbound southbound, RecordingPushTarget push, FakeTimeProvider time)
     {
         Host = host;
@@ -32,7 +35,7 @@ public sealed class RunningController : IAsyncDisposable
 
     /// <param name="block">VLAN 1's IPv4 block; VLAN 2 is allowed too (with no reference group on it).</param>
     public static async Task<RunningController> StartAsync(ApplyMode mode = ApplyMode.Computed, string block = "239.255.0.0/24", bool push = true,
-        ILoggerProvider? logs = null)
+        ILoggerProvider? logs = null, Action<ControllerOptions>? configure = null)
     {
         var fabric = new TestFabric();
         var southbound = new RecordingSouthbound();
@@ -44,9 +47,10 @@ public sealed class RunningController : IAsyncDisposable
             PushUdp = push ? new IPEndPoint(IPAddress.Loopback, 0) : null,
             Mode = mode,
             Lifecycle = new LifecycleOptions().AddVlan(1, block).AddVlan(2, "239.254.0.0/24"),
-            PushKeys = new PushKeyRing().Add(1, 1, Key).Add(2, 1, Key),
+            PushKeys = new PushKeyRing().Add(1, 1, Key).Add(2, 1, Key).Add(1, 2, Key2),
             ConfigureLogging = l => { l.ClearProviders(); if (logs is not null) l.AddProvider(logs); },
         };
+        configure?.Invoke(options);
         var host = await TsmControllerHost.StartAsync(options, fabric.Topology, fabric.Hosts, fabric.References, southbound, target, time);
         return new RunningController(host, fabric, southbound, target, time);
     }

@@ -105,7 +105,7 @@ public sealed class ServeSnmpKernelTests : IAsyncLifetime
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var serve = Task.Run(() => TsmCommandLine.RunAsync(["serve", "--snmp", file, "--api", $"http://127.0.0.1:{apiPort}", "--quiet"], TextWriter.Synchronized(stdout), TextWriter.Synchronized(stderr), cts.Token));
+        var serve = Task.Run(() => TsmCommandLine.RunAsync(["serve", "--snmp", file, "--api", $"http://127.0.0.1:{apiPort}", "--quiet", "--audit-interval", "1"], TextWriter.Synchronized(stdout), TextWriter.Synchronized(stderr), cts.Token));
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}/api/v1/") };
         try
         {
@@ -139,6 +139,17 @@ public sealed class ServeSnmpKernelTests : IAsyncLifetime
             Assert.Equal(3, got["h2"]);
             Assert.Equal(3, got["h3"]);
             Assert.Equal(0, got["h4"]);
+
+            // --audit-interval 1: the periodic audit reads both switches' static multicast tables back and finds the group's row on each.
+            long matched = -1;
+            for (int i = 0; i < 50 && matched < 2; i++)
+            {
+                var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{apiPort}/metrics"));
+                var m = System.Text.RegularExpressions.Regex.Match(metrics, @"^tsm_audit_rules\{[^}]*category=""matched""[^}]*\} (\d+)", System.Text.RegularExpressions.RegexOptions.Multiline);
+                matched = m.Success ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
+                if (matched < 2) await Task.Delay(200);
+            }
+            Assert.True(matched >= 2, $"the periodic SNMP audit matched {matched} rules, expected the group's row on both switches");
 
             // DELETE removes them from both bridges.
             var del = await http.DeleteAsync($"groups/{id}");

@@ -163,6 +163,62 @@ public sealed class CaptureFileReaderTests
         }
     }
 
+    /// <summary>A stream that cannot seek, as a pipe or a socket gives: the reader cannot know how much is left.</summary>
+    private sealed class ForwardOnlyStream(byte[] data) : Stream
+    {
+        private readonly MemoryStream _inner = new(data);
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+        public override int Read(Span<byte> buffer) => _inner.Read(buffer);
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>
+    /// A record header claiming 60 MiB in a file of a few hundred bytes (what a fuzzer writes first) is cut short,
+    /// and costs no 60 MiB buffer: the reader grows its buffer only as bytes arrive.
+    /// </summary>
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    public void HugeClaimedLength_InAShortFile_EndsEarlyWithoutAllocatingIt(bool pcapng, bool seekable)
+    {
+        const uint claim = 60u << 20;
+        byte[] file;
+        if (pcapng)
+        {
+            var head = new NgWriter(false).Section().Interface("a").ToArray();
+            var block = new byte[300];
+            BinaryPrimitives.WriteUInt32LittleEndian(block, 6);
+            BinaryPrimitives.WriteUInt32LittleEndian(block.AsSpan(4), claim);
+            file = [.. head, .. block];
+        }
+        else
+        {
+            file = new byte[24 + 16 + 300];
+            BinaryPrimitives.WriteUInt32LittleEndian(file, 0xA1B2C3D4);
+            BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(16), 65535);
+            BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(20), 1);
+            BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(32), claim);
+            BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(36), claim);
+        }
+        using var reader = CaptureFileReader.Open(seekable ? new MemoryStream(file) : new ForwardOnlyStream(file));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.False(reader.TryRead(out _));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(reader.EndedEarly);
+        Assert.True(allocated < 1 << 20, $"{allocated} bytes allocated for a record of {file.Length} bytes claiming {claim}");
+        Assert.False(reader.TryRead(out _));
+    }
+
     [Fact]
     public void PcapNg_ImpossibleBlockLength_ThrowsInvalidData()
     {
