@@ -115,9 +115,13 @@ public sealed class SubsetPropertyTests
 
     internal static class Scenario
     {
-        public static (GroupLifecycle, EmulatorSouthbound) Controller(EmulatedFabric fabric, IpAddress referenceGroup, IReadOnlyList<string> refMembers)
+        /// <param name="announceEveryHost">
+        /// False when the caller announces the hosts that speak itself: every host's gratuitous ARP is a broadcast that
+        /// reaches every other host, so announcing them all costs hosts² deliveries (4·10⁸ for 20,580 hosts).
+        /// </param>
+        public static (GroupLifecycle, EmulatorSouthbound) Controller(EmulatedFabric fabric, IpAddress referenceGroup, IReadOnlyList<string> refMembers, bool announceEveryHost = true)
         {
-            fabric.Announce();
+            if (announceEveryHost) fabric.Announce();
             foreach (var name in refMembers) fabric.Join(fabric.Host(name), referenceGroup);
             var hosts = new HostTable();
             fabric.ExportHosts(hosts);

@@ -14,7 +14,7 @@ namespace SubsetMulticast.OpenFlow.Tests.Interop;
 /// when the package is missing. Runs as root (namespaces, veths).
 /// </summary>
 [Trait("Category", "Interop")]
-[Collection(OvsDaemonCollection.Name)]
+[Collection(OvsSecondLaneCollection.Name)]
 public class OpenVswitchInteropTests(ITestOutputHelper output)
 {
     private const string Group = "239.77.0.1";

@@ -12,7 +12,7 @@ namespace SubsetMulticast.OpenFlow.Tests.Interop;
 /// from another PKI is refused and never becomes a switch of the controller.
 /// </summary>
 [Trait("Category", "Interop")]
-[Collection(OvsDaemonCollection.Name)]
+[Collection(OvsSecondLaneCollection.Name)]
 public class OpenVswitchTlsTests(ITestOutputHelper output)
 {
     private const string Reference = "239.1.0.1";
