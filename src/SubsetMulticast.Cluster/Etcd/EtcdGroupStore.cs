@@ -102,7 +102,7 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
     /// <summary>Replaces the view with what etcd holds now; returns the revision read at.</summary>
     public async Task<long> LoadAsync(CancellationToken cancellationToken = default)
     {
-        var range = await CallAsync(d => _client.GetRangeAsync(GroupsPrefix, deadline: d, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var range = await CallAsync(d => _client.GetRangeAsync(GroupsPrefix, deadline: d, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
         foreach (var g in _view.All()) _view.Remove(g.Id);
         _leases.Clear();
         foreach (var kv in range.Kvs) Observe(kv);
@@ -158,7 +158,7 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
                         txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Utf8(GroupKey(before.Id)) } });
                     txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Utf8(GroupKey(after.Id)), Value = ByteString.CopyFrom(StoredGroup.From(after).ToJson()), Lease = lease } });
                     txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Utf8(addressKey), Value = Utf8(after.Id), Lease = lease } });
-                    var result = await CallAsync(d => _client.TransactionAsync(txn, deadline: d, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    var result = await CallAsync(d => _client.TransactionAsync(txn, deadline: d, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
                     NoteRevision(result.Header.Revision);
                     if (!result.Succeeded)
                     {
@@ -180,7 +180,7 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
                     txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Utf8(AddressKey(before)) } });
                     txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Utf8(GroupKey(before.Id)) } });
                     txn.Failure.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Utf8(GroupKey(before.Id)) } });
-                    var deleted = await CallAsync(d => _client.TransactionAsync(txn, deadline: d, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    var deleted = await CallAsync(d => _client.TransactionAsync(txn, deadline: d, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
                     NoteRevision(deleted.Header.Revision);
                     return null;
                 }
@@ -214,7 +214,7 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
                 txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Utf8(GroupKey(before.Id)), Value = ByteString.CopyFrom(StoredGroup.From(before).ToJson()), Lease = lease } });
                 txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Utf8(AddressKey(before)), Value = Utf8(before.Id), Lease = lease } });
             }
-            var undone = await CallAsync(d => _client.TransactionAsync(txn, deadline: d, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var undone = await CallAsync(d => _client.TransactionAsync(txn, deadline: d, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
             NoteRevision(undone.Header.Revision);
             if (tx.After is { } a && (tx.Before is null || tx.Before.Id != a.Id) && _leases.TryRemove(a.Id, out var l)) await RevokeQuietlyAsync(l).ConfigureAwait(false);
         }
@@ -230,7 +230,7 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
         if (g.Pinned) return 0;
         var remaining = g.Expires - _time.GetUtcNow();
         long ttl = Math.Max(2, (long)Math.Ceiling(remaining.TotalSeconds));
-        var r = await CallAsync(d => _client.LeaseGrantAsync(new LeaseGrantRequest { TTL = ttl }, deadline: d, cancellationToken: ct)).ConfigureAwait(false);
+        var r = await CallAsync(d => _client.LeaseGrantAsync(new LeaseGrantRequest { TTL = ttl }, deadline: d, cancellationToken: ct), ct).ConfigureAwait(false);
         return r.ID;
     }
 
@@ -241,11 +241,16 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
     }
 
     /// <summary>One etcd call bounded by <see cref="EtcdStoreOptions.CallTimeout"/>; an unreachable, slow or failing etcd is <see cref="EtcdUnavailableException"/>.</summary>
-    internal async Task<T> CallAsync<T>(Func<DateTime, Task<T>> call)
+    /// <remarks>The gRPC client's retry path sometimes reports a passed deadline as <see cref="OperationCanceledException"/>
+    /// rather than DeadlineExceeded (seen once in CI against a dead port): unless <paramref name="cancellationToken"/> asked
+    /// for it, that is the same unavailable etcd.</remarks>
+    internal async Task<T> CallAsync<T>(Func<DateTime, Task<T>> call, CancellationToken cancellationToken = default)
     {
         try { return await call(DateTime.UtcNow + _options.CallTimeout).ConfigureAwait(false); }
-        catch (RpcException e) when (e.StatusCode is not StatusCode.Cancelled)
+        catch (RpcException e) when (e.StatusCode is not StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
         { throw new EtcdUnavailableException($"{e.StatusCode}: {e.Status.Detail}", e); }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        { throw new EtcdUnavailableException($"no answer within {_options.CallTimeout.TotalSeconds:0.#} s ({e.Message})", e); }
     }
 
     internal static ByteString Utf8(string s) => ByteString.CopyFromUtf8(s);

@@ -35,13 +35,21 @@ public class ReleaseHoldDownOvsTests(ITestOutputHelper output)
 
     [Fact]
     public Task ReusedAddress_NeverDeliversToThePreviousGroup_AndNothingAfterDelete() =>
-        RunAsync(int.TryParse(Environment.GetEnvironmentVariable("TSM_RELEASE_HOLDDOWN_MS"), out var hd) ? hd : null, expectBreach: false);
+        (Task)RunAsync(int.TryParse(Environment.GetEnvironmentVariable("TSM_RELEASE_HOLDDOWN_MS"), out var hd) ? hd : null, expectBreach: false);
 
     /// <summary>The control: no hold-down, the address re-used at once — OVS's lagging datapath delivers to the previous group's port or after the DELETE returned.</summary>
+    /// <remarks>Whether OVS's datapath lags the DELETE long enough in 30 trials depends on the machine's moment (under
+    /// three test assemblies at once a run once saw none), so up to three labs of 30 trials each: the breach must show in one.</remarks>
     [Fact]
-    public Task WithoutTheHoldDown_TheSameCheckSeesTheBreach() => RunAsync(0, expectBreach: true);
+    public async Task WithoutTheHoldDown_TheSameCheckSeesTheBreach()
+    {
+        for (int attempt = 1; attempt <= 3; attempt++)
+            if (await RunAsync(0, expectBreach: true) > 0) return;
+        Assert.Fail("no breach in 3 × 30 trials without the hold-down: the check cannot tell a hold-down from none");
+    }
 
-    private async Task RunAsync(int? holdDownMs, bool expectBreach)
+    /// <returns>The breaches seen (a datagram to the previous group's port, or after the DELETE returned).</returns>
+    private async Task<int> RunAsync(int? holdDownMs, bool expectBreach)
     {
         int trials = int.TryParse(Environment.GetEnvironmentVariable("TSM_HOLDDOWN_TRIALS"), out var t) ? t : 30;
         var lifecycle = new LifecycleOptions().AddVlan(0, Block + "/32");
@@ -146,8 +154,8 @@ public class ReleaseHoldDownOvsTests(ITestOutputHelper output)
                 $"HOLDDOWN {DateTime.UtcNow:yyyy-MM-dd HH:mm} {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Trim()}: {trials} trials on OVS, hold-down {lifecycle.ReleaseHoldDown.TotalMilliseconds} ms, sender {sent}; delivered to members {delivered}, to the previous group's port {toOldGroup}, after DELETE returned {afterStop}; latest member delivery {maxLagMs:0.000} ms after the DELETE was sent; 409 retries {busy}"));
             foreach (var b in breaches.Take(20)) output.WriteLine(b);
             Assert.True(delivered > trials / 2, $"only {delivered} datagrams reached members in {trials} trials: the sender or captures did not work");
-            if (expectBreach) Assert.True(breaches.Count > 0, $"no breach in {trials} trials without the hold-down: the check cannot tell a hold-down from none");
-            else Assert.Empty(breaches);
+            if (!expectBreach) Assert.Empty(breaches);
+            return breaches.Count;
         }
         finally
         {
