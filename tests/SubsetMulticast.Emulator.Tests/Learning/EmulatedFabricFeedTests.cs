@@ -169,7 +169,7 @@ public sealed class EmulatedFabricFeedTests
         int m = ArpPacket.WriteGratuitousFrame(arp, host.Mac, host.Ipv4, host.Vlan);
         var into = fabric.Reaffirm(host, group); // a report to count into, made before measuring
         Assert.Equal(0, AllocatedWhileSending(fabric, host, report.AsSpan(0, n), arp.AsSpan(0, m), into));
-        Assert.True(feed.FramesFed >= before + 2 * path + 2000 * path);
+        Assert.True(feed.FramesFed >= before + 2 * path + 6000 * path);
         feed.Dispose();
         Assert.Null(fabric.ControlTap);
         long fed = feed.FramesFed;
@@ -187,12 +187,22 @@ public sealed class EmulatedFabricFeedTests
         Assert.NotNull(fabric.ControlTap);
     }
 
+    /// <summary>
+    /// Bytes allocated on this thread over 2,000 frames, the least of three windows: an allocation per frame shows in every
+    /// window, while a one-off (the runtime's tiering or type loading landing in a window, seen once in CI as 5,736 B over
+    /// 2,000 frames) does not.
+    /// </summary>
     private static long AllocatedWhileSending(EmulatedFabric fabric, EmulatedHost host, ReadOnlySpan<byte> report, ReadOnlySpan<byte> arp, DeliveryReport into)
     {
         for (int i = 0; i < 50; i++) { fabric.Send(host, report, into); fabric.Send(host, arp, into); }
-        long start = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++) { fabric.Send(host, report, into); fabric.Send(host, arp, into); }
-        return GC.GetAllocatedBytesForCurrentThread() - start;
+        long least = long.MaxValue;
+        for (int window = 0; window < 3; window++)
+        {
+            long start = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++) { fabric.Send(host, report, into); fabric.Send(host, arp, into); }
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - start);
+        }
+        return least;
     }
 
     /// <summary>Reference groups as text, switches by name: "vlan/group switch members [..] routers [..]".</summary>
