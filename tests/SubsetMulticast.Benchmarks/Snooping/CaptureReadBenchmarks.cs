@@ -13,7 +13,7 @@ namespace SubsetMulticast.Benchmarks.Snooping;
 
 /// <summary>
 /// What capture adds per frame in front of <see cref="Snooper.Process(PortId, ReadOnlySpan{byte}, long)"/>: a pcap file
-/// of 65,536 reports (the <see cref="SnoopingBenchmarks"/> mix, refreshing 1,024 existing groups) read by
+/// of 65,536 reports (the <see cref="SteadyStateSnooping.WriteReport"/> mix, refreshing 1,024 existing groups) read by
 /// SharpPcap over libpcap (<c>pcap_next_ex</c>, the call live capture makes) and snooped, one frame one operation.
 /// <list type="bullet">
 /// <item>SharpPcap's <c>GetNextPacket</c>: a <c>PcapHeader</c> and a <c>PosixTimeval</c> per frame;</item>
@@ -41,22 +41,7 @@ public class CaptureReadBenchmarks
         var buffer = new byte[512];
         for (int i = 0; i < Frames; i++)
         {
-            int g = i % 1024;
-            var mac = new MacAddress(0x02_00_00_00_10_00UL + (ulong)(i % 8));
-            var v4 = IpAddress.FromV4(0x0A00_0000u + (uint)(i % 8) + 1);
-            var v6 = IpAddress.FromV6(0xFE80UL << 48, (ulong)(i % 8) + 1);
-            int n = (i % 3) switch
-            {
-                0 => IgmpFrames.WriteV2Report(buffer, mac, default, v4, IpAddress.FromV4(0xEF01_0000u + (uint)g)),
-                1 => IgmpFrames.WriteV3Report(buffer, mac, default, v4,
-                [
-                    new GroupRecord(GroupRecordType.ModeIsExclude, IpAddress.FromV4(0xEF02_0000u + (uint)g)),
-                    new GroupRecord(GroupRecordType.ModeIsInclude, IpAddress.FromV4(0xE802_0000u + (uint)g),
-                        new[] { IpAddress.FromV4(0x0A09_0001), IpAddress.FromV4(0x0A09_0002) }),
-                ]),
-                _ => MldFrames.WriteV2Report(buffer, mac, default, v6,
-                    [new GroupRecord(GroupRecordType.ModeIsExclude, IpAddress.FromV6(0xFF0EUL << 48, (ulong)g + 1))]),
-            };
+            int n = SteadyStateSnooping.WriteReport(buffer, i);
             _frames[i] = buffer[..n];
         }
         WritePcap(_path, _frames, firstSecond: 1_767_225_600);

@@ -29,27 +29,33 @@ public abstract class SteadyStateSnooping
         var buffer = new byte[512];
         for (int i = 0; i < Frames; i++)
         {
-            int g = i % 1024;
-            var mac = new MacAddress(0x02_00_00_00_10_00UL + (ulong)(i % 8));
-            var v4 = IpAddress.FromV4(0x0A00_0000u + (uint)(i % 8) + 1);
-            var v6 = IpAddress.FromV6(0xFE80UL << 48, (ulong)(i % 8) + 1);
-            int n = (i % 3) switch
-            {
-                0 => IgmpFrames.WriteV2Report(buffer, mac, default, v4, IpAddress.FromV4(0xEF01_0000u + (uint)g)),
-                1 => IgmpFrames.WriteV3Report(buffer, mac, default, v4,
-                [
-                    new GroupRecord(GroupRecordType.ModeIsExclude, IpAddress.FromV4(0xEF02_0000u + (uint)g)),
-                    new GroupRecord(GroupRecordType.ModeIsInclude, IpAddress.FromV4(0xE802_0000u + (uint)g),
-                        new[] { IpAddress.FromV4(0x0A09_0001), IpAddress.FromV4(0x0A09_0002) }),
-                ]),
-                _ => MldFrames.WriteV2Report(buffer, mac, default, v6,
-                    [new GroupRecord(GroupRecordType.ModeIsExclude, IpAddress.FromV6(0xFF0EUL << 48, (ulong)g + 1))]),
-            };
+            int n = WriteReport(buffer, i);
             frames[i] = buffer[..n];
             _ports[i] = ports[i % 8];
         }
         _now = DateTimeOffset.UtcNow.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
         return frames;
+    }
+
+    /// <summary>Report frame <paramref name="i"/> of the mix (kind i % 3, group i % 1024, host i % 8) into <paramref name="buffer"/>; returns its length.</summary>
+    internal static int WriteReport(Span<byte> buffer, int i)
+    {
+        int g = i % 1024;
+        var mac = new MacAddress(0x02_00_00_00_10_00UL + (ulong)(i % 8));
+        var v4 = IpAddress.FromV4(0x0A00_0000u + (uint)(i % 8) + 1);
+        var v6 = IpAddress.FromV6(0xFE80UL << 48, (ulong)(i % 8) + 1);
+        return (i % 3) switch
+        {
+            0 => IgmpFrames.WriteV2Report(buffer, mac, default, v4, IpAddress.FromV4(0xEF01_0000u + (uint)g)),
+            1 => IgmpFrames.WriteV3Report(buffer, mac, default, v4,
+            [
+                new GroupRecord(GroupRecordType.ModeIsExclude, IpAddress.FromV4(0xEF02_0000u + (uint)g)),
+                new GroupRecord(GroupRecordType.ModeIsInclude, IpAddress.FromV4(0xE802_0000u + (uint)g),
+                    new[] { IpAddress.FromV4(0x0A09_0001), IpAddress.FromV4(0x0A09_0002) }),
+            ]),
+            _ => MldFrames.WriteV2Report(buffer, mac, default, v6,
+                [new GroupRecord(GroupRecordType.ModeIsExclude, IpAddress.FromV6(0xFF0EUL << 48, (ulong)g + 1))]),
+        };
     }
 
     /// <summary>Feeds frame i on its port, 1 µs after the previous one; returns how many were applied.</summary>
