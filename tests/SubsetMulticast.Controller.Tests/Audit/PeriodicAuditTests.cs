@@ -27,8 +27,11 @@ public sealed class PeriodicAuditTests
         listener.Start();
         using var sb = new OpenFlowSouthbound(listener, new OpenFlowSouthboundOptions { ReconcileOnConnect = false });
         await using var agent = new OpenFlowSwitchAgent(0x21, Enumerable.Range(1, 4).Select(p => new OfpPort((uint)p, new MacAddress(0x020000000000UL | (uint)p), $"p{p}")));
+        // The listener says when the switch's session is ready: no polling.
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        listener.SwitchConnected += s => { if (s.SwitchId == agent.SwitchId) ready.TrySetResult(); };
         await agent.ConnectAsync(listener.LocalEndpoint);
-        for (int i = 0; i < 600 && !(listener.TryGetSwitch(agent.SwitchId, out var s) && s.IsReady); i++) await Task.Delay(50);
+        await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var rule = new GroupRule(new VlanId(0), IpAddress.Parse("239.255.0.4"), [1, 3]);
         Assert.True((await sb.ApplyAsync([new SwitchChange(agent.SwitchId, null, rule)], default)).Succeeded);
 

@@ -5,6 +5,7 @@ using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Southbound;
 using SubsetMulticast.OpenFlow.Connections;
 using SubsetMulticast.OpenFlow.Southbound;
+using SubsetMulticast.Testing;
 using Xunit.Abstractions;
 
 namespace SubsetMulticast.OpenFlow.Tests.Interop;
@@ -37,7 +38,8 @@ public class OvsThroughputTests(ITestOutputHelper output)
         lab.StartDatabase();
         lab.StartSwitchDaemon();
         var bridges = new[] { 0xC01UL, 0xC02UL, 0xC03UL }.Select(d => (Bridge: lab.AddBridge($"t{d & 0xF}", d, listener.LocalEndpoint.Port), Id: OpenFlowSession.FormatDatapathId(d))).ToArray();
-        await Until(() => bridges.All(b => listener.TryGetSwitch(b.Id, out var x) && x.IsReady) && Volatile.Read(ref reconciled) >= 3, "three bridges connected and reconciled", 60_000);
+        await Eventually.UntilAsync(() => bridges.All(b => listener.TryGetSwitch(b.Id, out var x) && x.IsReady) && Volatile.Read(ref reconciled) >= 3,
+            TimeSpan.FromSeconds(60), "three bridges connected and reconciled");
 
         // Ports need not exist for OVS to take a group (an OUTPUT to a port added later is valid): rules name 1–4.
         static IReadOnlyList<SwitchChange> Changes((string Bridge, string Id)[] on, GroupRule? before, GroupRule? after) =>
@@ -93,14 +95,4 @@ public class OvsThroughputTests(ITestOutputHelper output)
 
     private static double LoadAverage() =>
         double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
-
-    private static async Task Until(Func<bool> condition, string what, int timeoutMs)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        for (int i = 0; i < 100_000 && !condition(); i++)
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeoutMs} ms waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
 }
