@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using SubsetMulticast.Controller.OpenFlowFabric;
 using SubsetMulticast.Controller.Tests.Support;
 using SubsetMulticast.Core.Addressing;
@@ -19,13 +20,20 @@ public sealed class OpenFlowServiceTests
 {
     private static readonly IpAddress Reference = IpAddress.Parse("239.1.0.1");
 
-    internal static OpenFlowControllerSettings Settings() => new()
+    /// <summary>The controller's clock; LLDP rounds and ticks come when a test advances it (<see cref="UntilAsync{T}"/>).</summary>
+    internal static OpenFlowControllerSettings Settings(FakeTimeProvider time) => new()
     {
         OpenFlowEndpoint = new IPEndPoint(IPAddress.Loopback, 0),
-        // Generous: the test agents never reconnect after a failed handshake, and CI runs every assembly at once.
-        Connection = new OpenFlowOptions { HandshakeTimeout = TimeSpan.FromSeconds(30), RequestTimeout = TimeSpan.FromSeconds(30) },
-        Discovery = new DiscoveryOptions { LldpInterval = TimeSpan.FromMilliseconds(300) },
+        // On the fake clock these only bound a test that is stuck: the test's own wall-clock deadline comes first,
+        // and a handshake slowed by a loaded machine must not time out because the test advanced the clock meanwhile.
+        Connection = new OpenFlowOptions
+        {
+            HandshakeTimeout = TimeSpan.FromHours(1), RequestTimeout = TimeSpan.FromHours(1),
+            EchoInterval = TimeSpan.FromHours(1), EchoTimeout = TimeSpan.FromHours(1),
+        },
+        Discovery = new DiscoveryOptions { LldpInterval = LldpInterval },
         TickInterval = TimeSpan.FromMilliseconds(200),
+        Time = time,
         Controller = new ControllerOptions
         {
             ApiUrl = "http://127.0.0.1:0",
@@ -35,29 +43,34 @@ public sealed class OpenFlowServiceTests
         },
     };
 
+    internal static readonly TimeSpan LldpInterval = TimeSpan.FromMilliseconds(300);
+
+    internal static FakeTimeProvider Clock() => new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
     [Fact]
     public async Task Service_LearnsFabricFromOpenFlow_AndProgramsTheAgentsOverRest()
     {
-        await using var service = await OpenFlowControllerService.StartAsync(Settings());
+        var time = Clock();
+        await using var service = await OpenFlowControllerService.StartAsync(Settings(time));
         await using var fabric = new AgentFabric();
         await fabric.ConnectAsync(service.Listener.LocalEndpoint);
         using var http = new HttpClient { BaseAddress = service.Controller.ApiUrl, Timeout = TimeSpan.FromSeconds(30) };
 
         // Topology from handshakes and LLDP.
         var topology = await UntilAsync(async () => JsonDocument.Parse(await http.GetStringAsync("api/v1/topology")).RootElement,
-            t => t.GetProperty("switches").GetArrayLength() == 3 && t.GetProperty("links").GetArrayLength() == 2, "3 switches and 2 links");
+            t => t.GetProperty("switches").GetArrayLength() == 3 && t.GetProperty("links").GetArrayLength() == 2, "3 switches and 2 links", time);
         Assert.Contains(topology.GetProperty("switches").EnumerateArray(), s => s.GetProperty("id").GetString() == AgentFabric.Id(AgentFabric.SpineDpid) && s.GetProperty("root").GetBoolean());
 
         // Punt flows arrived (the discovery's bootstrap) before we punt anything.
         // (Only the discovery's cookie space: the unregistered-group flows arrive on their own schedule.)
-        await UntilAsync(() => Task.FromResult(fabric.All.All(a => a.Flows.Count(f => f.Cookie >> 48 == 0x534E) >= 9)), ok => ok, "punt flows on every agent");
+        await UntilAsync(() => Task.FromResult(fabric.All.All(a => a.Flows.Count(f => f.Cookie >> 48 == 0x534E) >= 9)), ok => ok, "punt flows on every agent", time);
         for (int h = 1; h <= 6; h++) await fabric.EmitAsync(h, AgentFabric.Join(h, Reference));
         // Each switch's session reads its packet-ins on its own: wait for the last port of the slowest (the spine's).
         var refs = await UntilAsync(async () => JsonDocument.Parse(await http.GetStringAsync("api/v1/reference-groups")).RootElement,
-            AgentFabric.EveryJoinLearned, "the six joins learned on 3 switches");
+            AgentFabric.EveryJoinLearned, "the six joins learned on 3 switches", time);
         Assert.Equal("239.1.0.1", refs[0].GetProperty("group").GetString());
         // The group is on 3 switches after the first join; the other joins' packet-ins may still be in flight.
-        await UntilAsync(() => Task.FromResult(service.Hosts.Count), n => n == 6, "six hosts located");
+        await UntilAsync(() => Task.FromResult(service.Hosts.Count), n => n == 6, "six hosts located", time);
         Assert.True(service.Hosts.TryResolve(default, AgentFabric.Ip(5), out var h5));
         Assert.Equal(2u, h5.Port.Port);
         Assert.Equal(AgentFabric.Id(AgentFabric.Leaf2Dpid), service.References.Topology.Switches[h5.Port.Switch].Id);
@@ -81,7 +94,7 @@ public sealed class OpenFlowServiceTests
         fabric.Leaf2.Mutate((groups, flows) => { groups.Clear(); flows.RemoveAll(f => f.Cookie >> 48 == 0x534D); });
         await fabric.Leaf2.DisconnectAsync();
         await fabric.Leaf2.ConnectAsync(service.Listener.LocalEndpoint);
-        await UntilAsync(() => Task.FromResult(fabric.Leaf2.Groups.Count), n => n == 1, "reconciliation of leaf 2");
+        await UntilAsync(() => Task.FromResult(fabric.Leaf2.Groups.Count), n => n == 1, "reconciliation of leaf 2", time);
         Assert.Equal([2u, 3u, 10u], Buckets(fabric.Leaf2));
         Assert.Equal(3, service.References.Topology.Switches.Count); // same switch, same index
 
@@ -93,7 +106,12 @@ public sealed class OpenFlowServiceTests
     private static uint[] Buckets(SubsetMulticast.OpenFlow.Agent.OpenFlowSwitchAgent agent) =>
         [.. agent.Groups.Values.Single().Buckets.Select(b => ((SubsetMulticast.OpenFlow.Protocol.OutputAction)b.Actions[0]).Port).Order()];
 
-    internal static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, int timeoutMs = 20_000)
+    /// <summary>
+    /// Reads until <paramref name="done"/>, for up to <paramref name="timeoutMs"/> of real time (the switches and the
+    /// API answer over real sockets). With a <paramref name="time"/>, each unmet read advances the controller's clock by
+    /// one LLDP interval, so probes, ticks and timeouts come from the test, not from the wall clock.
+    /// </summary>
+    internal static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, FakeTimeProvider? time = null, int timeoutMs = 20_000)
     {
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
         for (int i = 0; i < 10_000; i++)
@@ -101,7 +119,8 @@ public sealed class OpenFlowServiceTests
             var value = await read();
             if (done(value)) return value;
             if (DateTime.UtcNow > deadline) throw new Xunit.Sdk.XunitException($"timed out after {timeoutMs} ms waiting for {what}; last: {value}");
-            await Task.Delay(50);
+            time?.Advance(LldpInterval);
+            await Task.Delay(50);   // what is awaited crosses a socket
         }
         throw new Xunit.Sdk.XunitException($"gave up waiting for {what}");
     }

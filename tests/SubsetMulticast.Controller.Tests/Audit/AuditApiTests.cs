@@ -18,7 +18,7 @@ public sealed class AuditApiTests
     [Fact]
     public async Task Audit_OverRestAndCli_ReportsRepairsPagesAndRefusesBadInput()
     {
-        var settings = OpenFlowServiceTests.Settings();
+        var settings = OpenFlowServiceTests.Settings(OpenFlowServiceTests.Clock());
         settings.Controller.Audit = new SubsetMulticast.Controller.Audit.RuleAuditOptions { Interval = null };
         await using var service = await OpenFlowControllerService.StartAsync(settings);
         string[] ids = [AgentFabric.Id(AgentFabric.SpineDpid), AgentFabric.Id(AgentFabric.Leaf1Dpid), AgentFabric.Id(AgentFabric.Leaf2Dpid)];

@@ -19,7 +19,8 @@ public sealed class OpenFlowMetricsTests
     [Fact]
     public async Task Metrics_MoveWithConnectsPuntsAndGroups_AndPromtoolAcceptsThem()
     {
-        await using var service = await OpenFlowControllerService.StartAsync(Settings());
+        var time = Clock();
+        await using var service = await OpenFlowControllerService.StartAsync(Settings(time));
         using var http = new HttpClient { BaseAddress = service.Controller.ApiUrl, Timeout = TimeSpan.FromSeconds(30) };
         var idle = await http.GetStringAsync("metrics");
         Assert.Equal(0, Prometheus.Sample(idle, "tsm_openflow_switches_connected"));
@@ -27,15 +28,15 @@ public sealed class OpenFlowMetricsTests
 
         await using var fabric = new AgentFabric();
         await fabric.ConnectAsync(service.Listener.LocalEndpoint);
-        await UntilAsync(() => Task.FromResult(service.Learner.Topology.Links.Count), n => n == 2, "2 links from LLDP");
-        await UntilAsync(() => Task.FromResult(fabric.All.All(a => a.Flows.Count(f => f.Cookie >> 48 == 0x534E) >= 9)), ok => ok, "punt flows on every agent");
+        await UntilAsync(() => Task.FromResult(service.Learner.Topology.Links.Count), n => n == 2, "2 links from LLDP", time);
+        await UntilAsync(() => Task.FromResult(fabric.All.All(a => a.Flows.Count(f => f.Cookie >> 48 == 0x534E) >= 9)), ok => ok, "punt flows on every agent", time);
         for (int h = 1; h <= 6; h++) await fabric.EmitAsync(h, AgentFabric.Join(h, Reference));
         var bad = AgentFabric.Join(1, Reference);
         bad[^1] ^= 0xFF;   // the last byte of the IGMP message: its checksum no longer verifies
         await fabric.EmitAsync(1, bad);
-        await UntilAsync(() => Task.FromResult(service.Hosts.Count), n => n == 6, "six hosts located");
+        await UntilAsync(() => Task.FromResult(service.Hosts.Count), n => n == 6, "six hosts located", time);
         var punted = await UntilAsync(() => http.GetStringAsync("metrics"),
-            m => Prometheus.Sample(m, "tsm_snooping_drops_total", "reason=\"bad_checksum\"") >= 1, "the malformed report's drop");
+            m => Prometheus.Sample(m, "tsm_snooping_drops_total", "reason=\"bad_checksum\"") >= 1, "the malformed report's drop", time);
 
         Assert.Equal(3, Prometheus.Sample(punted, "tsm_openflow_switches_connected"));
         Assert.Equal(3, Prometheus.Sample(punted, "tsm_openflow_reconciles_total", "outcome=\"ok\""));
