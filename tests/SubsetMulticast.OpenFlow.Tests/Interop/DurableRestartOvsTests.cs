@@ -47,8 +47,8 @@ public class DurableRestartOvsTests(ITestOutputHelper output)
             for (int i = 1; i <= 3; i++) hosts[i] = lab.AddHost(br, i, ofport: i);
             string sw = OpenFlowSession.FormatDatapathId(0x21);
             foreach (var (i, ns) in hosts) await lab.InHostAsync(ns, $"ip addr add {Reference}/32 dev {lab.Tag}i{i} autojoin");
-            await Until(() => GetJsonAsync(http, "api/v1/reference-groups"), r => r.ToString().Contains(sw, StringComparison.Ordinal), "the joins learned");
-            await Until(() => GetJsonAsync(http, "api/v1/topology"),
+            await Eventually.UntilAsync(() => GetJsonAsync(http, "api/v1/reference-groups"), r => r.ToString().Contains(sw, StringComparison.Ordinal), "the joins learned");
+            await Eventually.UntilAsync(() => GetJsonAsync(http, "api/v1/topology"),
                 t => Enumerable.Range(1, 3).All(i => t.GetProperty("hosts").EnumerateArray().Any(h => h.GetProperty("ip").GetString() == $"10.77.0.{i}")), "three hosts located");
 
             // The live group lives long; the doomed one's lease (3 s) runs out while the controller is dead.
@@ -59,7 +59,7 @@ public class DurableRestartOvsTests(ITestOutputHelper output)
 
             // h1 streams to the live group from now to the end: 50 datagrams a second.
             stream = StartStream(lab, hosts[1], liveGroup);
-            var beforeKill = await Until(() => CountersAsync(lab, br, liveGid, liveGroup), c => c.Group >= 20, "the stream counted on the switch");
+            var beforeKill = await Eventually.UntilAsync(() => CountersAsync(lab, br, liveGid, liveGroup), c => c.Group >= 20, "the stream counted on the switch");
             output.WriteLine($"before kill: group packets {beforeKill.Group}, flow packets {beforeKill.Flow}, flow age {beforeKill.AgeSeconds:0.0} s");
 
             var doomed = await CreateAsync(http, ["10.77.0.2"], 3_000);
@@ -75,7 +75,7 @@ public class DurableRestartOvsTests(ITestOutputHelper output)
             // kill -9: no goodbye to the switch or to etcd.
             await tsm.DisposeAsync();
             var killedAt = Stopwatch.StartNew();
-            await Until(async () => await EtcdKeysAsync(etcd, "/tsm/groups/"), keys => !keys.Contains(doomedId, StringComparison.Ordinal),
+            await Eventually.UntilAsync(async () => await EtcdKeysAsync(etcd, "/tsm/groups/"), keys => !keys.Contains(doomedId, StringComparison.Ordinal),
                 "etcd to expire the short group's lease with no controller alive", 15_000);
             output.WriteLine($"short group expired in etcd {killedAt.Elapsed.TotalSeconds:0.0} s after the kill");
             Assert.Contains(liveId, await EtcdKeysAsync(etcd, "/tsm/groups/"));
@@ -95,7 +95,7 @@ public class DurableRestartOvsTests(ITestOutputHelper output)
             Assert.Equal(liveGroup, back.GetProperty("group").GetString());
 
             // The restarted controller reconciles the switch: the expired group's rule goes, the live one stays.
-            await Until(async () => await lab.OfctlAsync($"dump-groups {br}"), g => !g.Contains($"group_id={doomedGid},", StringComparison.Ordinal),
+            await Eventually.UntilAsync(async () => await lab.OfctlAsync($"dump-groups {br}"), g => !g.Contains($"group_id={doomedGid},", StringComparison.Ordinal),
                 "the expired group's rule removed by reconciliation", 30_000);
             Assert.Contains($"group_id={liveGid},", await lab.OfctlAsync($"dump-groups {br}"));
             var after = await CountersAsync(lab, br, liveGid, liveGroup);
@@ -176,17 +176,4 @@ public class DurableRestartOvsTests(ITestOutputHelper output)
 
     private static async Task<JsonElement> GetJsonAsync(HttpClient http, string path) =>
         JsonDocument.Parse(await http.GetStringAsync(path)).RootElement;
-
-    private static async Task<T> Until<T>(Func<Task<T>> read, Func<T, bool> done, string what, int timeoutMs = 20_000)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        for (int i = 0; i < 100_000; i++)
-        {
-            var value = await read();
-            if (done(value)) return value;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeoutMs} ms waiting for {what}; last: {value}");
-            await Task.Delay(100);
-        }
-        throw new Xunit.Sdk.XunitException($"gave up waiting for {what}");
-    }
 }

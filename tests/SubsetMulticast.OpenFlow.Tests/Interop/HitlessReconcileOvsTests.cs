@@ -40,8 +40,8 @@ public class HitlessReconcileOvsTests(ITestOutputHelper output)
         string br = lab.AddBridge("br", dpid, listener.LocalEndpoint.Port);
         var hosts = Enumerable.Range(1, 4).Select(i => lab.AddHost(br, i, ofport: i)).ToArray();
         string switchId = OpenFlowSession.FormatDatapathId(dpid);
-        await Until(() => listener.TryGetSwitch(switchId, out var s) && s.Ports.Count >= 5, "OVS handshake", 60_000, () => lab.LogTail("vswitchd.log", 15));
-        await Until(() => { lock (reconciled) return reconciled.Count >= 1; }, "initial reconciliation", 30_000);
+        await Eventually.UntilAsync(() => listener.TryGetSwitch(switchId, out var s) && s.Ports.Count >= 5, "OVS handshake", 60_000, () => lab.LogTail("vswitchd.log", 15));
+        await Eventually.UntilAsync(() => { lock (reconciled) return reconciled.Count >= 1; }, "initial reconciliation", 30_000);
 
         var rule = new GroupRule(new VlanId(0), IpAddress.Parse(Group), [2, 3]);
         Assert.True((await sb.ApplyAsync([new SwitchChange(switchId, null, rule)], default)).Succeeded);
@@ -83,11 +83,11 @@ public class HitlessReconcileOvsTests(ITestOutputHelper output)
         using var sender = Shell.Start("ip", $"netns exec {hosts[0]} python3 {sendPy}");
         // Once the stream is flowing to a member, drop the controller connection: OVS (fail_mode=secure) keeps its
         // tables and reconnects; the reconcile on that connect runs while datagrams keep coming.
-        await Until(() => { lock (receivers[2].Lines) return receivers[2].Lines.Count >= 200; }, "the stream reaching member 2", 30_000);
+        await Eventually.UntilAsync(() => { lock (receivers[2].Lines) return receivers[2].Lines.Count >= 200; }, "the stream reaching member 2", 30_000);
         int before; lock (reconciled) before = reconciled.Count;
         listener.TryGetSwitch(switchId, out var session);
         await session.CloseAsync("test: controller connection dropped");
-        await Until(() => { lock (reconciled) return reconciled.Count > before; }, "reconcile after reconnect", 30_000, () => lab.LogTail("vswitchd.log", 10));
+        await Eventually.UntilAsync(() => { lock (reconciled) return reconciled.Count > before; }, "reconcile after reconnect", 30_000, () => lab.LogTail("vswitchd.log", 10));
         ReconcileResult? r; lock (reconciled) r = reconciled[before];
         Assert.NotNull(r);
         Assert.Equal("bundle", r!.Method);
@@ -117,15 +117,5 @@ public class HitlessReconcileOvsTests(ITestOutputHelper output)
         Assert.Contains($"cookie=0x{ours:x},", flows);
         Assert.DoesNotContain("239.255.0.99", flows);
         Assert.DoesNotContain($"group_id={0x53FF_0001u}", groups);
-    }
-
-    private static async Task Until(Func<bool> condition, string what, int timeoutMs, Func<string>? diagnose = null)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        for (int i = 0; i < 100_000 && !condition(); i++)
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeoutMs} ms waiting for {what}{(diagnose is null ? "" : "\n" + diagnose())}");
-            await Task.Delay(20);
-        }
     }
 }

@@ -46,25 +46,25 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
         string sp = OpenFlowSession.FormatDatapathId(0x10), l1 = OpenFlowSession.FormatDatapathId(0x11), l2 = OpenFlowSession.FormatDatapathId(0x12);
 
         // Topology from the handshakes and LLDP.
-        var topology = await UntilAsync(() => GetJsonAsync(http, "api/v1/topology"),
+        var topology = await Eventually.UntilAsync(() => GetJsonAsync(http, "api/v1/topology"),
             t => t.GetProperty("switches").GetArrayLength() == 3 && t.GetProperty("links").GetArrayLength() == 2, "3 switches and 2 LLDP links", 30_000);
         output.WriteLine($"topology: {topology}");
         var links = topology.GetProperty("links").EnumerateArray().Select(l => l.ToString()).ToList();
         Assert.Contains(links, l => l.Contains(l1, StringComparison.Ordinal) && l.Contains(sp, StringComparison.Ordinal));
         Assert.Contains(links, l => l.Contains(l2, StringComparison.Ordinal) && l.Contains(sp, StringComparison.Ordinal));
         Assert.Contains(topology.GetProperty("switches").EnumerateArray(), s => s.GetProperty("id").GetString() == sp && s.GetProperty("root").GetBoolean());
-        await UntilAsync(async () => await lab.OfctlAsync($"dump-flows {leaf2}"), f => f.Contains("cookie=0x534e", StringComparison.Ordinal), "punt flows on leaf 2");
+        await Eventually.UntilAsync(async () => await lab.OfctlAsync($"dump-flows {leaf2}"), f => f.Contains("cookie=0x534e", StringComparison.Ordinal), "punt flows on leaf 2");
 
         // Every host joins the reference group with the kernel's own IGMP (autojoin); the punted reports teach the controller.
         foreach (var (i, ns) in hosts) await lab.InHostAsync(ns, $"ip addr add {Reference}/32 dev {lab.Tag}i{i} autojoin");
         // Each leaf: its three hosts' ports and the uplink (the other leaf's reports come down it); the spine: both leaves.
         var want = new Dictionary<string, uint[]> { [l1] = [1, 2, 3, 10], [l2] = [1, 2, 3, 10], [sp] = [1, 2] };
-        var refs = await UntilAsync(() => GetJsonAsync(http, "api/v1/reference-groups"),
+        var refs = await Eventually.UntilAsync(() => GetJsonAsync(http, "api/v1/reference-groups"),
             r => MemberPorts(r, Reference).Count == 3 && want.All(w => MemberPorts(r, Reference).GetValueOrDefault(w.Key)?.SequenceEqual(w.Value) == true),
             "the six joins learned on 3 switches", 20_000);
         output.WriteLine($"reference group: {string.Join("; ", MemberPorts(refs, Reference).Select(kv => $"{kv.Key} [{string.Join(',', kv.Value)}]"))}");
         var joined = Stopwatch.StartNew();
-        var hostsView = await UntilAsync(() => GetJsonAsync(http, "api/v1/topology"),
+        var hostsView = await Eventually.UntilAsync(() => GetJsonAsync(http, "api/v1/topology"),
             t => Enumerable.Range(1, 6).All(i => t.GetProperty("hosts").EnumerateArray().Any(h => h.GetProperty("ip").GetString() == $"10.77.0.{i}")),
             "six hosts located", 20_000);
         output.WriteLine($"hosts: {hostsView.GetProperty("hosts")}");
@@ -101,7 +101,7 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
         var farView = JsonDocument.Parse(await far.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal(HttpStatusCode.Created, far.StatusCode);
         Assert.DoesNotContain(farView.GetProperty("switches").EnumerateArray(), s => s.GetProperty("id").GetString() == l1);
-        await UntilAsync(async () => await lab.OfctlAsync($"dump-flows {leaf1}"), f => f.Contains("nw_dst=239.255.0.0/16", StringComparison.Ordinal), "leaf 1's unregistered-group flow", 10_000);
+        await Eventually.UntilAsync(async () => await lab.OfctlAsync($"dump-flows {leaf1}"), f => f.Contains("nw_dst=239.255.0.0/16", StringComparison.Ordinal), "leaf 1's unregistered-group flow", 10_000);
         var farGot = await lab.DeliverAsync(hosts, sender: 1, listeners: [2, 3, 4, 5, 6], farView.GetProperty("group").GetString()!, UdpPort, "far");
         output.WriteLine($"leaf-2-only group from h1: received by hosts [{string.Join(',', farGot)}]");
         Assert.Equal([5, 6], farGot.Order());
@@ -111,8 +111,8 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
         // ovs-vswitchd restarts: the bridges come back empty, reconnect, and reconciliation restores the rules.
         await lab.RestartSwitchDaemonAsync();
         foreach (var br in new[] { leaf1, spine, leaf2 })
-            await UntilAsync(async () => await lab.OfctlAsync($"dump-groups {br}"), g => g.Contains($"group_id={gid}", StringComparison.Ordinal), $"reconciled group on {br}", 30_000);
-        await UntilAsync(async () => await lab.OfctlAsync($"dump-flows {leaf1}"), f => f.Contains("cookie=0x534e", StringComparison.Ordinal), "punt flows again");
+            await Eventually.UntilAsync(async () => await lab.OfctlAsync($"dump-groups {br}"), g => g.Contains($"group_id={gid}", StringComparison.Ordinal), $"reconciled group on {br}", 30_000);
+        await Eventually.UntilAsync(async () => await lab.OfctlAsync($"dump-flows {leaf1}"), f => f.Contains("cookie=0x534e", StringComparison.Ordinal), "punt flows again");
         got = await lab.DeliverAsync(hosts, sender: 1, listeners: [2, 3, 4, 5, 6], group, UdpPort, "reconciled");
         output.WriteLine($"after restart, received by hosts [{string.Join(',', got)}]");
         Assert.Equal([2, 5, 6], got.Order());
@@ -191,18 +191,5 @@ public class OpenVswitchFabricTests(ITestOutputHelper output)
     {
         var s = xs.Order().ToList();
         return s[Math.Min(s.Count - 1, (int)Math.Ceiling(p / 100.0 * s.Count) - 1)];
-    }
-
-    private static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, int timeoutMs = 10_000)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        for (int i = 0; i < 100_000; i++)
-        {
-            var value = await read();
-            if (done(value)) return value;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeoutMs} ms waiting for {what}; last: {value}");
-            await Task.Delay(100);
-        }
-        throw new Xunit.Sdk.XunitException($"gave up waiting for {what}");
     }
 }

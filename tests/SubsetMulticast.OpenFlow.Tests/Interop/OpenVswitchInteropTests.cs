@@ -41,13 +41,13 @@ public class OpenVswitchInteropTests(ITestOutputHelper output)
 
         // Handshake, features, port description.
         // Generous and bounded: on the 2-core CI machine every test assembly (and a second OVS lab) runs at once.
-        await Until(() => listener.TryGetSwitch(switchId, out var s) && s.Ports.Count >= 5, "OVS handshake with 4 ports + LOCAL", 60_000,
+        await Eventually.UntilAsync(() => listener.TryGetSwitch(switchId, out var s) && s.Ports.Count >= 5, "OVS handshake with 4 ports + LOCAL", 60_000,
             () => $"sessions: [{string.Join(", ", listener.Switches.Select(kv => $"{kv.Key} ready={kv.Value.IsReady} ports={kv.Value.Ports.Count}"))}]\n{lab.LogTail("vswitchd.log", 15)}");
         listener.TryGetSwitch(switchId, out var session);
         output.WriteLine($"features: dpid={session.DatapathId:x16} tables={session.Features!.NTables} caps=0x{session.Features.Capabilities:x}");
         foreach (var p in session.Ports.Values.OrderBy(p => p.PortNo)) output.WriteLine($"port {p.PortNo} {p.Name} {p.HwAddr} up={p.IsUp}");
         Assert.Equal($"{lab.Tag}s2", session.Ports[2].Name);
-        await Until(() => { lock (reconciled) return reconciled.Count >= 1; }, "initial reconciliation", 30_000);
+        await Eventually.UntilAsync(() => { lock (reconciled) return reconciled.Count >= 1; }, "initial reconciliation", 30_000);
 
         // Install: members on ports 2 and 3; port 4 has a listener that must hear nothing.
         var rule = new GroupRule(new VlanId(0), IpAddress.Parse(Group), [2, 3]);
@@ -80,7 +80,7 @@ public class OpenVswitchInteropTests(ITestOutputHelper output)
         await session.Closed.WaitAsync(TimeSpan.FromSeconds(10));
         lab.StartSwitchDaemon();
         // A restarted vswitchd may reconnect more than once while it re-adds ports; take the first success.
-        await Until(() => { lock (reconciled) return reconciled.Skip(before).Any(r => r is not null); }, "reconciliation after restart", 60_000);
+        await Eventually.UntilAsync(() => { lock (reconciled) return reconciled.Skip(before).Any(r => r is not null); }, "reconciliation after restart", 60_000);
         ReconcileResult? after; lock (reconciled) after = reconciled.Skip(before).First(r => r is not null);
         output.WriteLine($"after restart: {after}");
         Assert.NotNull(after);
@@ -112,7 +112,7 @@ public class OpenVswitchInteropTests(ITestOutputHelper output)
         lab.StartSwitchDaemon();
         string br = lab.AddBridge("br", 0xB01, listener.LocalEndpoint.Port);
         string id = OpenFlowSession.FormatDatapathId(0xB01);
-        await Until(() => listener.TryGetSwitch(id, out _), "handshake", 20_000);
+        await Eventually.UntilAsync(() => listener.TryGetSwitch(id, out _), "handshake", 20_000);
         listener.TryGetSwitch(id, out var session);
         // Real OVS answer: a second ADD of the same group is GROUP_MOD_FAILED/GROUP_EXISTS.
         var add = new GroupMod(GroupModCommand.Add, GroupType.All, 77, []);
@@ -128,15 +128,5 @@ public class OpenVswitchInteropTests(ITestOutputHelper output)
         var got = await lab.DeliverAsync(hostNs, sender: 1, listeners: [2, 3, 4], Group, UdpPort, tag);
         output.WriteLine($"{tag}: received by [{string.Join(',', got)}]");
         Assert.Equal(expectReceivers, got.Order().ToArray());
-    }
-
-    private static async Task Until(Func<bool> condition, string what, int timeoutMs, Func<string>? diagnose = null)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        for (int i = 0; i < 100_000 && !condition(); i++)
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeoutMs} ms waiting for {what}{(diagnose is null ? "" : "\n" + diagnose())}");
-            await Task.Delay(20);
-        }
     }
 }

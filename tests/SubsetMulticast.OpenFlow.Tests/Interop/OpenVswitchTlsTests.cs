@@ -34,16 +34,16 @@ public class OpenVswitchTlsTests(ITestOutputHelper output)
         string br = lab.AddBridge("t", 0x21, tsm.OpenFlow.Port, scheme: "ssl");
         var hosts = new Dictionary<int, string>();
         for (int i = 1; i <= 4; i++) hosts[i] = lab.AddHost(br, i, ofport: i);
-        await UntilAsync(() => Task.FromResult(lab.Vsctl($"--columns=target,is_connected list controller")), s => s.Contains("true", StringComparison.Ordinal),
+        await Eventually.UntilAsync(() => Task.FromResult(lab.Vsctl($"--columns=target,is_connected list controller")), s => s.Contains("true", StringComparison.Ordinal),
             "OVS connected over ssl:", 30_000, () => lab.LogTail("vswitchd.log", 20));
         output.WriteLine(lab.Vsctl("--columns=target,is_connected,status list controller"));
-        var topology = await UntilAsync(() => GetJsonAsync(http, "api/v1/topology"), t => t.GetProperty("switches").GetArrayLength() == 1, "the switch over TLS", 30_000);
+        var topology = await Eventually.UntilAsync(() => GetJsonAsync(http, "api/v1/topology"), t => t.GetProperty("switches").GetArrayLength() == 1, "the switch over TLS", 30_000);
         Assert.Equal("0000000000000021", topology.GetProperty("switches")[0].GetProperty("id").GetString());
 
         foreach (var (i, ns) in hosts) await lab.InHostAsync(ns, $"ip addr add {Reference}/32 dev {lab.Tag}i{i} autojoin");
-        await UntilAsync(() => GetJsonAsync(http, "api/v1/topology"),
+        await Eventually.UntilAsync(() => GetJsonAsync(http, "api/v1/topology"),
             t => Enumerable.Range(1, 4).All(i => t.GetProperty("hosts").EnumerateArray().Any(h => h.GetProperty("ip").GetString() == $"10.77.0.{i}")), "four hosts located", 20_000);
-        await UntilAsync(() => GetJsonAsync(http, "api/v1/reference-groups"),
+        await Eventually.UntilAsync(() => GetJsonAsync(http, "api/v1/reference-groups"),
             r => r.EnumerateArray().Any(g => g.GetProperty("group").GetString() == Reference && g.ToString().Contains("[1,2,3,4]", StringComparison.Ordinal)),
             "the four joins learned", 20_000);
 
@@ -59,14 +59,14 @@ public class OpenVswitchTlsTests(ITestOutputHelper output)
         Assert.Equal(1, await ConnectedSwitchesAsync(http));
         lab.Vsctl($"set-ssl {other.SwitchKey} {other.SwitchCert} {pki.ControllerCa}");
         lab.Vsctl($"del-controller {br}");
-        await UntilAsync(() => ConnectedSwitchesAsync(http), n => n == 0, "the switch's session closed", 30_000);
+        await Eventually.UntilAsync(() => ConnectedSwitchesAsync(http), n => n == 0, "the switch's session closed", 30_000);
         string log = Path.Combine(lab.Dir, "vswitchd.log");
         int logBefore = File.ReadAllLines(log).Length;
         lab.Vsctl($"set-controller {br} ssl:{lab.ControllerAddress}:{tsm.OpenFlow.Port}");
         // OVS retries with backoff (1 s, 2 s, 4 s …): every attempt ends in the handshake ("connection failed" / "dropped");
         // the controller never gets a session.
         string target = $"ssl:{lab.ControllerAddress}:{tsm.OpenFlow.Port}";
-        await UntilAsync(() => Task.FromResult(File.ReadAllLines(log).Skip(logBefore).ToArray()),
+        await Eventually.UntilAsync(() => Task.FromResult(File.ReadAllLines(log).Skip(logBefore).ToArray()),
             lines => lines.Count(x => x.Contains(target, StringComparison.Ordinal)
                 && (x.Contains("connection failed", StringComparison.Ordinal) || x.Contains("connection dropped", StringComparison.Ordinal))) >= 2,
             "two refused attempts in OVS's log", 30_000);
@@ -92,17 +92,4 @@ public class OpenVswitchTlsTests(ITestOutputHelper output)
 
     private static async Task<JsonElement> GetJsonAsync(HttpClient http, string path) =>
         JsonDocument.Parse(await http.GetStringAsync(path)).RootElement;
-
-    private static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, int timeoutMs, Func<string>? diagnose = null)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        T last = await read();
-        for (int i = 0; i < 10_000 && !done(last); i++)
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeoutMs} ms waiting for {what}; last: {last}{(diagnose is null ? "" : "\n" + diagnose())}");
-            await Task.Delay(100);
-            last = await read();
-        }
-        return last;
-    }
 }

@@ -77,11 +77,12 @@ public class ReleaseHoldDownOvsTests(ITestOutputHelper output)
         string br = lab.AddBridge("br", 0x21, service.Listener.LocalEndpoint.Port);
         var ns = new Dictionary<int, string>();
         for (int i = 1; i <= 3; i++) ns[i] = lab.AddHost(br, i, ofport: i);
-        await UntilAsync(() => Task.FromResult(lab.Ofctl($"dump-flows {br}")), f => f.Contains("cookie=0x534e", StringComparison.Ordinal),
-            "punt flows", 90_000, () => lab.LogTail("vswitchd.log", 8));
+        await Eventually.UntilAsync(() => Task.FromResult(lab.Ofctl($"dump-flows {br}")), f => f.Contains("cookie=0x534e", StringComparison.Ordinal),
+            // A bridge ovs-vswitchd has not created yet makes ovs-ofctl fail: that is "not yet".
+            "punt flows", 90_000, () => lab.LogTail("vswitchd.log", 8), notYet: e => e is InvalidOperationException);
         // Every host joins the REFERENCE group (kernel IGMP); nobody ever joins the rendezvous address.
         foreach (var (i, n) in ns) Shell.Check("ip", $"netns exec {n} ip addr add {Reference}/32 dev {lab.Tag}i{i} autojoin");
-        await UntilAsync(() => Task.FromResult(service.References.TryGet(0, Core.Addressing.IpAddress.Parse(Reference), out var g) && g.SwitchCount == 1 && service.Hosts.Count >= 3),
+        await Eventually.UntilAsync(() => Task.FromResult(service.References.TryGet(0, Core.Addressing.IpAddress.Parse(Reference), out var g) && g.SwitchCount == 1 && service.Hosts.Count >= 3),
             ok => ok, "three joins and three hosts learned", 30_000, () => lab.LogTail("vswitchd.log", 8));
 
         var captures = new Dictionary<int, Process> { [2] = StartCapture(lab, ns[2], 2), [3] = StartCapture(lab, ns[3], 3) };
@@ -214,23 +215,5 @@ public class ReleaseHoldDownOvsTests(ITestOutputHelper output)
         var path = Path.Combine(lab.Dir, "sender.py");
         File.WriteAllText(path, script);
         return Shell.Start("ip", $"netns exec {ns} python3 {path}");
-    }
-
-    private static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, int timeoutMs, Func<string>? diagnose = null)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        for (int i = 0; i < 100_000; i++)
-        {
-            // A bridge ovs-vswitchd has not created yet makes ovs-ofctl fail: that is "not yet".
-            try
-            {
-                var value = await read();
-                if (done(value)) return value;
-            }
-            catch (InvalidOperationException) when (DateTime.UtcNow < deadline) { }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for {what}; {diagnose?.Invoke()}");
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"gave up waiting for {what}");
     }
 }

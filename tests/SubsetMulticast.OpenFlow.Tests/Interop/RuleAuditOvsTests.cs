@@ -36,7 +36,7 @@ public partial class RuleAuditOvsTests(ITestOutputHelper output)
         string br = lab.AddBridge("br", 0x0C01, listener.LocalEndpoint.Port);
         for (int i = 1; i <= 4; i++) lab.AddHost(br, i, ofport: i);
         string switchId = OpenFlowSession.FormatDatapathId(0x0C01);
-        await Until(() => listener.TryGetSwitch(switchId, out var s) && s.Ports.Count >= 5 && Volatile.Read(ref reconciles) >= 1, "OVS handshake and first reconcile", 60_000);
+        await Eventually.UntilAsync(() => listener.TryGetSwitch(switchId, out var s) && s.Ports.Count >= 5 && Volatile.Read(ref reconciles) >= 1, "OVS handshake and first reconcile", 60_000);
 
         GroupRule Rule(int n, params uint[] ports) => new(new VlanId(0), IpAddress.Parse($"239.255.0.{n}"), ports);
         var removed = Rule(1, 1, 2); var kept = Rule(2, 2, 3); var altered = Rule(3, 3, 4);
@@ -99,14 +99,4 @@ public partial class RuleAuditOvsTests(ITestOutputHelper output)
 
     [GeneratedRegex(@"duration=([0-9.]+)s")]
     private static partial Regex Duration();
-
-    private static async Task Until(Func<bool> condition, string what, int timeoutMs)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        for (int i = 0; i < 100_000 && !condition(); i++)
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeoutMs} ms waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
 }
