@@ -347,6 +347,8 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
             //    until it reports, within WriteTimeout, and never repaired.
             var poll = new byte[PollMessage.Length];
             var lastMissing = new Dictionary<IpAddress, List<uint>>();
+            // The fewest datagrams each target has reported missing: a round in which one of them got closer is progress.
+            var fewestMissing = new Dictionary<IpAddress, int>();
             int pollRound = 0, multicastRounds = 0, unicastRounds = 0;
             var roundTimeout = o.RoundTimeout;
             long writeWaitStarted = 0;
@@ -375,13 +377,14 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
                 roundTimeout = pending.Any(t => !answered.ContainsKey(t)) ? TimeSpan.FromTicks(Math.Min(roundTimeout.Ticks * 2, o.RoundTimeout.Ticks * 8)) : o.RoundTimeout;
                 var union = new SortedSet<uint>();
                 var needing = new List<IpAddress>();
-                bool silent = false;
+                bool silent = false, progress = false;
                 foreach (var t in pending)
                 {
                     if (!answered.TryGetValue(t, out var a)) { silent = true; continue; }
                     if ((a.State & AckState.Writing) != 0) continue;
                     var missing = MissingFrom(a, count);
                     lastMissing[t] = missing;
+                    if (missing.Count < fewestMissing.GetValueOrDefault(t, count)) { fewestMissing[t] = missing.Count; progress = true; }
                     union.UnionWith(missing);
                     needing.Add(t);
                 }
@@ -403,7 +406,12 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
                 }
                 else
                 {
-                    if (unicastRounds++ >= o.MaxUnicastRounds) break;
+                    // A straggler that recovers a little more every few rounds (a lossy link, a starved receiver dropping
+                    // what its socket buffer cannot hold) is not given up on: only consecutive rounds in which nobody got
+                    // closer count. Each round with progress lowers some target's count of missing datagrams, so those are
+                    // bounded too, as is the whole push by its Deadline; a dead target ends it after MaxUnicastRounds.
+                    if (progress) unicastRounds = 0;
+                    else if (unicastRounds++ >= o.MaxUnicastRounds) break;
                     foreach (var t in needing)
                     {
                         foreach (uint i in lastMissing[t]) await SendIndex(i, [t]).ConfigureAwait(false);

@@ -26,7 +26,11 @@ public sealed record PushOptions
     public bool ForceUnicast { get; init; }
     /// <summary>Multicast repair rounds before the unicast fallback for stragglers.</summary>
     public int MaxRepairRounds { get; init; } = 3;
-    /// <summary>Unicast rounds per straggler after the multicast rounds.</summary>
+    /// <summary>
+    /// Consecutive unicast rounds, after the multicast rounds, in which no straggler got closer (reported fewer datagrams
+    /// missing than ever before) before the stragglers are given up; a round with progress starts the count again. A
+    /// silent target makes no progress.
+    /// </summary>
     public int MaxUnicastRounds { get; init; } = 3;
     /// <summary>
     /// How long to wait for answers to a poll or a rendezvous before the next round (a round ends as soon as every

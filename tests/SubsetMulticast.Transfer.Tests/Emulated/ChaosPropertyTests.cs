@@ -112,6 +112,35 @@ public sealed class ChaosPropertyTests(ITestOutputHelper output)
         Assert.True(c.Servers[0].Counters.Drops(DropReason.Truncated) + c.Servers[0].Counters.Drops(DropReason.OutOfRange) > 0);
     }
 
+    /// <summary>
+    /// A target on a lossy link (a starved receiver drops what its socket buffer cannot hold) that recovers a little
+    /// more with every unicast round is not given up on after a fixed count of rounds: only rounds in which no target
+    /// got closer count against <see cref="PushOptions.MaxUnicastRounds"/>. (Each row failed before: the target timed
+    /// out after its two unicast rounds.) At 40 % loss the three unicast rendezvous attempts can all be lost, which is
+    /// a different limit, so the rows stop at 30 %.
+    /// </summary>
+    [Theory]
+    [InlineData(11, 0.2)]
+    [InlineData(12, 0.2)]
+    [InlineData(13, 0.3)]
+    [InlineData(14, 0.3)]
+    public async Task LossyTarget_ThatKeepsRecovering_IsRepairedUntilStored(int seed, double drop)
+    {
+        var spec = FabricSpec.LeafSpine(1, 2, 4);
+        var fabric = new Emulator.EmulatedFabric(spec);
+        var chaos = new LinkChaos(seed).On(fabric.Hosts[0], new ChaosRates { Drop = drop });
+        await using var c = await EmulatedCluster.StartAsync(spec, servers: 4, chaos);
+        var victim = c.Fabric.Hosts[0].Ipv4;
+        var chunk = new byte[300_000];
+        new Random(seed).NextBytes(chunk);
+        var r = await c.Client.PushAsync(chunk, [victim, c.Servers[1].Address], EmulatedCluster.Negotiating,
+            new PushOptions { Vlan = c.Vlan, RoundTimeout = TimeSpan.FromMilliseconds(50), MaxRepairRounds = 1, MaxUnicastRounds = 2 });
+        output.WriteLine($"seed {seed}: {string.Join(", ", r.Targets.Select(t => $"{t.Target}={t.Outcome}"))}; repair rounds {r.RepairRounds}, unicast repair datagrams {r.UnicastRepairDatagrams}, dropped {chaos.Counts.Dropped} of {chaos.Counts.Frames}");
+        Assert.True(r.Success, $"seed {seed}: {string.Join(", ", r.Targets.Select(t => $"{t.Target}={t.Outcome}"))}");
+        Assert.Equal(chunk, c.Stores[0].Read(ChunkId.Of(chunk)));
+        Assert.True(r.UnicastRepairDatagrams > 0);
+    }
+
     /// <summary>1 % random loss on every host link, FEC on: the share of puts that needed no repair round.</summary>
     [Fact]
     public async Task OnePercentLoss_WithFec_MostPutsNeedNoRepairRound()
