@@ -64,14 +64,24 @@ internal sealed class Testbed : IDisposable
     public string Ofctl(string args) => _ovs.Ofctl(args);
     public string Appctl(string args) => _ovs.Appctl(args);
 
+    /// <summary>
+    /// ovs-vswitchd opens a bridge's OpenFlow management socket a moment after add-br returns, and on a loaded machine
+    /// (a bridge reconfigured with its snooping or fail mode) a moment can be seconds: ovs-ofctl fails with "not a
+    /// bridge or a socket" until then. Bounded at 30 s, then fails with the daemon's log.
+    /// </summary>
+    private void AwaitManagementSocket(string br)
+    {
+        string path = Path.Combine(Dir, $"{br}.mgmt");
+        for (int i = 0; i < 600 && !File.Exists(path); i++) Thread.Sleep(50);
+        if (!File.Exists(path)) throw new InvalidOperationException($"ovs-vswitchd did not open {path} in 30 s:\n{_ovs.LogTail()}");
+    }
+
     public void Build()
     {
         _ovs.Start();
         ulong dpid = 0x10;
         foreach (var br in Bridges) _ovs.AddBridge(br, dpid++, failMode: "standalone");
-        // ovs-vswitchd opens each bridge's OpenFlow management socket a moment after add-br returns.
-        foreach (var br in Bridges)
-            for (int i = 0; i < 200 && !File.Exists(Path.Combine(Dir, $"{br}.mgmt")); i++) Thread.Sleep(50);
+        foreach (var br in Bridges) AwaitManagementSocket(br);
         string rate = $"{RateMbit}mbit";
         for (int h = 0; h < Hosts; h++)
         {
@@ -122,6 +132,7 @@ internal sealed class Testbed : IDisposable
         {
             Vsctl($"del-controller {br}");
             Vsctl($"set bridge {br} fail_mode=standalone mcast_snooping_enable=true other_config:mcast-snooping-disable-flood-unregistered={(!floodUnregistered).ToString().ToLowerInvariant()}");
+            AwaitManagementSocket(br);
             Ofctl($"del-flows {br}");
             Ofctl($"del-groups {br}");
             Ofctl($"add-flow {br} priority=0,actions=NORMAL");
@@ -138,6 +149,7 @@ internal sealed class Testbed : IDisposable
         foreach (var br in Bridges)
         {
             Vsctl($"set bridge {br} mcast_snooping_enable=false fail_mode=secure");
+            AwaitManagementSocket(br);
             Ofctl($"del-flows {br}");
             Ofctl($"del-groups {br}");
             Vsctl($"set-controller {br} tcp:127.0.0.1:{openFlowPort}");
