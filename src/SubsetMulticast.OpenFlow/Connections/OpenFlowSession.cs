@@ -470,7 +470,10 @@ public sealed class OpenFlowSession : IAsyncDisposable
                 var flush = await _pipe.Output.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted) throw new OpenFlowSessionException($"session {Name}: the switch stopped reading");
                 foreach (var w in batch.Writes) w.MarkWritten();
-                ArmBarrierTimer(batch.Deadline = _time.GetUtcNow() + _options.RequestTimeout);
+                // An infinite (or absurdly long) timeout never fires, as a timer created with it never did.
+                var timeout = _options.RequestTimeout;
+                batch.Deadline = timeout == Timeout.InfiniteTimeSpan || timeout > TimeSpan.FromDays(365) ? DateTimeOffset.MaxValue : _time.GetUtcNow() + timeout;
+                if (batch.Deadline != DateTimeOffset.MaxValue) ArmBarrierTimer(batch.Deadline);
             }
             catch (Exception ex) when (ex is OpenFlowSessionException or IOException or InvalidOperationException or ObjectDisposedException)
             {
