@@ -28,6 +28,15 @@ public sealed record LoadReport
     public long AllocatedBytes { get; init; }
     public int Gen0Collections { get; init; }
     public int Gen2Collections { get; init; }
+
+    /// <summary>Contended <see cref="Monitor"/> entries in the window (whole process).</summary>
+    public long LockContentions { get; init; }
+
+    /// <summary>Thread-pool work items completed in the window (socket completions, continuations, pumps).</summary>
+    public long WorkItems { get; init; }
+
+    /// <summary>Barrier batches the switches confirmed in the window (null without OpenFlow).</summary>
+    public long? Barriers { get; init; }
     public required long ManagedBytesBefore { get; init; }
     public required long ManagedBytesAfterFill { get; init; }
     public required long WorkingSetPeak { get; init; }
@@ -51,6 +60,8 @@ public sealed record LoadReport
         b.AppendLine(c, $"  release {Release}");
         b.AppendLine(c, $"  process CPU {CpuCores:0.00} cores (controller and emulated switches share the process) = {(Cycles > 0 ? CpuCores * Elapsed.TotalSeconds * 1e6 / Cycles : 0):0} µs per cycle; JIT still compiling in the window: {JitMethods:N0} methods, {JitTime.TotalMilliseconds:0} ms (wall); working set peak {WorkingSetPeak / 1048576.0:0} MiB");
         b.AppendLine(c, $"  allocated {AllocatedBytes / (double)Math.Max(1, Cycles):N0} B per cycle (whole process), {Gen0Collections} gen0 / {Gen2Collections} gen2 collections in the window");
+        double perCycle(long n) => n / (double)Math.Max(1, Cycles);
+        b.AppendLine(c, $"  per cycle: {perCycle(LockContentions):0.00} contended lock entries, {perCycle(WorkItems):0.0} thread-pool work items{(Barriers is { } br ? $", {perCycle(br):0.00} barrier batches (switch writes)" : "")}");
         b.AppendLine(c, $"  tables at the end: {LiveAtEnd:N0} live groups; {Tables}");
         return b.ToString();
     }

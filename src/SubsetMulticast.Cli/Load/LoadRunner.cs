@@ -110,6 +110,10 @@ public static class LoadRunner
         long jitMethods0 = System.Runtime.JitInfo.GetCompiledMethodCount();
         long alloc0 = GC.GetTotalAllocatedBytes();
         int gc0 = GC.CollectionCount(0), gc2 = GC.CollectionCount(2);
+        // Whether a lock or the thread pool is where the time goes: contended Monitor entries (the lifecycle's lock, the
+        // switch gates, the emulated agents' tables) and work items per cycle; barrier batches per cycle say how well
+        // concurrent transactions to one switch share a write and a barrier.
+        long contention0 = Monitor.LockContentionCount, items0 = ThreadPool.CompletedWorkItemCount, barriers0 = bench.Barriers;
         var window = Stopwatch.StartNew();
         Volatile.Write(ref run.Phase, 1);
         var deadline = DateTime.UtcNow + o.Duration;
@@ -126,6 +130,7 @@ public static class LoadRunner
         long jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethods0;
         long allocated = GC.GetTotalAllocatedBytes() - alloc0;
         int gen0 = GC.CollectionCount(0) - gc0, gen2 = GC.CollectionCount(2) - gc2;
+        long contentions = Monitor.LockContentionCount - contention0, items = ThreadPool.CompletedWorkItemCount - items0, barriers = bench.Barriers - barriers0;
         await Task.WhenAll(tasks).ConfigureAwait(false);
 
         // Optimistic creates are confirmed (or undone) after their answer; let the last ones settle before the audit.
@@ -153,6 +158,9 @@ public static class LoadRunner
             AllocatedBytes = allocated,
             Gen0Collections = gen0,
             Gen2Collections = gen2,
+            LockContentions = contentions,
+            WorkItems = items,
+            Barriers = o.Switches == LoadSwitches.OpenFlow ? barriers : null,
             ManagedBytesBefore = heapBefore,
             ManagedBytesAfterFill = heapAfterFill,
             WorkingSetPeak = proc.PeakWorkingSet64,
@@ -315,6 +323,10 @@ public static class LoadRunner
         public required int SwitchCount { get; init; }
         public required TimeSpan ConnectTime { get; init; }
         public required TimeSpan LearnTime { get; init; }
+
+        /// <summary>Barrier batches confirmed by the switches so far (OpenFlow only).</summary>
+        public long Barriers => Interlocked.Read(ref BarrierCount);
+        protected long BarrierCount;
         public abstract TableCheck CheckTables(GroupCoordinator groups, LoadOptions o);
 
         /// <summary>From now on every switch refuses GROUP_MOD ADDs for one group id in <paramref name="oneIn"/> (the kept live groups are made first).</summary>
@@ -358,7 +370,7 @@ public static class LoadRunner
             await switches.WaitForPacketInsSentAsync(wait).ConfigureAwait(false);
             await EmulatedOpenFlowFabric.PollAsync(() => service.References.TryGet(Vlan, ReferenceFor(o), out var g) && g.SwitchCount == fabric.Switches.Count, wait, "reference group on every switch", TimeProvider.System, ct).ConfigureAwait(false);
             await EmulatedOpenFlowFabric.PollAsync(() => service.Hosts.Count == fabric.Hosts.Count, wait, "every host located", TimeProvider.System, ct).ConfigureAwait(false);
-            return new OpenFlowBench
+            var bench = new OpenFlowBench
             {
                 Service = service,
                 Switches = switches,
@@ -368,7 +380,11 @@ public static class LoadRunner
                 ConnectTime = connected,
                 LearnTime = watch.Elapsed - connected,
             };
+            foreach (var session in service.Listener.Switches.Values) session.BarrierCompleted += bench.OnBarrier;
+            return bench;
         }
+
+        private void OnBarrier(OpenFlowSession session, TimeSpan roundTrip) => Interlocked.Increment(ref BarrierCount);
 
         public override async Task QuiesceAsync(GroupCoordinator groups)
         {

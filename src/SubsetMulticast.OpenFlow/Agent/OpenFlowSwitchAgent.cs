@@ -521,48 +521,79 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
 
     private ErrorMessage? ApplyGroup(GroupMod g)
     {
-        // The refused request's first 64 bytes, encoded only when it is refused.
-        byte[] Echo() { var raw = g.ToArray(); return raw[..Math.Min(64, raw.Length)]; }
         lock (_gate)
         {
             switch (g.Command)
             {
                 case GroupModCommand.Add:
-                    if (_groups.ContainsKey(g.GroupId)) return new ErrorMessage(OfpErrorNames.GroupModFailed, OfpErrorNames.GroupExists, Echo());
+                    if (_groups.ContainsKey(g.GroupId)) return new ErrorMessage(OfpErrorNames.GroupModFailed, OfpErrorNames.GroupExists, Echo(g));
                     _groups[g.GroupId] = g; return null;
                 case GroupModCommand.Modify:
-                    if (!_groups.ContainsKey(g.GroupId)) return new ErrorMessage(OfpErrorNames.GroupModFailed, OfpErrorNames.UnknownGroup, Echo());
+                    if (!_groups.ContainsKey(g.GroupId)) return new ErrorMessage(OfpErrorNames.GroupModFailed, OfpErrorNames.UnknownGroup, Echo(g));
                     _groups[g.GroupId] = g; return null;
                 case GroupModCommand.Delete:
                     if (g.GroupId == Ofp.GroupAll) { _groups.Clear(); _flows.RemoveAll(f => f.Instructions.OfType<ApplyActions>().Any(a => a.Actions.OfType<GroupAction>().Any())); }
-                    else { _groups.Remove(g.GroupId); _flows.RemoveAll(f => UsesGroup(f, g.GroupId)); }
+                    else { _groups.Remove(g.GroupId); RemoveFlowsUsing(g.GroupId); }
                     return null;
                 default:
-                    return new ErrorMessage(OfpErrorNames.GroupModFailed, 11, Echo()); // BAD_COMMAND
+                    return new ErrorMessage(OfpErrorNames.GroupModFailed, 11, Echo(g)); // BAD_COMMAND
             }
         }
     }
 
+    // ApplyGroup/ApplyFlow run for every GROUP_MOD and FLOW_MOD under load: no lambda captures their argument (a
+    // captured parameter allocates its closure on every call, taken or not), the table is filtered in place.
+
+    /// <summary>The refused request's first 64 bytes, encoded only when it is refused.</summary>
+    private static byte[] Echo(OfpMessage m) { var raw = m.ToArray(); return raw[..Math.Min(64, raw.Length)]; }
+
+    /// <summary>Removes every flow that sends to group <paramref name="gid"/> (a group delete takes its flows with it). Under _gate.</summary>
+    private void RemoveFlowsUsing(uint gid)
+    {
+        int kept = 0;
+        for (int i = 0; i < _flows.Count; i++)
+            if (!UsesGroup(_flows[i], gid)) _flows[kept++] = _flows[i];
+        _flows.RemoveRange(kept, _flows.Count - kept);
+    }
+
+    private static bool CookieOk(FlowMod x, FlowMod f) => (x.Cookie & f.CookieMask) == (f.Cookie & f.CookieMask);
+
     private void ApplyFlow(FlowMod f)
     {
-        bool CookieOk(FlowMod x) => (x.Cookie & f.CookieMask) == (f.Cookie & f.CookieMask);
         lock (_gate)
         {
+            int kept = 0;
             switch (f.Command)
             {
                 case FlowModCommand.Add:
-                    _flows.RemoveAll(x => x.TableId == f.TableId && x.Priority == f.Priority && x.Match.SameAs(f.Match));
-                    _flows.Add(f with { Xid = 0 }); break;
+                    for (int i = 0; i < _flows.Count; i++)
+                    {
+                        var x = _flows[i];
+                        if (!(x.TableId == f.TableId && x.Priority == f.Priority && x.Match.SameAs(f.Match))) _flows[kept++] = x;
+                    }
+                    _flows.RemoveRange(kept, _flows.Count - kept);
+                    _flows.Add(f.Xid == 0 ? f : f with { Xid = 0 }); break;
                 case FlowModCommand.Modify:
                 case FlowModCommand.ModifyStrict:
                     for (int i = 0; i < _flows.Count; i++)
-                        if (CookieOk(_flows[i]) && _flows[i].Match.SameAs(f.Match) && (f.Command == FlowModCommand.Modify || _flows[i].Priority == f.Priority))
+                        if (CookieOk(_flows[i], f) && _flows[i].Match.SameAs(f.Match) && (f.Command == FlowModCommand.Modify || _flows[i].Priority == f.Priority))
                             _flows[i] = _flows[i] with { Instructions = f.Instructions };
                     break;
                 case FlowModCommand.DeleteStrict:
-                    _flows.RemoveAll(x => x.Priority == f.Priority && x.Match.SameAs(f.Match) && CookieOk(x)); break;
+                    for (int i = 0; i < _flows.Count; i++)
+                    {
+                        var x = _flows[i];
+                        if (!(x.Priority == f.Priority && x.Match.SameAs(f.Match) && CookieOk(x, f))) _flows[kept++] = x;
+                    }
+                    _flows.RemoveRange(kept, _flows.Count - kept); break;
                 case FlowModCommand.Delete:
-                    _flows.RemoveAll(x => CookieOk(x) && (f.Match.SameAs(OfpMatch.Any) || x.Match.SameAs(f.Match))); break;
+                    bool all = f.Match.SameAs(OfpMatch.Any);
+                    for (int i = 0; i < _flows.Count; i++)
+                    {
+                        var x = _flows[i];
+                        if (!(CookieOk(x, f) && (all || x.Match.SameAs(f.Match)))) _flows[kept++] = x;
+                    }
+                    _flows.RemoveRange(kept, _flows.Count - kept); break;
             }
         }
     }

@@ -470,7 +470,10 @@ public sealed class OpenFlowSession : IAsyncDisposable
                 var flush = await _pipe.Output.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted) throw new OpenFlowSessionException($"session {Name}: the switch stopped reading");
                 foreach (var w in batch.Writes) w.MarkWritten();
-                batch.ArmTimeout(this, barrierXid, _options.RequestTimeout, _time);
+                // An infinite (or absurdly long) timeout never fires, as a timer created with it never did.
+                var timeout = _options.RequestTimeout;
+                batch.Deadline = timeout == Timeout.InfiniteTimeSpan || timeout > TimeSpan.FromDays(365) ? DateTimeOffset.MaxValue : _time.GetUtcNow() + timeout;
+                if (batch.Deadline != DateTimeOffset.MaxValue) ArmBarrierTimer(batch.Deadline);
             }
             catch (Exception ex) when (ex is OpenFlowSessionException or IOException or InvalidOperationException or ObjectDisposedException)
             {
@@ -504,7 +507,6 @@ public sealed class OpenFlowSession : IAsyncDisposable
     {
         if (!_barriers.TryRemove(xid, out var batch)) return false;
         Released();
-        batch.DisarmTimeout();
         BarrierCompleted?.Invoke(this, _time.GetElapsedTime(batch.SentAt));
         // Completing only sets results (continuations run on the pool): the read loop goes straight on.
         foreach (var w in batch.Writes) w.Confirm();
@@ -535,23 +537,62 @@ public sealed class OpenFlowSession : IAsyncDisposable
         foreach (var w in batch.Writes) w.TimeOut();
     }
 
-    /// <summary>Submissions written together and confirmed by one barrier; one timer for the lot.</summary>
+    /// <summary>Submissions written together and confirmed by one barrier; the channel's one timer watches its deadline.</summary>
     private sealed class BarrierBatch(SwitchWrite[] writes, long sentAt)
     {
-        private ITimer? _timeout;
         public SwitchWrite[] Writes { get; } = writes;
         public long SentAt { get; } = sentAt;
 
-        public void ArmTimeout(OpenFlowSession session, uint xid, TimeSpan timeout, TimeProvider time)
-        {
-            var timer = time.CreateTimer(static s => { var (session, xid) = ((OpenFlowSession, uint))s!; session.TimeOut(xid); },
-                (session, xid), timeout, Timeout.InfiniteTimeSpan);
-            Interlocked.Exchange(ref _timeout, timer);
-            // Confirmed while the timer was being made: ConfirmBatch's disarm may have missed it.
-            if (!session._barriers.ContainsKey(xid)) DisarmTimeout();
-        }
+        /// <summary>When the batch times out unless its barrier reply came (set once written).</summary>
+        public DateTimeOffset Deadline { get; set; } = DateTimeOffset.MaxValue;
+    }
 
-        public void DisarmTimeout() => Interlocked.Exchange(ref _timeout, null)?.Dispose();
+    // One timer per channel for every batch awaiting its barrier, not one per batch: creating and disposing a timer for
+    // each batch took the timer queue's lock and two allocations per switch write under load. The timer stays armed for
+    // the earliest deadline it knows of; a batch confirmed before it does not disarm it — when it fires it times out
+    // what is overdue and re-arms for the earliest deadline left, so under steady load it fires once per RequestTimeout.
+    private readonly Lock _timerGate = new();
+    private ITimer? _barrierTimer;
+    private DateTimeOffset _timerDue = DateTimeOffset.MaxValue; // MaxValue: not armed
+    private bool _timerClosed;
+
+    /// <summary>A timer is armed that fires no later than <paramref name="deadline"/>.</summary>
+    private void ArmBarrierTimer(DateTimeOffset deadline)
+    {
+        lock (_timerGate)
+        {
+            if (_timerClosed || _timerDue <= deadline) return;
+            _timerDue = deadline;
+            // Never less than 1 ms: the system timer counts whole milliseconds, and OnBarrierTimer forgives 1 ms early.
+            var due = deadline - _time.GetUtcNow();
+            if (due < TimeSpan.FromMilliseconds(1)) due = TimeSpan.FromMilliseconds(1);
+            _barrierTimer ??= _time.CreateTimer(static s => ((OpenFlowSession)s!).OnBarrierTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _barrierTimer.Change(due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void OnBarrierTimer()
+    {
+        lock (_timerGate) _timerDue = DateTimeOffset.MaxValue;
+        // The system timer rounds to whole milliseconds and may fire up to one early: what is due within 1 ms is due.
+        var now = _time.GetUtcNow() + TimeSpan.FromMilliseconds(1);
+        var next = DateTimeOffset.MaxValue;
+        foreach (var (xid, batch) in _barriers)
+        {
+            if (batch.Deadline <= now) TimeOut(xid);
+            else if (batch.Deadline < next) next = batch.Deadline;
+        }
+        if (next != DateTimeOffset.MaxValue) ArmBarrierTimer(next);
+    }
+
+    private void CloseBarrierTimer()
+    {
+        lock (_timerGate)
+        {
+            _timerClosed = true;
+            _barrierTimer?.Dispose();
+            _barrierTimer = null;
+        }
     }
 
     private void FailQueued(string reason)
@@ -568,7 +609,8 @@ public sealed class OpenFlowSession : IAsyncDisposable
         _hello.TrySetCanceled();
         foreach (var p in _pending.Values) p.Abort(reason);
         foreach (var xid in _barriers.Keys)
-            if (_barriers.TryRemove(xid, out var batch)) { Interlocked.Decrement(ref _inFlight); batch.DisarmTimeout(); foreach (var w in batch.Writes) w.Abort(reason); }
+            if (_barriers.TryRemove(xid, out var batch)) { Interlocked.Decrement(ref _inFlight); foreach (var w in batch.Writes) w.Abort(reason); }
+        CloseBarrierTimer();
         FailQueued(reason);
         _closing.Cancel();
         await _writeLock.WaitAsync().ConfigureAwait(false);

@@ -44,13 +44,14 @@ public abstract record OfpAction
     public static int LengthOf(IReadOnlyList<OfpAction> actions)
     {
         int n = 0;
-        foreach (var a in actions) n += a.EncodedLength;
+        // Index loops: foreach over an IReadOnlyList boxes an enumerator, on every message encoded.
+        for (int i = 0; i < actions.Count; i++) n += actions[i].EncodedLength;
         return n;
     }
 
     public static void WriteAll(ref SpanWriter w, IReadOnlyList<OfpAction> actions)
     {
-        foreach (var a in actions) a.Write(ref w);
+        for (int i = 0; i < actions.Count; i++) actions[i].Write(ref w);
     }
 }
 
@@ -105,7 +106,7 @@ public abstract record OfpInstruction
     public static int LengthOf(IReadOnlyList<OfpInstruction> instructions)
     {
         int n = 0;
-        foreach (var i in instructions) n += i.EncodedLength;
+        for (int i = 0; i < instructions.Count; i++) n += instructions[i].EncodedLength;
         return n;
     }
 }
@@ -167,7 +168,7 @@ public sealed record OfpBucket(IReadOnlyList<OfpAction> Actions, ushort Weight =
     public static int LengthOf(IReadOnlyList<OfpBucket> buckets)
     {
         int n = 0;
-        foreach (var b in buckets) n += b.EncodedLength;
+        for (int i = 0; i < buckets.Count; i++) n += buckets[i].EncodedLength;
         return n;
     }
 

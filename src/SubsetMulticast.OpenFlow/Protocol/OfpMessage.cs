@@ -336,7 +336,7 @@ public sealed record FlowMod(FlowModCommand Command, OfpMatch Match, IReadOnlyLi
         w.U64(Cookie); w.U64(CookieMask); w.U8(TableId); w.U8((byte)Command); w.U16(IdleTimeout); w.U16(HardTimeout);
         w.U16(Priority); w.U32(BufferId); w.U32(OutPort); w.U32(OutGroup); w.U16(Flags); w.Zero(2);
         Match.Write(ref w);
-        foreach (var i in Instructions) i.Write(ref w);
+        for (int i = 0; i < Instructions.Count; i++) Instructions[i].Write(ref w);
     }
 
     internal static FlowMod ReadBody(ref SpanReader r)
@@ -365,7 +365,7 @@ public sealed record GroupMod(GroupModCommand Command, GroupType GroupType, uint
     protected override void WriteBody(ref SpanWriter w)
     {
         w.U16((ushort)Command); w.U8((byte)GroupType); w.U8(0); w.U32(GroupId);
-        foreach (var b in Buckets) b.Write(ref w);
+        for (int i = 0; i < Buckets.Count; i++) Buckets[i].Write(ref w);
     }
 
     internal static GroupMod ReadBody(ref SpanReader r)

@@ -52,6 +52,10 @@ public class OvsThroughputTests(ITestOutputHelper output)
         var setups = new List<double>[clients];
         var deadline = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
         double load0 = LoadAverage();
+        // What limits it: the CPU ovs-vswitchd and this process (controller side and clients) each got in the window.
+        int vswitchd = int.Parse(File.ReadAllText(Path.Combine(lab.Dir, "vswitchd.pid")).Trim(), CultureInfo.InvariantCulture);
+        var self = Process.GetCurrentProcess();
+        double ovsCpu0 = ProcessCpuSeconds(vswitchd), selfCpu0 = self.TotalProcessorTime.TotalSeconds;
         var wall = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(client => Task.Run(async () =>
         {
@@ -72,11 +76,14 @@ public class OvsThroughputTests(ITestOutputHelper output)
             }
         }))).WaitAsync(TimeSpan.FromSeconds(seconds + 120));
         var elapsed = wall.Elapsed;
+        self.Refresh();
+        double ovsCores = (ProcessCpuSeconds(vswitchd) - ovsCpu0) / elapsed.TotalSeconds, selfCores = (self.TotalProcessorTime.TotalSeconds - selfCpu0) / elapsed.TotalSeconds;
         var all = setups.SelectMany(x => x).Order().ToArray();
         double P(double q) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(q * all.Length))];
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{DateTime.UtcNow:u} OVS 3 bridges, {clients} clients, {elapsed.TotalSeconds:0.0} s: {cycles:N0} create+release = {cycles / elapsed.TotalSeconds:N0}/s; " +
-            $"failures {failures}; setup p50 {P(0.5):0.000} ms, p99 {P(0.99):0.000} ms, p99.9 {P(0.999):0.000} ms; load average {load0:0.0} → {LoadAverage():0.0}"));
+            $"failures {failures}; setup p50 {P(0.5):0.000} ms, p99 {P(0.99):0.000} ms, p99.9 {P(0.999):0.000} ms; load average {load0:0.0} → {LoadAverage():0.0}; " +
+            $"CPU: ovs-vswitchd {ovsCores:0.00} cores = {ovsCores * elapsed.TotalSeconds * 1e6 / Math.Max(1, cycles):0} µs per cycle, controller + clients {selfCores:0.00} cores = {selfCores * elapsed.TotalSeconds * 1e6 / Math.Max(1, cycles):0} µs per cycle"));
 
         Assert.Equal(0, failures);
         Assert.True(cycles > 0);
@@ -91,6 +98,14 @@ public class OvsThroughputTests(ITestOutputHelper output)
             var flows = (await lab.OfctlAsync($"dump-flows {bridge}")).Split('\n').Count(l => l.Contains("actions=group:", StringComparison.Ordinal));
             Assert.Equal(Kept, flows);
         }
+    }
+
+    /// <summary>utime + stime of a process from /proc (fields 14 and 15, after the parenthesised name), in seconds.</summary>
+    private static double ProcessCpuSeconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0; // USER_HZ
     }
 
     private static double LoadAverage() =>
