@@ -220,9 +220,17 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
     /// went with it, so we write to no switch until we claim one again. The node does not stop: its watch goes on (it
     /// still lists every group and serves requests) and it joins again with a new lease.
     /// </summary>
+    /// <summary>No longer master of <paramref name="switchId"/>: the switch's new master demotes us there; we stop writing now.</summary>
+    private void Demote(string switchId)
+    {
+        Log.Demoted(_log, NodeId, switchId);
+        if (_listener.TryGetSwitch(switchId, out var session)) session.Role = ControllerRole.Slave;
+    }
+
     private void LostLease()
     {
         Log.LeaseLost(_log, NodeId);
+        foreach (var sw in _mine.Keys) if (_listener.TryGetSwitch(sw, out var session)) session.Role = ControllerRole.Slave;
         _mine.Clear();
         Interlocked.Exchange(ref _reported, 0);
     }
@@ -368,11 +376,11 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                     Take(kind, e.Kv, deleted);
                     if (deleted)
                     {
-                        if (_mine.TryRemove(sw, out _)) Log.Demoted(_log, NodeId, sw);
+                        if (_mine.TryRemove(sw, out _)) Demote(sw);
                         if (_listener.TryGetSwitch(sw, out _)) ScheduleClaim(sw);
                     }
                     else if (_masters.TryGetValue(sw, out var now) && now.Node != NodeId && _mine.TryRemove(sw, out _))
-                        Log.Demoted(_log, NodeId, sw);
+                        Demote(sw);
                     _ = before;
                     break;
                 }
@@ -558,6 +566,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
     {
         if (!_mine.TryRemove(switchId, out _)) return;
         Log.Resigned(_log, NodeId, switchId);
+        if (_listener.TryGetSwitch(switchId, out var session)) session.Role = ControllerRole.Slave;
         string key = $"{Prefix}/masters/{switchId}";
         var txn = new TxnRequest();
         txn.Compare.Add(new Compare { Key = Utf8(key), Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = Utf8(NodeId) });
@@ -579,6 +588,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
 
     private async Task RequestRoleAsync(OpenFlowSession session, ControllerRole role, ulong generation)
     {
+        session.Role = role; // as asked: a slave-to-be stops its periodic writes at once
         try
         {
             var reply = await session.RequestAsync(new RoleRequest(role, generation), _stop.Token, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
@@ -590,7 +600,11 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
             // ROLE_REQUEST_FAILED/STALE: a newer master has claimed the switch meanwhile (its key's watch event follows).
             // A switch without roles (BAD_TYPE, UNSUP) treats every controller as EQUAL: the etcd mastership alone
             // keeps the others from writing, so this node stays its master.
-            if (role == ControllerRole.Master && e.Error.ErrorType == RoleRequestFailed && e.Error.Code == Stale) _mine.TryRemove(session.SwitchId, out _);
+            if (role == ControllerRole.Master && e.Error.ErrorType == RoleRequestFailed && e.Error.Code == Stale)
+            {
+                _mine.TryRemove(session.SwitchId, out _);
+                session.Role = ControllerRole.Slave;
+            }
         }
         catch (Exception e) when (e is OpenFlowSessionException or TimeoutException)
         {

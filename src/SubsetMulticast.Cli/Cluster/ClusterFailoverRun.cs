@@ -122,7 +122,15 @@ public static class ClusterFailoverRun
                 new OpenFlowFabricOptions { ConnectTimeout = TimeSpan.FromSeconds(30) }, cancellationToken).ConfigureAwait(false);
             log.WriteLine($"{fabric.Switches.Count} emulated switches connected to every node in {watch.Elapsed.TotalSeconds:0.0} s");
             var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            session = OpenFlowFabricSession.RunAsync(switches, new OpenFlowFabricSessionOptions { Group = IpAddress.Parse(Reference), SettleTimeout = o.SettleTimeout },
+            session = OpenFlowFabricSession.RunAsync(switches, new OpenFlowFabricSessionOptions
+                {
+                    Group = IpAddress.Parse(Reference),
+                    SettleTimeout = o.SettleTimeout,
+                    // Hosts report again as a querier with a short interval would make them: a node that was not yet taking
+                    // packet-ins as a slave when the first reports came (or whose packet-ins were dropped under load) learns
+                    // the joins within seconds, not after the emulator's 60 s default (66 s and >120 s learning times, 2026-12-02).
+                    RejoinInterval = TimeSpan.FromSeconds(3),
+                },
                 new Events(ready), cancellationToken: sessionStop.Token);
             await Task.WhenAny(ready.Task, session).ConfigureAwait(false);
             if (session.IsFaulted) await session.ConfigureAwait(false);
@@ -145,6 +153,7 @@ public static class ClusterFailoverRun
                     return t.GetProperty("switches").GetArrayLength() == ids.Count && t.GetProperty("hosts").GetArrayLength() * 2 >= fabric.Hosts.Count
                         && r.EnumerateArray().Any(g => g.GetProperty("group").GetString() == Reference && g.GetProperty("switches").GetArrayLength() >= leaves);
                 }, $"node {nodes[n].Name} to learn the fabric and the joins", o.SettleTimeout, cancellationToken).ConfigureAwait(false);
+                log.WriteLine($"node {nodes[n].Name} learned the fabric and the joins {watch.Elapsed.TotalSeconds:0.0} s after connecting");
             }
             var known = new List<int>();
             foreach (var client in http) known.Add((await GetJsonAsync(client, "api/v1/topology").ConfigureAwait(false)).GetProperty("hosts").GetArrayLength());
