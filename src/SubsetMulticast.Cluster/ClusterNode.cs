@@ -290,7 +290,10 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                     if (r.Canceled) throw new RpcException(new Status(StatusCode.Aborted, $"watch cancelled: {r.CancelReason}"));
                     if (r.Events.Count == 0) continue;
                     await _work.Writer.WriteAsync(r, ct).ConfigureAwait(false);
-                    from = r.Header.Revision + 1;
+                    // Resume after the last event delivered, not after the header's revision: etcd 3.4 sends a catching-up
+                    // watcher at most 1,000 revisions per response with the store's current revision in the header, and a
+                    // watch resumed from there would skip the rest.
+                    from = r.Events[^1].Kv.ModRevision + 1;
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
