@@ -382,8 +382,11 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                         if (_mine.TryRemove(sw, out _)) Demote(sw);
                         if (_listener.TryGetSwitch(sw, out _)) ScheduleClaim(sw);
                     }
-                    else if (_masters.TryGetValue(sw, out var now) && now.Node != NodeId && _mine.TryRemove(sw, out _))
-                        Demote(sw);
+                    else if (_masters.TryGetValue(sw, out var now))
+                    {
+                        if (now.Node != NodeId) { if (_mine.TryRemove(sw, out _)) Demote(sw); }
+                        else if (!_mine.ContainsKey(sw)) DropOrphan(sw, now.Generation);
+                    }
                     _ = before;
                     break;
                 }
@@ -489,7 +492,16 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         txn.Compare.Add(new Compare { Key = Utf8(key), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
         txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Utf8(key), Value = Utf8(NodeId), Lease = _lease } });
         txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = Utf8(key) } });
-        var r = await _kv.TxnAsync(txn, deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct);
+        TxnResponse r;
+        try { r = await _kv.TxnAsync(txn, deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct); }
+        catch (RpcException e) when (!ct.IsCancellationRequested)
+        {
+            // Committed or not, we cannot tell: if the key is ours, its watch event finds us not acting as master and drops
+            // it (DropOrphan); if not, the sweep claims again.
+            Log.StepFailed(_log, NodeId, $"claim of {switchId}", e.Message);
+            Decided(switchId);
+            return;
+        }
         if (!r.Succeeded)
         {
             var kv = r.Responses[0].ResponseRange.Kvs.FirstOrDefault();
@@ -564,6 +576,40 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// etcd names this node master of <paramref name="switchId"/> but the node does not act as its master: a claim whose
+    /// transaction committed while its answer was lost (a gRPC deadline under load), or a MASTER request the switch
+    /// refused STALE. Nobody else claims a switch whose key exists, and this node's applied marks would confirm every
+    /// transaction on it while nobody writes there — the switch stayed masterless for good and acknowledged groups were
+    /// missing on it (tsm cluster-failover, 2026-12-02). The key goes (only that claim of it), so the switch is claimed
+    /// again the ordinary way.
+    /// </summary>
+    private void DropOrphan(string switchId, ulong generation)
+    {
+        Log.Orphaned(_log, NodeId, switchId, generation);
+        string key = $"{Prefix}/masters/{switchId}";
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = Utf8(key), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = (long)generation });
+        txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Utf8(key) } });
+        _ = Task.Run(async () =>
+        {
+            for (int attempt = 0; attempt < 10 && !_stop.IsCancellationRequested; attempt++)
+            {
+                try
+                {
+                    await _kv.TxnAsync(txn, deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: _stop.Token).ConfigureAwait(false);
+                    return;
+                }
+                catch (RpcException e)
+                {
+                    Log.StepFailed(_log, NodeId, "dropping an orphaned mastership", e.Message);
+                    try { await Task.Delay(TimeSpan.FromMilliseconds(200), _time, _stop.Token).ConfigureAwait(false); }
+                    catch (OperationCanceledException) { return; }
+                }
+            }
+        }, CancellationToken.None);
+    }
+
     /// <summary>Gives up the mastership of <paramref name="switchId"/>: our masters key goes (only if still ours).</summary>
     private async Task ResignAsync(string switchId)
     {
@@ -607,6 +653,8 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
             {
                 _mine.TryRemove(session.SwitchId, out _);
                 session.Role = ControllerRole.Slave;
+                // Our key would keep the others from claiming: let it go.
+                if (_masters.TryGetValue(session.SwitchId, out var m) && m.Node == NodeId) DropOrphan(session.SwitchId, m.Generation);
             }
         }
         catch (Exception e) when (e is OpenFlowSessionException or TimeoutException)
@@ -741,6 +789,9 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
 
         [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Node {Node} could not reconcile {Switch} with the store: it gives up the mastership")]
         public static partial void Resigned(ILogger logger, string node, string @switch);
+
+        [LoggerMessage(EventId = 1313, Level = LogLevel.Warning, Message = "Node {Node}: etcd names it master of {Switch} (generation {Generation}) but it does not act as its master; dropping that claim so the switch is claimed again")]
+        public static partial void Orphaned(ILogger logger, string node, string @switch, ulong generation);
 
         [LoggerMessage(EventId = 1312, Level = LogLevel.Information, Message = "Node {Node} joined the cluster again with a new lease")]
         public static partial void Rejoined(ILogger logger, string node);
