@@ -508,7 +508,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
             if (kv is not null)
             {
                 _masters[switchId] = new Mastership(kv.Value.ToStringUtf8(), (ulong)kv.CreateRevision);
-                await RequestRoleAsync(session, ControllerRole.Slave, (ulong)kv.CreateRevision).ConfigureAwait(false);
+                SlaveQuietly(session, (ulong)kv.CreateRevision);
             }
             Decided(switchId);
             return;
@@ -663,6 +663,14 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Tells the switch we are SLAVE without holding the loop for the answer (it is sent at once, so a later MASTER
+    /// request of ours follows it on the connection). Awaited in the loop, one round trip per switch of 100 held the
+    /// watch events back by seconds under load, and switches' bootstraps timed out waiting for their role.
+    /// </summary>
+    private void SlaveQuietly(OpenFlowSession session, ulong generation) =>
+        _ = RequestRoleAsync(session, ControllerRole.Slave, generation).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+
     private void Decided(string switchId)
     {
         if (_connecting.TryRemove(switchId, out var tcs)) tcs.TrySetResult(_mine.ContainsKey(switchId));
@@ -678,7 +686,15 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         _bootstrapping[session.SwitchId] = true;
         Interlocked.Increment(ref _promoting);
         await _work.Writer.WriteAsync(new Connected(session), ct).ConfigureAwait(false);
-        await decided.Task.WaitAsync(TimeSpan.FromSeconds(10), _time, ct).ConfigureAwait(false);
+        try { await decided.Task.WaitAsync(TimeSpan.FromSeconds(10), _time, ct).ConfigureAwait(false); }
+        catch (TimeoutException)
+        {
+            // The loop is behind (a loaded machine, many switches at once): the switch goes on with its bootstrap — the
+            // learner must still see it — and the role is settled when the loop gets there. A claim after this point
+            // runs the writing steps itself, as for a takeover. (Failing the step left the switch unlearned for good.)
+            Log.RoleUndecided(_log, NodeId, session.SwitchId);
+            BootstrapDone(session.SwitchId);
+        }
         return true;
     }
 
@@ -694,7 +710,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                 Restore(sw);
                 await RequestRoleAsync(session, ControllerRole.Master, m.Generation).ConfigureAwait(false);
             }
-            else await RequestRoleAsync(session, ControllerRole.Slave, m.Generation).ConfigureAwait(false);
+            else SlaveQuietly(session, m.Generation);
             Decided(sw);
             return;
         }
@@ -792,6 +808,9 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
 
         [LoggerMessage(EventId = 1313, Level = LogLevel.Warning, Message = "Node {Node}: etcd names it master of {Switch} (generation {Generation}) but it does not act as its master; dropping that claim so the switch is claimed again")]
         public static partial void Orphaned(ILogger logger, string node, string @switch, ulong generation);
+
+        [LoggerMessage(EventId = 1314, Level = LogLevel.Warning, Message = "Node {Node}: {Switch}'s role not settled within 10 s; its bootstrap goes on and the role follows")]
+        public static partial void RoleUndecided(ILogger logger, string node, string @switch);
 
         [LoggerMessage(EventId = 1312, Level = LogLevel.Information, Message = "Node {Node} joined the cluster again with a new lease")]
         public static partial void Rejoined(ILogger logger, string node);
