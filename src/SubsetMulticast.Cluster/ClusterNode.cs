@@ -586,7 +586,6 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
     /// </summary>
     private void DropOrphan(string switchId, ulong generation)
     {
-        Log.Orphaned(_log, NodeId, switchId, generation);
         string key = $"{Prefix}/masters/{switchId}";
         var txn = new TxnRequest();
         txn.Compare.Add(new Compare { Key = Utf8(key), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = (long)generation });
@@ -597,7 +596,10 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
             {
                 try
                 {
-                    await _kv.TxnAsync(txn, deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: _stop.Token).ConfigureAwait(false);
+                    var r = await _kv.TxnAsync(txn, deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: _stop.Token).ConfigureAwait(false);
+                    // Said only when the key was there: a put event processed late (the loop behind, our lease lost since)
+                    // finds that claim gone already, which is no news.
+                    if (r.Succeeded) Log.Orphaned(_log, NodeId, switchId, generation);
                     return;
                 }
                 catch (RpcException e)
@@ -806,7 +808,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Node {Node} could not reconcile {Switch} with the store: it gives up the mastership")]
         public static partial void Resigned(ILogger logger, string node, string @switch);
 
-        [LoggerMessage(EventId = 1313, Level = LogLevel.Warning, Message = "Node {Node}: etcd names it master of {Switch} (generation {Generation}) but it does not act as its master; dropping that claim so the switch is claimed again")]
+        [LoggerMessage(EventId = 1313, Level = LogLevel.Warning, Message = "Node {Node}: etcd names it master of {Switch} (generation {Generation}) but it did not act as its master; that claim was dropped so the switch is claimed again")]
         public static partial void Orphaned(ILogger logger, string node, string @switch, ulong generation);
 
         [LoggerMessage(EventId = 1314, Level = LogLevel.Warning, Message = "Node {Node}: {Switch}'s role not settled within 10 s; its bootstrap goes on and the role follows")]
