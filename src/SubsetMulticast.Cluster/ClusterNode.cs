@@ -220,9 +220,17 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
     /// went with it, so we write to no switch until we claim one again. The node does not stop: its watch goes on (it
     /// still lists every group and serves requests) and it joins again with a new lease.
     /// </summary>
+    /// <summary>No longer master of <paramref name="switchId"/>: the switch's new master demotes us there; we stop writing now.</summary>
+    private void Demote(string switchId)
+    {
+        Log.Demoted(_log, NodeId, switchId);
+        if (_listener.TryGetSwitch(switchId, out var session)) session.Role = ControllerRole.Slave;
+    }
+
     private void LostLease()
     {
         Log.LeaseLost(_log, NodeId);
+        foreach (var sw in _mine.Keys) if (_listener.TryGetSwitch(sw, out var session)) session.Role = ControllerRole.Slave;
         _mine.Clear();
         Interlocked.Exchange(ref _reported, 0);
     }
@@ -282,7 +290,10 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                     if (r.Canceled) throw new RpcException(new Status(StatusCode.Aborted, $"watch cancelled: {r.CancelReason}"));
                     if (r.Events.Count == 0) continue;
                     await _work.Writer.WriteAsync(r, ct).ConfigureAwait(false);
-                    from = r.Header.Revision + 1;
+                    // Resume after the last event delivered, not after the header's revision: etcd 3.4 sends a catching-up
+                    // watcher at most 1,000 revisions per response with the store's current revision in the header, and a
+                    // watch resumed from there would skip the rest.
+                    from = r.Events[^1].Kv.ModRevision + 1;
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
@@ -368,11 +379,14 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                     Take(kind, e.Kv, deleted);
                     if (deleted)
                     {
-                        if (_mine.TryRemove(sw, out _)) Log.Demoted(_log, NodeId, sw);
+                        if (_mine.TryRemove(sw, out _)) Demote(sw);
                         if (_listener.TryGetSwitch(sw, out _)) ScheduleClaim(sw);
                     }
-                    else if (_masters.TryGetValue(sw, out var now) && now.Node != NodeId && _mine.TryRemove(sw, out _))
-                        Log.Demoted(_log, NodeId, sw);
+                    else if (_masters.TryGetValue(sw, out var now))
+                    {
+                        if (now.Node != NodeId) { if (_mine.TryRemove(sw, out _)) Demote(sw); }
+                        else if (!_mine.ContainsKey(sw)) DropOrphan(sw, now.Generation);
+                    }
                     _ = before;
                     break;
                 }
@@ -478,14 +492,23 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         txn.Compare.Add(new Compare { Key = Utf8(key), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
         txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Utf8(key), Value = Utf8(NodeId), Lease = _lease } });
         txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = Utf8(key) } });
-        var r = await _kv.TxnAsync(txn, deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct);
+        TxnResponse r;
+        try { r = await _kv.TxnAsync(txn, deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: ct); }
+        catch (RpcException e) when (!ct.IsCancellationRequested)
+        {
+            // Committed or not, we cannot tell: if the key is ours, its watch event finds us not acting as master and drops
+            // it (DropOrphan); if not, the sweep claims again.
+            Log.StepFailed(_log, NodeId, $"claim of {switchId}", e.Message);
+            Decided(switchId);
+            return;
+        }
         if (!r.Succeeded)
         {
             var kv = r.Responses[0].ResponseRange.Kvs.FirstOrDefault();
             if (kv is not null)
             {
                 _masters[switchId] = new Mastership(kv.Value.ToStringUtf8(), (ulong)kv.CreateRevision);
-                await RequestRoleAsync(session, ControllerRole.Slave, (ulong)kv.CreateRevision).ConfigureAwait(false);
+                SlaveQuietly(session, (ulong)kv.CreateRevision);
             }
             Decided(switchId);
             return;
@@ -553,11 +576,48 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// etcd names this node master of <paramref name="switchId"/> but the node does not act as its master: a claim whose
+    /// transaction committed while its answer was lost (a gRPC deadline under load), or a MASTER request the switch
+    /// refused STALE. Nobody else claims a switch whose key exists, and this node's applied marks would confirm every
+    /// transaction on it while nobody writes there — the switch stayed masterless for good and acknowledged groups were
+    /// missing on it (tsm cluster-failover, 2026-12-02). The key goes (only that claim of it), so the switch is claimed
+    /// again the ordinary way.
+    /// </summary>
+    private void DropOrphan(string switchId, ulong generation)
+    {
+        string key = $"{Prefix}/masters/{switchId}";
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = Utf8(key), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = (long)generation });
+        txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Utf8(key) } });
+        _ = Task.Run(async () =>
+        {
+            for (int attempt = 0; attempt < 10 && !_stop.IsCancellationRequested; attempt++)
+            {
+                try
+                {
+                    var r = await _kv.TxnAsync(txn, deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: _stop.Token).ConfigureAwait(false);
+                    // Said only when the key was there: a put event processed late (the loop behind, our lease lost since)
+                    // finds that claim gone already, which is no news.
+                    if (r.Succeeded) Log.Orphaned(_log, NodeId, switchId, generation);
+                    return;
+                }
+                catch (RpcException e)
+                {
+                    Log.StepFailed(_log, NodeId, "dropping an orphaned mastership", e.Message);
+                    try { await Task.Delay(TimeSpan.FromMilliseconds(200), _time, _stop.Token).ConfigureAwait(false); }
+                    catch (OperationCanceledException) { return; }
+                }
+            }
+        }, CancellationToken.None);
+    }
+
     /// <summary>Gives up the mastership of <paramref name="switchId"/>: our masters key goes (only if still ours).</summary>
     private async Task ResignAsync(string switchId)
     {
         if (!_mine.TryRemove(switchId, out _)) return;
         Log.Resigned(_log, NodeId, switchId);
+        if (_listener.TryGetSwitch(switchId, out var session)) session.Role = ControllerRole.Slave;
         string key = $"{Prefix}/masters/{switchId}";
         var txn = new TxnRequest();
         txn.Compare.Add(new Compare { Key = Utf8(key), Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = Utf8(NodeId) });
@@ -579,6 +639,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
 
     private async Task RequestRoleAsync(OpenFlowSession session, ControllerRole role, ulong generation)
     {
+        session.Role = role; // as asked: a slave-to-be stops its periodic writes at once
         try
         {
             var reply = await session.RequestAsync(new RoleRequest(role, generation), _stop.Token, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
@@ -590,13 +651,27 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
             // ROLE_REQUEST_FAILED/STALE: a newer master has claimed the switch meanwhile (its key's watch event follows).
             // A switch without roles (BAD_TYPE, UNSUP) treats every controller as EQUAL: the etcd mastership alone
             // keeps the others from writing, so this node stays its master.
-            if (role == ControllerRole.Master && e.Error.ErrorType == RoleRequestFailed && e.Error.Code == Stale) _mine.TryRemove(session.SwitchId, out _);
+            if (role == ControllerRole.Master && e.Error.ErrorType == RoleRequestFailed && e.Error.Code == Stale)
+            {
+                _mine.TryRemove(session.SwitchId, out _);
+                session.Role = ControllerRole.Slave;
+                // Our key would keep the others from claiming: let it go.
+                if (_masters.TryGetValue(session.SwitchId, out var m) && m.Node == NodeId) DropOrphan(session.SwitchId, m.Generation);
+            }
         }
         catch (Exception e) when (e is OpenFlowSessionException or TimeoutException)
         {
             Log.RoleRefused(_log, NodeId, session.SwitchId, role, e.Message);
         }
     }
+
+    /// <summary>
+    /// Tells the switch we are SLAVE without holding the loop for the answer (it is sent at once, so a later MASTER
+    /// request of ours follows it on the connection). Awaited in the loop, one round trip per switch of 100 held the
+    /// watch events back by seconds under load, and switches' bootstraps timed out waiting for their role.
+    /// </summary>
+    private void SlaveQuietly(OpenFlowSession session, ulong generation) =>
+        _ = RequestRoleAsync(session, ControllerRole.Slave, generation).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
 
     private void Decided(string switchId)
     {
@@ -613,7 +688,15 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         _bootstrapping[session.SwitchId] = true;
         Interlocked.Increment(ref _promoting);
         await _work.Writer.WriteAsync(new Connected(session), ct).ConfigureAwait(false);
-        await decided.Task.WaitAsync(TimeSpan.FromSeconds(10), _time, ct).ConfigureAwait(false);
+        try { await decided.Task.WaitAsync(TimeSpan.FromSeconds(10), _time, ct).ConfigureAwait(false); }
+        catch (TimeoutException)
+        {
+            // The loop is behind (a loaded machine, many switches at once): the switch goes on with its bootstrap — the
+            // learner must still see it — and the role is settled when the loop gets there. A claim after this point
+            // runs the writing steps itself, as for a takeover. (Failing the step left the switch unlearned for good.)
+            Log.RoleUndecided(_log, NodeId, session.SwitchId);
+            BootstrapDone(session.SwitchId);
+        }
         return true;
     }
 
@@ -629,7 +712,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                 Restore(sw);
                 await RequestRoleAsync(session, ControllerRole.Master, m.Generation).ConfigureAwait(false);
             }
-            else await RequestRoleAsync(session, ControllerRole.Slave, m.Generation).ConfigureAwait(false);
+            else SlaveQuietly(session, m.Generation);
             Decided(sw);
             return;
         }
@@ -724,6 +807,12 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
 
         [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Node {Node} could not reconcile {Switch} with the store: it gives up the mastership")]
         public static partial void Resigned(ILogger logger, string node, string @switch);
+
+        [LoggerMessage(EventId = 1313, Level = LogLevel.Warning, Message = "Node {Node}: etcd names it master of {Switch} (generation {Generation}) but it did not act as its master; that claim was dropped so the switch is claimed again")]
+        public static partial void Orphaned(ILogger logger, string node, string @switch, ulong generation);
+
+        [LoggerMessage(EventId = 1314, Level = LogLevel.Warning, Message = "Node {Node}: {Switch}'s role not settled within 10 s; its bootstrap goes on and the role follows")]
+        public static partial void RoleUndecided(ILogger logger, string node, string @switch);
 
         [LoggerMessage(EventId = 1312, Level = LogLevel.Information, Message = "Node {Node} joined the cluster again with a new lease")]
         public static partial void Rejoined(ILogger logger, string node);

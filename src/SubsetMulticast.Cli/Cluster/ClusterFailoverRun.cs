@@ -33,6 +33,8 @@ public sealed record ClusterFailoverOptions
     public TimeSpan StreamInterval { get; init; } = TimeSpan.FromMilliseconds(20);
     public int NodeTtlSeconds { get; init; } = 1;
     public TimeSpan SettleTimeout { get; init; } = TimeSpan.FromSeconds(120);
+    /// <summary>When set, each node logs (no <c>--quiet</c>) to <c>{dir}/{node}.log</c>: a failed run's story.</summary>
+    public string? NodeLogDirectory { get; init; }
 }
 
 /// <summary>What <see cref="ClusterFailoverRun"/> found.</summary>
@@ -110,7 +112,7 @@ public static class ClusterFailoverRun
         try
         {
             for (int i = 1; i <= o.Nodes; i++)
-                nodes.Add(await NodeProcess.StartAsync($"n{i}", etcdUrl, o.NodeTtlSeconds, cancellationToken).ConfigureAwait(false));
+                nodes.Add(await NodeProcess.StartAsync($"n{i}", etcdUrl, o.NodeTtlSeconds, o.NodeLogDirectory, cancellationToken).ConfigureAwait(false));
             log.WriteLine($"{o.Nodes} nodes up: {string.Join(", ", nodes.Select(n => $"{n.Name} api {n.Api} openflow {n.OpenFlow}"))}");
             var http = nodes.Select(n => new HttpClient { BaseAddress = n.Api, Timeout = TimeSpan.FromSeconds(30) }).ToList();
 
@@ -120,7 +122,15 @@ public static class ClusterFailoverRun
                 new OpenFlowFabricOptions { ConnectTimeout = TimeSpan.FromSeconds(30) }, cancellationToken).ConfigureAwait(false);
             log.WriteLine($"{fabric.Switches.Count} emulated switches connected to every node in {watch.Elapsed.TotalSeconds:0.0} s");
             var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            session = OpenFlowFabricSession.RunAsync(switches, new OpenFlowFabricSessionOptions { Group = IpAddress.Parse(Reference), SettleTimeout = o.SettleTimeout },
+            session = OpenFlowFabricSession.RunAsync(switches, new OpenFlowFabricSessionOptions
+                {
+                    Group = IpAddress.Parse(Reference),
+                    SettleTimeout = o.SettleTimeout,
+                    // Hosts report again as a querier with a short interval would make them: a node that was not yet taking
+                    // packet-ins as a slave when the first reports came (or whose packet-ins were dropped under load) learns
+                    // the joins within seconds, not after the emulator's 60 s default (66 s and >120 s learning times, 2026-12-02).
+                    RejoinInterval = TimeSpan.FromSeconds(3),
+                },
                 new Events(ready), cancellationToken: sessionStop.Token);
             await Task.WhenAny(ready.Task, session).ConfigureAwait(false);
             if (session.IsFaulted) await session.ConfigureAwait(false);
@@ -143,6 +153,7 @@ public static class ClusterFailoverRun
                     return t.GetProperty("switches").GetArrayLength() == ids.Count && t.GetProperty("hosts").GetArrayLength() * 2 >= fabric.Hosts.Count
                         && r.EnumerateArray().Any(g => g.GetProperty("group").GetString() == Reference && g.GetProperty("switches").GetArrayLength() >= leaves);
                 }, $"node {nodes[n].Name} to learn the fabric and the joins", o.SettleTimeout, cancellationToken).ConfigureAwait(false);
+                log.WriteLine($"node {nodes[n].Name} learned the fabric and the joins {watch.Elapsed.TotalSeconds:0.0} s after connecting");
             }
             var known = new List<int>();
             foreach (var client in http) known.Add((await GetJsonAsync(client, "api/v1/topology").ConfigureAwait(false)).GetProperty("hosts").GetArrayLength());
@@ -415,11 +426,11 @@ public static class ClusterFailoverRun
         public Uri Api { get; }
         public IPEndPoint OpenFlow { get; }
 
-        public static async Task<NodeProcess> StartAsync(string name, string etcd, int ttl, CancellationToken ct)
+        public static async Task<NodeProcess> StartAsync(string name, string etcd, int ttl, string? logs, CancellationToken ct)
         {
             var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             psi.ArgumentList.Add(typeof(Program).Assembly.Location);
-            foreach (var a in (string[])["serve", "--openflow", "127.0.0.1:0", "--api", "http://127.0.0.1:0", "--quiet", "--lldp-interval", "1",
+            foreach (var a in (string[])["serve", "--openflow", "127.0.0.1:0", "--api", "http://127.0.0.1:0", .. logs is null ? ["--quiet"] : Array.Empty<string>(), "--lldp-interval", "1",
                 "--cluster", $"etcd={etcd}", "--node-id", name, "--node-ttl", ttl.ToString(CultureInfo.InvariantCulture)])
                 psi.ArgumentList.Add(a);
             var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start tsm serve");
@@ -437,8 +448,18 @@ public static class ClusterFailoverRun
                     if (t.StartsWith("openflow ", StringComparison.Ordinal)) of = t[8..].Trim();
                 }
                 if (api is null || of is null) throw new InvalidOperationException("tsm serve printed no api/openflow address");
-                _ = p.StandardOutput.ReadToEndAsync(CancellationToken.None);
-                _ = p.StandardError.ReadToEndAsync(CancellationToken.None);
+                if (logs is null)
+                {
+                    _ = p.StandardOutput.ReadToEndAsync(CancellationToken.None);
+                    _ = p.StandardError.ReadToEndAsync(CancellationToken.None);
+                }
+                else
+                {
+                    Directory.CreateDirectory(logs);
+                    var file = new StreamWriter(Path.Combine(logs, $"{name}.log")) { AutoFlush = true };
+                    _ = Task.Run(async () => { while (await p.StandardOutput.ReadLineAsync(CancellationToken.None).ConfigureAwait(false) is { } l) lock (file) file.WriteLine(l); }, CancellationToken.None);
+                    _ = Task.Run(async () => { while (await p.StandardError.ReadLineAsync(CancellationToken.None).ConfigureAwait(false) is { } l) lock (file) file.WriteLine(l); }, CancellationToken.None);
+                }
                 return new NodeProcess(name, p, new Uri(api), IPEndPoint.Parse(of));
             }
             catch

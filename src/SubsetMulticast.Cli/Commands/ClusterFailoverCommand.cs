@@ -21,9 +21,10 @@ internal static class ClusterFailoverCommand
         var clients = OptionKinds.Int("--clients", "Concurrent create/release clients over every node.", 1, 256, 4);
         var before = OptionKinds.Int("--before", "Seconds of load before the kill.", 0, 3600, 2);
         var after = OptionKinds.Int("--after", "Seconds of load after every switch has a master again.", 0, 3600, 3);
+        var logs = OptionKinds.Text("--node-logs", "Keep each node's log lines in DIR/{node}.log (default: nodes run --quiet).", "DIR");
         var command = new Command("cluster-failover", "Failover run: N cluster nodes, emulated switches, kill -9 of the busiest master under load; time to master, lost groups, the stream.")
         {
-            fabric, nodes, clients, before, after,
+            fabric, nodes, clients, before, after, logs,
         };
         command.SetAction(async (r, ct) =>
         {
@@ -34,6 +35,7 @@ internal static class ClusterFailoverCommand
                 Clients = r.GetValue(clients),
                 Before = TimeSpan.FromSeconds(r.GetValue(before)),
                 After = TimeSpan.FromSeconds(r.GetValue(after)),
+                NodeLogDirectory = r.GetValue(logs),
             };
             var output = r.InvocationConfiguration.Output;
             ClusterFailoverReport report;

@@ -341,14 +341,23 @@ internal static class ServeCommand
     private static async Task<(EtcdGroupStore? Store, bool Failed)?> OpenStoreAsync(Settings s, TextWriter stderr, CancellationToken cancellationToken)
     {
         if (s.Etcd is null) return null;
-        try
+        // A few tries: an etcd started just before us (a cluster brought up together, a test lab on a loaded machine)
+        // may miss the first deadline; one that stays silent for ~20 s is reported and serve stops.
+        for (int attempt = 1; ; attempt++)
         {
-            return (await EtcdGroupStore.OpenAsync(new EtcdStoreOptions { Endpoints = s.Etcd, CallTimeout = TimeSpan.FromSeconds(5) }, cancellationToken: cancellationToken), false);
-        }
-        catch (EtcdUnavailableException e)
-        {
-            await stderr.WriteLineAsync($"tsm serve: the group store at {s.Etcd} did not answer: {e.Message}");
-            return (null, true);
+            try
+            {
+                return (await EtcdGroupStore.OpenAsync(new EtcdStoreOptions { Endpoints = s.Etcd, CallTimeout = TimeSpan.FromSeconds(5) }, cancellationToken: cancellationToken), false);
+            }
+            catch (EtcdUnavailableException e) when (attempt < 4 && !cancellationToken.IsCancellationRequested)
+            {
+                await stderr.WriteLineAsync($"tsm serve: the group store at {s.Etcd} did not answer ({e.Message}); trying again");
+            }
+            catch (EtcdUnavailableException e)
+            {
+                await stderr.WriteLineAsync($"tsm serve: the group store at {s.Etcd} did not answer: {e.Message}");
+                return (null, true);
+            }
         }
     }
 

@@ -207,6 +207,12 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
                 if (before is null || AddressKey(before) != AddressKey(after))
                     txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Utf8(AddressKey(after)) } });
             }
+            if (before is not null && tx.After is null)
+            {
+                // A release taken back: only if its address is still free in etcd. Another node may have seen the delete and
+                // given the address to a new group meanwhile; putting the old holder back would leave two groups on it.
+                txn.Compare.Add(new Compare { Key = Utf8(AddressKey(before)), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+            }
             if (before is not null)
             {
                 // Back on the lease it had, which is still alive unless the group has meanwhile expired.

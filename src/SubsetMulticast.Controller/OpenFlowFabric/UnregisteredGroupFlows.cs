@@ -100,7 +100,8 @@ public sealed partial class UnregisteredGroupFlows : IDisposable
             var writes = new List<Task>();
             foreach (var (id, session) in _listener.Switches)
             {
-                if (!session.IsReady || !topology.TryGetIndex(id, out int index)) continue;
+                // A slave's writes are refused IS_SLAVE; the master writes them (its bootstrap or takeover resyncs).
+                if (!session.IsReady || session.IsSlave || !topology.TryGetIndex(id, out int index)) continue;
                 var signature = SignatureFor(index);
                 if (_installed.TryGetValue(id, out var had) && had == signature) continue;
                 writes.Add(WriteAsync(session, id, FlowsFor(index), signature, ct));

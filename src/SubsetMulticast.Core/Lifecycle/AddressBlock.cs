@@ -118,6 +118,25 @@ public sealed class AddressBlock
         return true;
     }
 
+    /// <summary>
+    /// Marks <paramref name="address"/> in use because another controller of the cluster holds it now: unlike
+    /// <see cref="TryReserve"/> also when it is held down here (this node released it and its hold-down has not run
+    /// out yet, while the other node's had) — the hold-down must not free an address that has a holder again.
+    /// </summary>
+    public void Claim(IpAddress address)
+    {
+        if (!Contains(address)) return;
+        int offset = Offset(address);
+        if (!IsUsed(offset)) { Mark(offset, true); return; }
+        if (_heldDown.Count == 0) return;
+        int n = _heldDown.Count;
+        for (int i = 0; i < n; i++)
+        {
+            var h = _heldDown.Dequeue();
+            if (h.Offset != offset) _heldDown.Enqueue(h);
+        }
+    }
+
     public void Free(IpAddress address)
     {
         if (Contains(address) && IsUsed(Offset(address))) Mark(Offset(address), false);

@@ -25,6 +25,11 @@ public sealed class GroupLifecycle
     private readonly Dictionary<ushort, VlanBlocks> _vlans;
     private readonly Dictionary<(VlanId, IpAddress), string> _byAddress = new();
     private readonly HashSet<string> _busy = new(StringComparer.Ordinal);
+    // Another controller's record for an address that a transaction of ours still holds (typically our release of the
+    // old group, still waiting for the masters' confirmation, while another node has already reused the address):
+    // kept, newest per id, and taken in once that transaction settles. Dropping it lost the new group on this node for
+    // good — the watch does not deliver it again ("node n3 lost acknowledged groups", issue 12).
+    private readonly Dictionary<string, RendezvousGroup> _waiting = new(StringComparer.Ordinal);
     private long _nextId;
     // No committed group expires before this: the sweep scans the store only once it has passed, not every tick
     // (a million live groups made every one-second sweep a full scan under the lock). Lowered on every commit
@@ -208,6 +213,7 @@ public sealed class GroupLifecycle
                 if (after.Expires < _earliestExpiry) _earliestExpiry = after.Expires;
                 _byAddress[(after.Vlan, after.Address)] = after.Id;
             }
+            TakeWaiting();
         }
     }
 
@@ -226,9 +232,21 @@ public sealed class GroupLifecycle
             if (tx.After is { } after)
             {
                 _busy.Remove(after.Id);
-                if (tx.ReservedAddress) _vlans[after.Vlan.Value].For(after.Address)?.Free(after.Address);
+                // Not when another controller's group has meanwhile been taken in at that address (that is usually why the
+                // store refused this one): the address is that group's now.
+                if (tx.ReservedAddress && !_byAddress.ContainsKey((after.Vlan, after.Address))) _vlans[after.Vlan.Value].For(after.Address)?.Free(after.Address);
             }
+            TakeWaiting();
         }
+    }
+
+    /// <summary>Takes in the records that waited for a transaction of ours to settle (under the lock).</summary>
+    private void TakeWaiting()
+    {
+        if (_waiting.Count == 0) return;
+        var waiting = _waiting.Values.ToList();
+        _waiting.Clear();
+        foreach (var g in waiting) Observe(g); // one still blocked waits again
     }
 
     /// <summary>
@@ -243,13 +261,20 @@ public sealed class GroupLifecycle
         {
             if (_busy.Contains(group.Id) || !_vlans.TryGetValue(group.Vlan.Value, out var blocks)) return false;
             if (_store.TryGet(group.Id, out var had) && had.Version >= group.Version) return false;
+            if (_waiting.TryGetValue(group.Id, out var older) && older.Version > group.Version) return false;
             if (_byAddress.TryGetValue((group.Vlan, group.Address), out var holder) && holder != group.Id)
             {
+                if (_busy.Contains(holder))
+                {
+                    // Our transaction on the old holder settles first (a release of ours the other node has already seen).
+                    _waiting[group.Id] = group;
+                    return false;
+                }
                 // A supersede elsewhere: the address passed to a new group; the old record goes with it.
-                if (_busy.Contains(holder)) return false;
                 _store.Remove(holder);
             }
-            else if (had is null) blocks.For(group.Address)?.TryReserve(group.Address);
+            else if (had is null) blocks.For(group.Address)?.Claim(group.Address);
+            _waiting.Remove(group.Id);
             _store.Put(group);
             _byAddress[(group.Vlan, group.Address)] = group.Id;
             if (group.Expires < _earliestExpiry) _earliestExpiry = group.Expires;
@@ -263,6 +288,7 @@ public sealed class GroupLifecycle
     {
         lock (_gate)
         {
+            _waiting.Remove(id); // a record that waited is gone again
             if (_busy.Contains(id) || !_store.TryGet(id, out var g)) return false;
             _store.Remove(id);
             if (_byAddress.TryGetValue((g.Vlan, g.Address), out var holder) && holder == id)

@@ -54,6 +54,15 @@ public sealed class OpenFlowSession : IAsyncDisposable
     public bool IsReady => _ready.Task.IsCompletedSuccessfully && !IsClosed;
     public bool IsClosed => _closed.Task.IsCompleted;
 
+    /// <summary>
+    /// This controller's OpenFlow 1.3 role on the switch as last settled (a cluster node sets it; EQUAL until then).
+    /// A SLAVE's writes and packet-outs are refused IS_SLAVE, so periodic writers (LLDP probes, flow syncs) skip it.
+    /// </summary>
+    public ControllerRole Role { get; set; } = ControllerRole.Equal;
+
+    /// <summary>True when this controller is SLAVE on the switch: it may read, not write.</summary>
+    public bool IsSlave => Role == ControllerRole.Slave;
+
     /// <summary>Completes with the reason once the session has closed.</summary>
     public Task<string> Closed => _closed.Task;
 

@@ -128,7 +128,7 @@ public sealed class FabricDiscovery : IAsyncDisposable
     private void OnPortStatus(OpenFlowSession session, PortStatus status)
     {
         if (status.Reason == PortStatusReason.Delete || !status.Port.IsUp) Drop(l => Touches(l, session.SwitchId, status.Port.PortNo));
-        else if (status.Reason == PortStatusReason.Add || status.Port.IsUp) _ = ProbeSafeAsync(session);
+        else if ((status.Reason == PortStatusReason.Add || status.Port.IsUp) && !session.IsSlave) _ = ProbeSafeAsync(session);
     }
 
     private void OnDisconnected(OpenFlowSession session, string reason) => Drop(l => l.FromSwitch == session.SwitchId || l.ToSwitch == session.SwitchId);
@@ -154,7 +154,8 @@ public sealed class FabricDiscovery : IAsyncDisposable
             while (!ct.IsCancellationRequested)
             {
                 await Task.Delay(_options.LldpInterval, _time, ct).ConfigureAwait(false);
-                foreach (var s in _listener.Switches.Values.Where(s => s.IsReady)) await ProbeSafeAsync(s).ConfigureAwait(false);
+                // A slave's packet-outs are refused IS_SLAVE (hundreds a second on a large fabric): it learns links from the master's probes.
+                foreach (var s in _listener.Switches.Values.Where(s => s.IsReady && !s.IsSlave)) await ProbeSafeAsync(s).ConfigureAwait(false);
                 var cutoff = _time.GetUtcNow() - _options.LinkTimeout;
                 foreach (var (key, value) in _links)
                     if (value.Seen < cutoff && _links.TryRemove(key, out _)) LinkLost?.Invoke(value.Link);

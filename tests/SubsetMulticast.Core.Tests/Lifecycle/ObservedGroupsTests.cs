@@ -100,4 +100,68 @@ public class ObservedGroupsTests
         Assert.Empty(lifecycle.Store.All());
         Assert.False(lifecycle.TryFindByAddress(tx.After.Vlan, tx.After.Address, out _));
     }
+
+    /// <summary>
+    /// Issue 12's "node n3 lost acknowledged groups": node a releases group A (its transaction waits for the masters'
+    /// confirmation), node b has already seen the release and creates group E at A's address; a's watch delivers E's
+    /// record while a's release of A still holds the address. E must be listed by a once that release settles — either
+    /// way it settles — not dropped for good (the watch does not deliver it again).
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Observe_OfAnAddressOurReleaseStillHolds_IsTakenInWhenTheReleaseSettles(bool commit)
+    {
+        var fabric = new TestFabric(2, 3, 4);
+        var table = fabric.Reference(Reference, fabric.HostList);
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 2, 0, 0, 0, TimeSpan.Zero));
+        var (a, b) = (Node("a"), Node("b"));
+        var first = b.PrepareCreate(new CreateGroupRequest(1, Reference, [fabric.HostList[0].Ip], TimeSpan.FromMinutes(5))).Value!;
+        b.Commit(first);
+        Assert.True(a.Observe(first.After!));
+        var address = first.After!.Address;
+
+        var release = a.PrepareRelease(first.After.Id).Value!; // recorded in the store; a waits for the masters
+        Assert.True(b.ObserveRemoved(first.After.Id));         // b saw the delete at once
+        var reuse = b.PrepareCreate(new CreateGroupRequest(1, Reference, [fabric.HostList[1].Ip], TimeSpan.FromMinutes(5), address)).Value!;
+        Assert.Equal(TransactionKind.Create, reuse.Kind);
+        b.Commit(reuse);
+        var e = reuse.After!;
+        Assert.False(a.Observe(e));                              // a's release still holds the address: not yet
+        if (commit) a.Commit(release); else a.Abort(release);
+
+        Assert.True(a.Store.TryGet(e.Id, out _), $"node a dropped {e.Id}, created by b at {address} while a's release of the old holder was in flight");
+        Assert.False(a.Store.TryGet(first.After.Id, out _));
+        Assert.True(a.TryFindByAddress(e.Vlan, address, out var holder));
+        Assert.Equal(e.Id, holder);
+        Assert.Equal(b.Store.All().Select(g => g.Id), a.Store.All().Select(g => g.Id));
+
+        GroupLifecycle Node(string n) => new(new LifecycleOptions { ReleaseHoldDown = TimeSpan.Zero, IdPrefix = $"rg-{n}-" }.AddVlan(1, "239.255.0.0/28"),
+            table, fabric.Hosts, new InMemoryGroupStore(), time);
+    }
+
+    /// <summary>
+    /// Node a released the only address of a block and holds it down; node b's hold-down ran out first and it gave the
+    /// address to a new group, which a takes in. a's hold-down running out must not free the address: it has a holder.
+    /// </summary>
+    [Fact]
+    public void Observe_OfAnAddressHeldDownHere_KeepsItInUseAfterTheHoldDown()
+    {
+        var fabric = new TestFabric(2, 3, 4);
+        var table = fabric.Reference(Reference, fabric.HostList);
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 2, 0, 0, 0, TimeSpan.Zero));
+        var a = new GroupLifecycle(new LifecycleOptions { ReleaseHoldDown = TimeSpan.FromSeconds(1), IdPrefix = "rg-a-" }.AddVlan(1, "239.255.0.0/32"),
+            table, fabric.Hosts, new InMemoryGroupStore(), time);
+        var tx = a.PrepareCreate(new CreateGroupRequest(1, Reference, [fabric.HostList[0].Ip], TimeSpan.FromMinutes(5))).Value!;
+        a.Commit(tx);
+        var rel = a.PrepareRelease(tx.After!.Id).Value!;
+        a.Commit(rel); // held down for 1 s here
+        var other = tx.After with { Id = "rg-b-00000001", Members = [fabric.HostList[1].Ip] };
+        Assert.True(a.Observe(other));
+        time.Advance(TimeSpan.FromSeconds(2));
+        var again = a.PrepareCreate(new CreateGroupRequest(1, Reference, [fabric.HostList[2].Ip], TimeSpan.FromMinutes(5)));
+        Assert.False(again.Succeeded, $"allocated {again.Value?.After?.Address}, which rg-b-00000001 holds");
+        Assert.Equal(ProblemKind.BlockExhausted, again.Problem!.Kind);
+        Assert.Equal((1, 1), a.BlockUsage(1, v4: true));
+    }
 }

@@ -28,7 +28,7 @@ public class ClusterOvsTests(ITestOutputHelper output)
     private const string Reference = "239.1.0.1";
     private const int StreamPort = 5020;
 
-    [Fact(Skip = "Open fault (issue 12): after the 71fb2d3 fixes it passed 7 runs and failed 1 of 8 on 2026-12-02 (05:15, quiet machine, three test assemblies at once): \"node n3 lost acknowledged groups: rg-n1-0000000e\" — a group created through the killed node, acknowledged, missing from a survivor's list. Not found yet; skipped so that CI stays a signal. Run it with --filter to reproduce.")]
+    [Fact]
     public async Task ThreeNodes_KillTheBusiestMaster_UnderLoad_NoGroupLostAndStreamKeepsFlowing()
     {
         // A 500 ms election timeout lets etcd grant 1 s leases: a dead node's masterships end within ~1.5 s.
