@@ -93,28 +93,23 @@ internal static class LatencyRun
             string suffix = (encoding == "group" ? "" : ", one flow per switch") + (writeOnPool ? ", switch writes queued to the pool (before)" : "");
             Config += writeOnPool ? "; --openflow-write pool" : "; --openflow-write submitter";
             if (full) result.LoadAtStart = ProofRun.LoadAverage();
-            foreach (var mode in new[] { "confirmed", "optimistic" })
+            // The modes are measured in turns, 10 trials each, not one after another: on a shared machine the load
+            // drifts over minutes, and the first mode measured used to come out slower than the rest (2026-12-02).
+            var modes = new List<Mode>();
+            foreach (var mode in new[] { "confirmed", "optimistic" }) modes.Add(new($"ours: REST create, {mode}{suffix}", Config, mode, http, null));
+            using var h2 = full && tsm.ApiH2c is { } h2cUri
+                ? new HttpClient { BaseAddress = h2cUri, Timeout = TimeSpan.FromSeconds(30), DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact }
+                : null;
+            if (h2 is not null) modes.Add(new("ours: REST create, confirmed, h2c", Config.Replace("HTTP/1.1 keep-alive", "HTTP/2 cleartext (prior knowledge, --api-h2c)", StringComparison.Ordinal), "confirmed", h2, null));
+            using var push = full && tsm.PushUdp is { } pushAt ? new PushClient(pushAt, pushKey, SubsetMulticast.Core.Addressing.IpAddress.Parse(Testbed.Reference)) : null;
+            if (push is not null)
             {
-                log($"ours, {mode}{suffix}");
-                var (s, _) = await bench.RunOursAsync(http, $"ours: REST create, {mode}{suffix}", Config, mode, "", o.Warmup, o.SetupTrials, 0, quietMs: 30, capMs: 1_000);
-                result.Setup.Add(s);
-            }
-            if (!full) return;
-            if (tsm.ApiH2c is { } h2cUri)
-            {
-                using var h2 = new HttpClient { BaseAddress = h2cUri, Timeout = TimeSpan.FromSeconds(30), DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
-                log("ours, confirmed over h2c");
-                var (s, _) = await bench.RunOursAsync(h2, "ours: REST create, confirmed, h2c", Config.Replace("HTTP/1.1 keep-alive", "HTTP/2 cleartext (prior knowledge, --api-h2c)", StringComparison.Ordinal), "confirmed", "", o.Warmup, o.SetupTrials, 0, quietMs: 30, capMs: 1_000);
-                result.Setup.Add(s);
-            }
-            if (tsm.PushUdp is { } pushAt)
-            {
-                using var push = new PushClient(pushAt, pushKey, SubsetMulticast.Core.Addressing.IpAddress.Parse(Testbed.Reference));
                 if (o.PreWarmCreates > 0) await bench.PreWarmAsync(http, o.PreWarmCreates / 2, push);
-                log("ours, confirmed over the push instruction (UDP)");
-                var (s, _) = await bench.RunOursAsync(http, "ours: push instruction (UDP), confirmed", Config.Replace("HTTP/1.1 keep-alive", "binary push instruction over UDP (--push-udp), ack after every barrier", StringComparison.Ordinal), "confirmed", "", o.Warmup, o.SetupTrials, 0, quietMs: 30, capMs: 1_000, push);
-                result.Setup.Add(s);
+                modes.Add(new("ours: push instruction (UDP), confirmed", Config.Replace("HTTP/1.1 keep-alive", "binary push instruction over UDP (--push-udp), ack after every barrier", StringComparison.Ordinal), "confirmed", http, push));
             }
+            log($"ours{suffix}: {string.Join(", ", modes.Select(m => m.Path))}, in turns of {Turn} trials");
+            result.Setup.AddRange(await InTurnsAsync(bench, modes, o.Warmup, o.SetupTrials, log));
+            if (!full) return;
             var receivers = Enumerable.Range(1, o.Receivers).Select(bed.Ip).ToArray();
             using (var set = await http.PostAsJsonAsync("api/v1/persistent-sets", new { vlan = 0, reference = Testbed.Reference, members = receivers, k = 3 }))
             {
@@ -136,6 +131,29 @@ internal static class LatencyRun
             (_, d) = await bench.RunOursAsync(http, ReleaseWaitPath, Config + "; create confirmed, DELETE ?wait=stopped", "confirmed", "?wait=stopped", 0, o.LatencyTeardownTrials, o.LatencyTeardownTrials, quietMs: 30, capMs: 1_000);
             result.Teardown.Add(d);
         }
+    }
+
+    private const int Turn = 10;
+
+    private sealed record Mode(string Path, string Config, string Setup, HttpClient Http, PushClient? Push);
+
+    /// <summary>Each mode's trials in turns of <see cref="Turn"/> (the warm-up in its first turn), so every mode sees the same stretch of machine load.</summary>
+    private static async Task<List<SetupRow>> InTurnsAsync(SetupBench bench, List<Mode> modes, int warmup, int trials, Action<string> log)
+    {
+        var rows = new SetupRow?[modes.Count];
+        for (int done = 0; done < trials; done += Turn)
+        {
+            int n = Math.Min(Turn, trials - done);
+            for (int k = 0; k < modes.Count; k++)
+            {
+                var m = modes[k];
+                var (row, _) = await bench.RunOursAsync(m.Http, m.Path, m.Config, m.Setup, "", done == 0 ? warmup : 0, n, 0, quietMs: 30, capMs: 1_000, m.Push,
+                    into: rows[k], offset: done == 0 ? 0 : warmup + done);
+                rows[k] = row;
+            }
+            if ((done / Turn) % 5 == 4) log($"  {done + n}/{trials} trials per mode");
+        }
+        return [.. rows.Select(r => r!)];
     }
 
     private static string F(double v, string fmt = "0.00") => double.IsFinite(v) ? v.ToString(fmt, CultureInfo.InvariantCulture) : "—";

@@ -167,19 +167,22 @@ internal sealed class SetupBench : IDisposable
     /// <param name="setupMode">The create's <c>setup</c> field (issue 14): confirmed, optimistic or persistent.</param>
     /// <param name="deleteQuery">Appended to DELETE: "" (answer after the barriers) or "?wait=stopped" (answer once delivery has stopped).</param>
     /// <param name="push">Create (and release) with the draft's binary push instruction over UDP instead of REST: the ack comes after every switch confirmed; null: REST.</param>
+    /// <param name="into">Add the trials to this row (a later batch of modes measured in turns); null: a new row.</param>
+    /// <param name="offset">Where in the fixed target sequence this batch starts.</param>
     public async Task<(SetupRow Setup, TeardownRow Teardown)> RunOursAsync(HttpClient http, string path, string config, string setupMode, string deleteQuery, int warmup, int trials, int teardownTrials, double quietMs, double capMs,
-        PushClient? push = null)
+        PushClient? push = null, SetupRow? into = null, int offset = 0)
     {
         bool persistent = setupMode == "persistent";
-        var row = new SetupRow(path, config) { Warmup = warmup, Load = ProofRun.LoadAverage() };
+        var row = into ?? new SetupRow(path, config) { Warmup = warmup, Load = ProofRun.LoadAverage() };
         var down = new TeardownRow(path, config) { CapMs = capMs };
-        var targets = Targets(_bed.Receivers, warmup + trials);
+        // offset: a later batch of the same path (interleaved with other modes) takes the next targets of the sequence.
+        var targets = Targets(_bed.Receivers, offset + warmup + trials);
         int b = _trialBase;
         _trialBase += 10_000;
         for (int i = 0; i < warmup + trials; i++)
         {
             int trial = b + i;
-            var t = targets[i];
+            var t = targets[offset + i];
             _watch.Reset(trial);
             if (push is not null)
             {
