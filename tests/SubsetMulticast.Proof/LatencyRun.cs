@@ -135,6 +135,18 @@ internal static class LatencyRun
 
     private const int Turn = 10;
 
+    /// <summary>This process's nice value (/proc/self/stat field 19): a run under <c>nice -n -10</c> shows what the fabric costs when it is not waiting for a CPU behind the other engineers' builds.</summary>
+    public static string Nice()
+    {
+        try
+        {
+            string stat = File.ReadAllText("/proc/self/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields[16]; // field 19 overall; fields here start at 3 (state)
+        }
+        catch (IOException) { return "?"; }
+    }
+
     private sealed record Mode(string Path, string Config, string Setup, HttpClient Http, PushClient? Push);
 
     /// <summary>Each mode's trials in turns of <see cref="Turn"/> (the warm-up in its first turn), so every mode sees the same stretch of machine load.</summary>
@@ -171,7 +183,7 @@ internal static class LatencyRun
         L($"- date: {r.Started:yyyy-MM-dd HH:mm} UTC; whole run {r.Elapsed.TotalMinutes:0.0} min");
         L($"- machine: {Environment.MachineName}, {Environment.ProcessorCount} cores, Debian 12 VM, kernel {kernel}, CONFIG_HZ={r.KernelHz}");
         L($"- load (/proc/loadavg): when our phases began {r.LoadAtStart}; at the end {ProofRun.LoadAverage()}");
-        L($"- command: `{o.Command.Trim()}` (as root)");
+        L($"- command: `{o.Command.Trim()}` (as root); scheduling: nice {Nice()} (the controller and Open vSwitch are the harness's children and inherit it)");
         if (Environment.GetEnvironmentVariable("PROOF_NOTE") is { Length: > 0 } note) L($"- note: {note}");
         L($"- testbed: the proof's (tests/SubsetMulticast.Proof/Testbed.cs): one Open vSwitch 3.1, userspace datapath, spine + 2 leaves; sender h0 and {o.Receivers} receivers in namespaces; tbf {o.RateMbit} Mbit/s on host links. Targets: 3 receivers per trial from a fixed seed, the same sequence for every path; for ours nobody joins the rendezvous group, the taps (AF_PACKET, SO_TIMESTAMPNS) see what the wire delivers.");
         L();
@@ -203,7 +215,7 @@ internal static class LatencyRun
         L();
         L("## 2. Hop by hop (p50 / p99 ms per trial)");
         L();
-        L("Controller hops come from the create's `Server-Timing` header (SetupTrace: the API starts it, the southbound marks it; SwitchWrite stamps the flush and the barrier reply). plan = request start → changes handed to the southbound (body read, validation, planning, reservation); submit = encode and queue every switch's messages; write = queued → last flush to a switch socket; barrier = last flush → last BARRIER_REPLY read (the switches' share: loopback TCP, OVS applying the messages, its reply); switch = the longest single switch's flush → reply; controller's own = total − barrier. REST = POST → 201 at the client minus the controller's total (HTTP client, loopback TCP, Kestrel outside the handler). Sender-side hops from the sender's own tap: answer → first probe on its wire; first transit = sender's wire → the slowest target's wire for the first probe each target got (a new flow: a datapath miss and upcall on each bridge it crosses); warm transit = the same for a probe sent once all had one (flows cached); upcall share = first − warm.");
+        L("Controller hops come from the create's `Server-Timing` header (SetupTrace: the API starts it, the southbound marks it; SwitchWrite stamps the flush and the barrier reply). plan = request start (the API pipeline's first middleware) → changes handed to the southbound (body read, validation, planning, reservation); submit = encode and queue every switch's messages; write = queued → last flush to a switch socket; barrier = last flush → last BARRIER_REPLY read (the switches' share: loopback TCP, OVS applying the messages, its reply); switch = the longest single switch's flush → reply; controller's own = total − barrier. REST = POST → 201 at the client minus the controller's total (HTTP client, loopback TCP, Kestrel before the API pipeline's first middleware and after the answer's header; since 2026-12-02 07:00 the middleware itself is in the controller's total, the route hop). Sender-side hops from the sender's own tap: answer → first probe on its wire; first transit = sender's wire → the slowest target's wire for the first probe each target got (a new flow: a datapath miss and upcall on each bridge it crosses); warm transit = the same for a probe sent once all had one (flows cached); upcall share = first − warm.");
         L();
         L("| path | msgs | REST | plan | submit | write | barrier | switch | controller total | controller's own | answer → first probe sent | first transit | warm transit | upcall share |");
         L("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");

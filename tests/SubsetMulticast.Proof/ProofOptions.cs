@@ -30,7 +30,7 @@ public sealed record ProofOptions
     /// <summary>
     /// <c>--latency-quick</c>: the latency proof's verdict in a few minutes — the IGMP path with flooding off, and
     /// each setup mode (confirmed over HTTP/1.1, h2c and the push instruction; optimistic; persistent) on one
-    /// controller, 100 trials each, 50 releases with ?wait=stopped; no one-flow or pool-write controllers.
+    /// controller, 200 trials each (in turns), 50 releases with ?wait=stopped; no one-flow or pool-write controllers.
     /// </summary>
     public bool LatencyQuick { get; init; }
 
@@ -70,7 +70,7 @@ public sealed record ProofOptions
                 "--command" => o with { Command = Next() },
                 "--no-kernel-bridge" => o with { KernelBridge = false },
                 "--latency" => o with { Latency = true },
-                "--latency-quick" => o with { Latency = true, LatencyQuick = true, SetupTrials = 100, LatencyTeardownTrials = 50 },
+                "--latency-quick" => o with { Latency = true, LatencyQuick = true, SetupTrials = 200, LatencyTeardownTrials = 50 },
                 "--pre-warm" => o with { PreWarmCreates = Int() },
                 "--teardown-trials" => o with { LatencyTeardownTrials = Int() },
                 "--sizes" => o with { PutSizes = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
