@@ -38,9 +38,10 @@ public sealed record ProofOptions
     /// Creates (and releases) made on each controller before anything is measured, over every client path it serves:
     /// the hot path's methods reach the JIT's optimised tier (30 calls, then a background recompile), so the first
     /// measured mode is not timed on unoptimised code (the 2026-12-02 04:13 run's first mode showed 2× the parse and
-    /// prepare of the later ones).
+    /// prepare of the later ones). On the 2-core VM the background compiler was still busy after 3,000 creates with
+    /// dynamic PGO on (tsm now runs without it), and still settling after 3,000 without (tests/proof/create-hops.sh); 4,500 take ~20 s on OVS.
     /// </summary>
-    public int PreWarmCreates { get; init; } = 300;
+    public int PreWarmCreates { get; init; } = 4500;
     public string Command { get; init; } = "tests/proof/run.sh";
 
     /// <summary>Put trials per size: enough for a p99 on small chunks within the time budget.</summary>
