@@ -142,6 +142,7 @@ public sealed class TsmControllerHost : IAsyncDisposable
                 throw new ArgumentException(e.Message, nameof(features), e);
             }
             _ = applier;
+            app.Use(BeginSetupTrace);
             app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteUnhandledAsync });
             app.UseStatusCodePages(context => StatusProblemAsync(context.HttpContext));
             app.UseApiSecurity();
@@ -171,6 +172,26 @@ public sealed class TsmControllerHost : IAsyncDisposable
         {
             await app.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    private static readonly PathString CreateGroupPath = new(ApiEndpoints.Prefix + "/groups");
+
+    /// <summary>
+    /// First in the pipeline: a create (POST /api/v1/groups) starts its <see cref="Core.Southbound.SetupTrace"/> here, so
+    /// its Server-Timing counts the middleware (exception handling, authentication, rate limiting, routing) as the
+    /// controller's own time (the "route" hop) instead of leaving it in the client's share (issue 14). Other
+    /// requests pass straight through. The async part scopes the trace's AsyncLocal to this request.
+    /// </summary>
+    private static Task BeginSetupTrace(HttpContext context, RequestDelegate next)
+    {
+        if (!HttpMethods.IsPost(context.Request.Method) || !context.Request.Path.Equals(CreateGroupPath, StringComparison.OrdinalIgnoreCase)) return next(context);
+        return Traced(context, next);
+
+        static async Task Traced(HttpContext context, RequestDelegate next)
+        {
+            Core.Southbound.SetupTrace.Begin();
+            await next(context).ConfigureAwait(false);
         }
     }
 

@@ -62,7 +62,7 @@ public sealed class ServeCommandTests
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
             Assert.Equal(HttpVersion.Version20, created.Version);
             var timing = string.Join(", ", created.Headers.GetValues("Server-Timing"));
-            foreach (var hop in new[] { "arrive;dur=", "parse;dur=", "admit;dur=", "prepare;dur=", "total;dur=" }) Assert.Contains(hop, timing);
+            foreach (var hop in new[] { "route;dur=", "arrive;dur=", "parse;dur=", "admit;dur=", "prepare;dur=", "total;dur=" }) Assert.Contains(hop, timing);
         }
         finally
         {

@@ -26,6 +26,22 @@ public sealed record ProofOptions
     /// </summary>
     public bool Latency { get; init; }
     public int LatencyTeardownTrials { get; init; } = 1000;
+
+    /// <summary>
+    /// <c>--latency-quick</c>: the latency proof's verdict in a few minutes — the IGMP path with flooding off, and
+    /// each setup mode (confirmed over HTTP/1.1, h2c and the push instruction; optimistic; persistent) on one
+    /// controller, 200 trials each (in turns), 50 releases with ?wait=stopped; no one-flow or pool-write controllers.
+    /// </summary>
+    public bool LatencyQuick { get; init; }
+
+    /// <summary>
+    /// Creates (and releases) made on each controller before anything is measured, over every client path it serves:
+    /// the hot path's methods reach the JIT's optimised tier (30 calls, then a background recompile), so the first
+    /// measured mode is not timed on unoptimised code (the 2026-12-02 04:13 run's first mode showed 2× the parse and
+    /// prepare of the later ones). On the 2-core VM the background compiler was still busy after 3,000 creates with
+    /// dynamic PGO on (tsm now runs without it), and still settling after 3,000 without (tests/proof/create-hops.sh); 4,500 take ~20 s on OVS.
+    /// </summary>
+    public int PreWarmCreates { get; init; } = 4500;
     public string Command { get; init; } = "tests/proof/run.sh";
 
     /// <summary>Put trials per size: enough for a p99 on small chunks within the time budget.</summary>
@@ -55,6 +71,8 @@ public sealed record ProofOptions
                 "--command" => o with { Command = Next() },
                 "--no-kernel-bridge" => o with { KernelBridge = false },
                 "--latency" => o with { Latency = true },
+                "--latency-quick" => o with { Latency = true, LatencyQuick = true, SetupTrials = 200, LatencyTeardownTrials = 50 },
+                "--pre-warm" => o with { PreWarmCreates = Int() },
                 "--teardown-trials" => o with { LatencyTeardownTrials = Int() },
                 "--sizes" => o with { PutSizes = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
                 "--losses" => o with { LossPercents = Next().Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray() },

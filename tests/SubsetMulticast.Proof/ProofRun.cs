@@ -20,6 +20,8 @@ internal sealed class ProofResult
     public List<string> Notes { get; } = [];
     /// <summary>The uptime load average when the ours phases began (the figures depend on it).</summary>
     public string LoadAtStart { get; set; } = "";
+    /// <summary>Latency proof: /proc/loadavg when the setup trials were done (before the releases).</summary>
+    public string LoadAtSetupEnd { get; set; } = "";
 }
 
 /// <summary>

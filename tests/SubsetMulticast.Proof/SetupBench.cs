@@ -32,6 +32,16 @@ internal sealed class SetupRow(string path, string config)
     public List<double> ControllerOwnMs { get; } = [];
     /// <summary>Per trial, first transit − warm transit: what a new flow's first packet costs (upcalls) over a cached one.</summary>
     public List<double> UpcallMs { get; } = [];
+    /// <summary>IGMP: per trial, the slowest target's join → its own report on the wire (the host kernel's report delay).</summary>
+    public List<double> ReportDelayMs { get; } = [];
+    /// <summary>
+    /// Per trial, decision → all received minus what is measured separately: ours, the controller's own share, the
+    /// switches' barrier and the upcall share; IGMP, the kernel's report delay and the upcall share. What is left is
+    /// the client path (HTTP client, loopback, Kestrel outside the pipeline), answer → first probe, the warm transit.
+    /// </summary>
+    public List<double> RemainderMs { get; } = [];
+    /// <summary>/proc/loadavg when this path's trials began.</summary>
+    public string Load { get; set; } = "";
 
     public void AddHop(string name, double ms)
     {
@@ -95,7 +105,7 @@ internal sealed class SetupBench : IDisposable
 
     public (SetupRow Setup, TeardownRow Teardown) RunIgmp(string path, string config, int warmup, int trials, int teardownTrials, bool floods, double quietMs, double capMs)
     {
-        var row = new SetupRow(path, config) { Warmup = warmup };
+        var row = new SetupRow(path, config) { Warmup = warmup, Load = ProofRun.LoadAverage() };
         var down = new TeardownRow(path, config) { CapMs = capMs };
         var targets = Targets(_bed.Receivers, warmup + trials);
         int b = _trialBase;
@@ -119,7 +129,14 @@ internal sealed class SetupBench : IDisposable
                 row.ControlMs.Add(Ms(acked - t0));
                 CountExcess(row, t);
                 foreach (int h in t) if (_watch.IgmpOut[h] > 0) row.JoinToReportMs.Add(Ms(_watch.IgmpOut[h] - _joinedAt[h]));
+                int upcalls = row.UpcallMs.Count;
                 RecordTransits(row, t, acked);
+                if (t.All(h => _watch.IgmpOut[h] > 0))
+                {
+                    double report = t.Max(h => Ms(_watch.IgmpOut[h] - _joinedAt[h]));
+                    row.ReportDelayMs.Add(report);
+                    if (row.UpcallMs.Count > upcalls) row.RemainderMs.Add(row.SetupMs[^1] - report - row.UpcallMs[^1]);
+                }
             }
             if (all && i >= warmup && i - warmup < teardownTrials) TeardownIgmp(down, trial + 5_000, group, t, floods, quietMs, capMs);
             else _sender.Tell(_bed, t, 'L', group, trial);
@@ -150,19 +167,22 @@ internal sealed class SetupBench : IDisposable
     /// <param name="setupMode">The create's <c>setup</c> field (issue 14): confirmed, optimistic or persistent.</param>
     /// <param name="deleteQuery">Appended to DELETE: "" (answer after the barriers) or "?wait=stopped" (answer once delivery has stopped).</param>
     /// <param name="push">Create (and release) with the draft's binary push instruction over UDP instead of REST: the ack comes after every switch confirmed; null: REST.</param>
+    /// <param name="into">Add the trials to this row (a later batch of modes measured in turns); null: a new row.</param>
+    /// <param name="offset">Where in the fixed target sequence this batch starts.</param>
     public async Task<(SetupRow Setup, TeardownRow Teardown)> RunOursAsync(HttpClient http, string path, string config, string setupMode, string deleteQuery, int warmup, int trials, int teardownTrials, double quietMs, double capMs,
-        PushClient? push = null)
+        PushClient? push = null, SetupRow? into = null, int offset = 0)
     {
         bool persistent = setupMode == "persistent";
-        var row = new SetupRow(path, config) { Warmup = warmup };
+        var row = into ?? new SetupRow(path, config) { Warmup = warmup, Load = ProofRun.LoadAverage() };
         var down = new TeardownRow(path, config) { CapMs = capMs };
-        var targets = Targets(_bed.Receivers, warmup + trials);
+        // offset: a later batch of the same path (interleaved with other modes) takes the next targets of the sequence.
+        var targets = Targets(_bed.Receivers, offset + warmup + trials);
         int b = _trialBase;
         _trialBase += 10_000;
         for (int i = 0; i < warmup + trials; i++)
         {
             int trial = b + i;
-            var t = targets[i];
+            var t = targets[offset + i];
             _watch.Reset(trial);
             if (push is not null)
             {
@@ -202,6 +222,7 @@ internal sealed class SetupBench : IDisposable
                 row.SetupMs.Add(Ms(_watch.MaxFirst(t) - t0));
                 row.ControlMs.Add(Ms(answered - t0));
                 if (body.TryGetProperty("setupMicros", out var sm) && sm.ValueKind == JsonValueKind.Number) row.ControllerMs.Add(sm.GetDouble() / 1000);
+                double own = double.NaN, barrier = 0;
                 if (created.Headers.TryGetValues("Server-Timing", out var timing))
                 {
                     var hops = ParseServerTiming(string.Join(", ", timing));
@@ -209,10 +230,14 @@ internal sealed class SetupBench : IDisposable
                     if (hops.TryGetValue("total", out double total))
                     {
                         row.RestMs.Add(Ms(answered - t0) - total);
-                        row.ControllerOwnMs.Add(total - hops.GetValueOrDefault("barrier"));
+                        barrier = hops.GetValueOrDefault("barrier");
+                        own = total - barrier;
+                        row.ControllerOwnMs.Add(own);
                     }
                 }
+                int upcalls = row.UpcallMs.Count;
                 RecordTransits(row, t, answered);
+                if (double.IsFinite(own) && row.UpcallMs.Count > upcalls) row.RemainderMs.Add(row.SetupMs[^1] - own - barrier - row.UpcallMs[^1]);
                 CountExcess(row, t);
             }
             if (persistent) { } // installed ahead and kept: nothing to release
@@ -221,6 +246,31 @@ internal sealed class SetupBench : IDisposable
             if ((i + 1) % 50 == 0) _log($"  {path}: {i + 1}/{warmup + trials} trials");
         }
         return (row, down);
+    }
+
+    /// <summary>
+    /// Creates and releases <paramref name="count"/> groups, nothing measured and no probes: the controller's hot path
+    /// reaches the JIT's optimised tier before the first measured trial (see <see cref="ProofOptions.PreWarmCreates"/>).
+    /// </summary>
+    public async Task PreWarmAsync(HttpClient http, int count, PushClient? push = null)
+    {
+        var targets = Targets(_bed.Receivers, count, seed: 17);
+        for (int i = 0; i < count; i++)
+        {
+            if (push is not null)
+            {
+                var group = push.NextGroup();
+                await push.SendAsync(SubsetMulticast.Push.PushOpcode.PushMembership, group, targets[i].Select(h => IPAddress.Parse(_bed.Ip(h))).ToArray());
+                await push.SendAsync(SubsetMulticast.Push.PushOpcode.Release, group, []);
+                continue;
+            }
+            using var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(new { vlan = 0, reference = Testbed.Reference, members = targets[i].Select(_bed.Ip).ToArray(), ttlMs = 60_000, setup = "confirmed" }));
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            using var created = await http.PostAsync("api/v1/groups", content);
+            if (!created.IsSuccessStatusCode) continue;
+            string id = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+            using (await http.DeleteAsync($"api/v1/groups/{Uri.EscapeDataString(id)}")) { }
+        }
     }
 
     /// <summary>One trial over the push endpoint: PushMembership at the next address → ack (Applied) → probes; then a Release.</summary>

@@ -19,8 +19,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-dotnet build tests/SubsetMulticast.Proof/SubsetMulticast.Proof.csproj -c Release -nologo -v q -clp:ErrorsOnly
+# --no-build: rerun what is built (a no-op build still costs minutes on the shared 2-core VM).
+args=()
+build=1
+for a in "$@"; do if [ "$a" = --no-build ]; then build=0; else args+=("$a"); fi; done
+set -- "${args[@]}"
+[ $build = 1 ] && dotnet build tests/SubsetMulticast.Proof/SubsetMulticast.Proof.csproj -c Release -nologo -v q -clp:ErrorsOnly
 out=tests/SubsetMulticast.Benchmarks/results/proof.md
 # --latency: the latency proof of issue 14 only (setup hop by hop, 1,000 releases), into its own results file.
-for a in "$@"; do [ "$a" = --latency ] && out=tests/SubsetMulticast.Benchmarks/results/latency.md; done
+# --latency-quick: its verdict per mode in ≈ 4 min (one controller, 200 trials per mode in turns, 50 releases), into latency-quick.md.
+for a in "$@"; do
+  [ "$a" = --latency ] && out=tests/SubsetMulticast.Benchmarks/results/latency.md
+  [ "$a" = --latency-quick ] && out=tests/SubsetMulticast.Benchmarks/results/latency-quick.md
+done
 exec dotnet tests/SubsetMulticast.Proof/bin/Release/net10.0/SubsetMulticast.Proof.dll --out "$out" --command "tests/proof/run.sh $*" "$@"

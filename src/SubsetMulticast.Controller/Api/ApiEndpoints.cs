@@ -181,7 +181,11 @@ internal static class ApiEndpoints
     {
         long start = time.GetTimestamp();
         // The hops of this setup (plan, submit, write, barrier), answered as Server-Timing (issue 14).
-        var trace = Core.Southbound.SetupTrace.Begin();
+        // Begun by the pipeline's first middleware (TsmControllerHost), so the hops start where the controller got the request.
+        // (the route hop); a host without that middleware starts it here.
+        var trace = Core.Southbound.SetupTrace.Current;
+        if (trace is null) trace = Core.Southbound.SetupTrace.Begin();
+        else trace.Entered = Core.Southbound.SetupTrace.Now;
         if (!http.Request.HasJsonContentType()) return ApiProblems.UnsupportedMediaType(http);
         CreateGroupBody? body;
         try

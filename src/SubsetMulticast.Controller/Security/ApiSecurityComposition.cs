@@ -53,7 +53,9 @@ public static class ApiSecurityComposition
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseAuthentication();
-        app.UseRateLimiter();
+        // No limit configured (the open loopback API): no rate-limiter middleware at all, rather than one that
+        // hands every request a no-op lease (issue 14: the create's middleware share).
+        if (app.Services.GetRequiredService<ApiSecurityPolicy>().RateLimitPerSecond > 0) app.UseRateLimiter();
         app.UseAuthorization();
         return app;
     }

@@ -36,7 +36,7 @@ internal sealed class TsmAuthenticationHandler(IOptionsMonitor<AuthenticationSch
             string name = certificate.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, forIssuer: false);
             return Task.FromResult(Success(policy.Clients.TryFind(name, out var listed) ? listed : new ApiClient(name, [], null), "certificate"));
         }
-        if (!policy.Required) return Task.FromResult(Success(ApiSecurityPolicy.LocalAdministrator, "loopback"));
+        if (!policy.Required) return Task.FromResult(AuthenticateResult.Success(LocalAdministrator)); // immutable: built once
         return Task.FromResult(AuthenticateResult.NoResult());
     }
 
@@ -46,11 +46,23 @@ internal sealed class TsmAuthenticationHandler(IOptionsMonitor<AuthenticationSch
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         ApiProblems.WriteAsync(Context, "forbidden", StatusCodes.Status403Forbidden, "Not allowed for this client", "This client's scopes do not allow this request.");
 
-    private AuthenticateResult Success(ApiClient client, string method)
+    private static readonly AuthenticationTicket LocalAdministrator = Ticket(ApiSecurityPolicy.LocalAdministrator, "loopback");
+
+    private static AuthenticateResult Success(ApiClient client, string method) => AuthenticateResult.Success(Ticket(client, method));
+
+    private static AuthenticationTicket Ticket(ApiClient client, string method)
     {
         var claims = new List<Claim> { new(ClaimTypes.Name, client.Name), new(ClaimTypes.AuthenticationMethod, method) };
         foreach (var s in client.Scopes) claims.Add(new Claim(ApiScope.ClaimType, s.ToString()));
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        return new AuthenticationTicket(new ClaimsPrincipal(new TsmIdentity(claims, client.Scopes)), SchemeName);
     }
+}
+
+/// <summary>
+/// A caller authenticated by <see cref="TsmAuthenticationHandler"/>: its claims as before, and its scopes as already
+/// parsed, so that each authorization check does not parse the scope claims again.
+/// </summary>
+internal sealed class TsmIdentity(IEnumerable<Claim> claims, IReadOnlyList<ApiScope> scopes) : ClaimsIdentity(claims, TsmAuthenticationHandler.SchemeName)
+{
+    public IReadOnlyList<ApiScope> Scopes { get; } = scopes;
 }

@@ -29,8 +29,11 @@ public sealed class SetupTrace
     /// <summary>The clock every mark uses.</summary>
     public static long Now => System.Diagnostics.Stopwatch.GetTimestamp();
 
-    /// <summary>The request's start (before its body was read).</summary>
+    /// <summary>The request's start: the API pipeline's first middleware (before its body was read).</summary>
     public long Start { get; }
+
+    /// <summary>The create's handler began (Start → Entered: exception handling, authentication, rate limiting, routing); 0 when the handler began the trace itself.</summary>
+    public long Entered { get; set; }
 
     /// <summary>The body's last byte was in hand (before: the client's bytes on their way, Kestrel's read).</summary>
     public long BodyArrived { get; set; }
@@ -72,7 +75,7 @@ public sealed class SetupTrace
     /// The trace as a Server-Timing header value (durations in ms): plan = start → planned, submit = planned →
     /// submitted, write = submitted → written, barrier = written → confirmed, switch = the longest single
     /// flush → barrier reply, total = start → now; msgs = switch messages (dur carries the count). The finer marks
-    /// split plan into read (start → body parsed; itself arrive = start → the body's last byte in hand, parse = → parsed), admit (→ authorised and quota reserved), prepare (→ lifecycle
+    /// split plan into route (the pipeline's first middleware → the create's handler), read (handler → body parsed; itself arrive = start → the body's last byte in hand, parse = → parsed), admit (→ authorised and quota reserved), prepare (→ lifecycle
     /// prepared), hand (→ southbound entered), and the tail into resume (last barrier reply read → the request's
     /// flow running again), commit (→ coordinator returned) and answer (→ now).
     /// </summary>
@@ -94,9 +97,11 @@ public sealed class SetupTrace
         Add("write", Submitted, Written);
         Add("barrier", Written, Confirmed);
         if (MaxBarrierTicks > 0) Add("switch", 1, 1 + MaxBarrierTicks);
-        Add("arrive", Start, BodyArrived);
+        long handler = Entered != 0 ? Entered : Start;
+        Add("route", Start, Entered);
+        Add("arrive", handler, BodyArrived);
         Add("parse", BodyArrived, BodyRead);
-        Add("read", Start, BodyRead);
+        Add("read", handler, BodyRead);
         Add("admit", BodyRead, Admitted);
         Add("prepare", Admitted, Prepared);
         Add("hand", Prepared, Planned);
