@@ -262,7 +262,7 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
             if (members.Count > 0)
                 RendezvousMessage.Write(rendezvous, tx, id, chunk.Length, multicast ? group : default, o.DatagramPayload, fecRate, fecLayers, key, members);
             var ready = new HashSet<IpAddress>();
-            for (int attempt = 0; attempt < 3 && members.Any(m => !ready.Contains(m) && outcomes[m].Outcome == TargetOutcome.Pending); attempt++)
+            for (int attempt = 0; attempt < o.RendezvousAttempts && members.Any(m => !ready.Contains(m) && outcomes[m].Outcome == TargetOutcome.Pending); attempt++)
             {
                 foreach (var m in members) if (!ready.Contains(m) && outcomes[m].Outcome == TargetOutcome.Pending) _transport.Send(m, o.ServerPort, rendezvous);
                 await CollectAsync(channel, o.RoundTimeout * (attempt + 1), r =>

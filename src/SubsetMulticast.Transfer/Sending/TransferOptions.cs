@@ -24,6 +24,11 @@ public sealed record PushOptions
     public bool AllowUnicastFallback { get; init; } = true;
     /// <summary>Skip the controller: unicast fan-out (the baseline).</summary>
     public bool ForceUnicast { get; init; }
+    /// <summary>
+    /// Unicast rendezvous sends per target (the n-th waits n × <see cref="RoundTimeout"/> for its Ready) before it is
+    /// given up as timed out; more survive a lossier path, fewer give up on a dead target sooner.
+    /// </summary>
+    public int RendezvousAttempts { get; init; } = 3;
     /// <summary>Multicast repair rounds before the unicast fallback for stragglers.</summary>
     public int MaxRepairRounds { get; init; } = 3;
     /// <summary>
