@@ -119,22 +119,24 @@ public sealed class ChaosPropertyTests(ITestOutputHelper output)
     /// out after its two unicast rounds.)
     /// </summary>
     [Theory]
-    [InlineData(11, 0.2)]
-    [InlineData(12, 0.2)]
-    [InlineData(13, 0.3)]
-    [InlineData(14, 0.3)]
-    public async Task LossyTarget_ThatKeepsRecovering_IsRepairedUntilStored(int seed, double drop)
+    [InlineData(11)]
+    [InlineData(12)]
+    [InlineData(13)]
+    [InlineData(14)]
+    public async Task LossyTarget_ThatKeepsRecovering_IsRepairedUntilStored(int seed)
     {
         var spec = FabricSpec.LeafSpine(1, 2, 4);
         var fabric = new Emulator.EmulatedFabric(spec);
-        var chaos = new LinkChaos(seed).On(fabric.Hosts[0], new ChaosRates { Drop = drop });
+        // 15 % of what goes into the target is lost: ~300 of a 2 MB chunk's 1,498 datagrams, then ~45, ~7, ~1 — more
+        // repair rounds than the two unicast ones allowed, each with progress. A poll lost three rounds running (0.3 %)
+        // is what would end it, as it should a dead target.
+        var chaos = new LinkChaos(seed).On(fabric.Hosts[0], new ChaosRates { Drop = 0.15 });
         await using var c = await EmulatedCluster.StartAsync(spec, servers: 4, chaos);
         var victim = c.Fabric.Hosts[0].Ipv4;
-        var chunk = new byte[300_000];
+        var chunk = new byte[2_000_000];
         new Random(seed).NextBytes(chunk);
         var r = await c.Client.PushAsync(chunk, [victim, c.Servers[1].Address], EmulatedCluster.Negotiating,
-            // Ten rendezvous attempts: at this loss three are all lost (or their Ready) in ~5 % of pushes, a limit of
-            // the rendezvous, not of the repair this test is about.
+            // Ten rendezvous attempts: a lost rendezvous is a limit of its own, not of the repair this test is about.
             new PushOptions { Vlan = c.Vlan, MaxRepairRounds = 1, MaxUnicastRounds = 2, RendezvousAttempts = 10 });
         output.WriteLine($"seed {seed}: {string.Join(", ", r.Targets.Select(t => $"{t.Target}={t.Outcome}"))}; repair rounds {r.RepairRounds}, unicast repair datagrams {r.UnicastRepairDatagrams}, dropped {chaos.Counts.Dropped} of {chaos.Counts.Frames}");
         Assert.True(r.Success, $"seed {seed}: {string.Join(", ", r.Targets.Select(t => $"{t.Target}={t.Outcome}"))}");
