@@ -18,7 +18,7 @@ namespace SubsetMulticast.OpenFlow.Tests.Interop;
 /// TSM_OVS_LOAD_SECONDS and TSM_OVS_LOAD_CLIENTS make it the harness run recorded in control-plane-load.md.
 /// </summary>
 [Trait("Category", "Interop")]
-[Collection(OvsDaemonCollection.Name)]
+[Collection(OvsSecondLaneCollection.Name)]
 public class OvsThroughputTests(ITestOutputHelper output)
 {
     private const int Kept = 16;

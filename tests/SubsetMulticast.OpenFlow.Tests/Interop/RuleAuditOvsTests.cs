@@ -17,7 +17,7 @@ namespace SubsetMulticast.OpenFlow.Tests.Interop;
 /// the operator's own flow stays), and a second audit finds the switch in sync.
 /// </summary>
 [Trait("Category", "Interop")]
-[Collection(OvsDaemonCollection.Name)]
+[Collection(OvsSecondLaneCollection.Name)]
 public partial class RuleAuditOvsTests(ITestOutputHelper output)
 {
     [Fact]
