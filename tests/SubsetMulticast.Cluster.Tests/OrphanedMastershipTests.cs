@@ -1,3 +1,4 @@
+using SubsetMulticast.Testing;
 using System.Net;
 using dotnet_etcd;
 using Google.Protobuf;
@@ -43,19 +44,14 @@ public class OrphanedMastershipTests(EtcdFixture etcd) : IClassFixture<EtcdFixtu
             string key = $"{_prefix}/masters/0000000000000007";
             await client.PutAsync(new Etcdserverpb.PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8("n1") });
             // The node sees the key (its view names it master) and lets it go; bounded at 10 s.
-            bool gone = false;
-            for (int i = 0; i < 200 && !gone; i++)
-            {
-                await Task.Delay(50);
-                gone = (await client.GetAsync(key)).Count == 0;
-            }
-            Assert.True(gone, "etcd still names n1 master of a switch n1 does not act on: nobody else will ever claim it");
+            await Eventually.UntilAsync(async () => (await client.GetAsync(key)).Count, n => n == 0,
+                "etcd to stop naming n1 master of a switch n1 does not act on (nobody else would ever claim it)", 10_000, pollMs: 50);
             Assert.False(node.IsMaster("0000000000000007"));
 
             // A key naming another node is left alone (that node's to act on).
             string other = $"{_prefix}/masters/0000000000000008";
             await client.PutAsync(new Etcdserverpb.PutRequest { Key = ByteString.CopyFromUtf8(other), Value = ByteString.CopyFromUtf8("n2") });
-            for (int i = 0; i < 200 && !node.Masters.ContainsKey("0000000000000008"); i++) await Task.Delay(20);
+            await Eventually.UntilAsync(() => node.Masters.ContainsKey("0000000000000008"), "the node's view of n2's key", 4_000);
             Assert.Equal("n2", node.Masters["0000000000000008"].Node);
             Assert.Equal(1, (await client.GetAsync(other)).Count);
         }

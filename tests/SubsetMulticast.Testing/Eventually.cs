@@ -59,6 +59,11 @@ public static class Eventually
             if (DateTime.UtcNow > deadline) break;
             await Task.Delay(pollMs).ConfigureAwait(false);
         }
-        throw new TimeoutException($"timed out after {timeoutMs} ms waiting for {what}; last: {last}{lastError}{(diagnose is null ? "" : "\n" + diagnose())}");
+        throw new TimeoutException($"timed out after {timeoutMs} ms waiting for {what}; last: {Describe(last)}{lastError}{(diagnose is null ? "" : "\n" + diagnose())}");
     }
+
+    // A table read (who masters which switch) says more as its entries than as its type name.
+    private static string? Describe(object? value) => value is System.Collections.IDictionary d
+        ? string.Join(", ", d.Keys.Cast<object>().Select(k => $"{k}={d[k]}"))
+        : value?.ToString();
 }

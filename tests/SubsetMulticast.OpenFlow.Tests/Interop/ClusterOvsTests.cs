@@ -54,15 +54,15 @@ public class ClusterOvsTests(ITestOutputHelper output)
             string[] switches = [OpenFlowSession.FormatDatapathId(0x30), OpenFlowSession.FormatDatapathId(0x31), OpenFlowSession.FormatDatapathId(0x32)];
 
             // Every switch has exactly one master, and every node learned the fabric (topology, joins, hosts).
-            var masters = await Until(() => MastersAsync(etcd), m => switches.All(m.ContainsKey), "a master for every switch", 30_000);
+            var masters = await Eventually.UntilAsync(() => MastersAsync(etcd), m => switches.All(m.ContainsKey), "a master for every switch", 30_000);
             output.WriteLine($"masters: {string.Join(", ", masters.Select(m => $"{m.Key}→{m.Value}"))}");
             foreach (var (i, ns) in hosts) await lab.InHostAsync(ns, $"ip addr add {Reference}/32 dev {lab.Tag}i{i} autojoin");
             for (int n = 0; n < 3; n++)
             {
-                await Until(() => GetJsonAsync(http[n], "api/v1/topology"), t => t.GetProperty("switches").GetArrayLength() == 3 && t.GetProperty("links").GetArrayLength() == 2
+                await Eventually.UntilAsync(() => GetJsonAsync(http[n], "api/v1/topology"), t => t.GetProperty("switches").GetArrayLength() == 3 && t.GetProperty("links").GetArrayLength() == 2
                     && Enumerable.Range(1, 6).All(i => t.GetProperty("hosts").EnumerateArray().Any(h => h.GetProperty("ip").GetString() == $"10.77.0.{i}")),
                     $"node n{n + 1} to learn 3 switches, 2 links and 6 hosts", 30_000);
-                await Until(() => GetJsonAsync(http[n], "api/v1/reference-groups"), r => switches.All(s => r.ToString().Contains(s, StringComparison.Ordinal)),
+                await Eventually.UntilAsync(() => GetJsonAsync(http[n], "api/v1/reference-groups"), r => switches.All(s => r.ToString().Contains(s, StringComparison.Ordinal)),
                     $"node n{n + 1} to learn the joins on 3 switches", 20_000);
             }
 
@@ -77,7 +77,7 @@ public class ClusterOvsTests(ITestOutputHelper output)
             }
             for (int n = 0; n < 3; n++)
             {
-                var listed = await Until(() => GetJsonAsync(http[n], "api/v1/groups"), l => made.All(m => l.ToString().Contains(m.GetProperty("id").GetString()!, StringComparison.Ordinal)),
+                var listed = await Eventually.UntilAsync(() => GetJsonAsync(http[n], "api/v1/groups"), l => made.All(m => l.ToString().Contains(m.GetProperty("id").GetString()!, StringComparison.Ordinal)),
                     $"node n{n + 1} to list the groups made through every node");
                 _ = listed;
             }
@@ -139,7 +139,7 @@ public class ClusterOvsTests(ITestOutputHelper output)
             output.WriteLine($"killing {victim}, master of {masters.Count(m => m.Value == victim)} switch(es), with {acknowledged.Count} groups acknowledged so far");
             var killed = Stopwatch.StartNew();
             await nodes[victimIndex].DisposeAsync();
-            await Until(() => MastersAsync(etcd, pollMs: 10), m => switches.All(s => m.TryGetValue(s, out var who) && who != victim), "every switch to have a live master", 15_000, pollMs: 10);
+            await Eventually.UntilAsync(() => MastersAsync(etcd, pollMs: 10), m => switches.All(s => m.TryGetValue(s, out var who) && who != victim), "every switch to have a live master", 15_000, pollMs: 10);
             double failover = killed.Elapsed.TotalSeconds;
             output.WriteLine($"every switch had a live master again {failover:0.000} s after the kill");
 
@@ -272,17 +272,4 @@ public class ClusterOvsTests(ITestOutputHelper output)
 
     private static async Task<JsonElement> GetJsonAsync(HttpClient http, string path) =>
         JsonDocument.Parse(await http.GetStringAsync(path)).RootElement;
-
-    private static async Task<T> Until<T>(Func<Task<T>> read, Func<T, bool> done, string what, int timeoutMs = 20_000, int pollMs = 100)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        for (int i = 0; i < 1_000_000; i++)
-        {
-            var value = await read();
-            if (done(value)) return value;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {timeoutMs} ms waiting for {what}; last: {(value is System.Collections.IDictionary d ? string.Join(", ", d.Keys.Cast<object>().Select(k => $"{k}={d[k]}")) : value)}");
-            await Task.Delay(pollMs);
-        }
-        throw new Xunit.Sdk.XunitException($"gave up waiting for {what}");
-    }
 }
