@@ -17,8 +17,7 @@ public sealed class OpenFlowTlsTests
     [Fact]
     public async Task TlsListener_SwitchCertificateFromTheCa_GetsHello_OtherCaOrNoCertificate_Refused()
     {
-        using var pki = new OvsPki();
-        using var other = new OvsPki();
+        var (pki, other) = await OvsPki.SharedAsync();
         var tls = OpenFlowTlsOptions.FromPemFiles(pki.ControllerCert, pki.ControllerKey, pki.SwitchCa);
         await using var listener = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0), new OpenFlowOptions { Tls = tls });
         listener.Start();

@@ -19,7 +19,7 @@ namespace SubsetMulticast.OpenFlow.Tests.Interop;
 /// counting across the restart and the flow's age spans it; its members, and only they, still receive.
 /// </summary>
 [Trait("Category", "Interop")]
-[Collection(OvsSecondLaneCollection.Name)]
+[Collection(OvsDaemonCollection.Name)]
 public class DurableRestartOvsTests(ITestOutputHelper output)
 {
     private const int UdpPort = 5012;

@@ -15,7 +15,7 @@ namespace SubsetMulticast.OpenFlow.Tests.Interop;
 /// captures; nobody joins the group) count every datagram: the members get all of them, the non-member none.
 /// </summary>
 [Trait("Category", "Interop")]
-[Collection(OvsSecondLaneCollection.Name)]
+[Collection(OvsThirdLaneCollection.Name)]
 public class HitlessReconcileOvsTests(ITestOutputHelper output)
 {
     private const string Group = "239.255.0.5";

@@ -21,8 +21,7 @@ public class OpenVswitchTlsTests(ITestOutputHelper output)
     [Fact]
     public async Task TsmServe_OverSsl_OvsConnectsWithItsCertificate_GroupReachesExactlyTheMembers_OtherCaRefused()
     {
-        using var pki = new OvsPki();
-        using var other = new OvsPki();
+        var (pki, other) = await OvsPki.SharedAsync();
         await using var lab = new OvsLab(); // a datapath of its own while other OVS labs run on the machine
         lab.StartDatabase();
         lab.StartSwitchDaemon();

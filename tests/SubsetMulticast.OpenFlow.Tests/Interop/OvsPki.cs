@@ -9,6 +9,22 @@ internal sealed class OvsPki : IDisposable
 {
     private readonly string _ovsPki;
 
+    // Each PKI costs four RSA keys from ovs-pki (two CAs, two certificates): about 3 s on a quiet 2-core machine and
+    // 8 s or more under the suite's load. The TLS tests only read the files, so one pair per test process, made on
+    // two threads at once, serves them all; the directories go when the process exits.
+    private static readonly Lazy<Task<(OvsPki Ours, OvsPki Other)>> SharedPair = new(async () =>
+    {
+        var ours = Task.Run(() => new OvsPki());
+        var other = Task.Run(() => new OvsPki());
+        var pair = (await ours, await other);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { pair.Item1.Dispose(); pair.Item2.Dispose(); };
+        return pair;
+    });
+
+    /// <summary>Two unrelated PKIs for this test process, shared read-only: <c>Ours</c> for the controller and its
+    /// switches, <c>Other</c> for a switch "from another CA". Do not dispose them.</summary>
+    public static Task<(OvsPki Ours, OvsPki Other)> SharedAsync() => SharedPair.Value;
+
     public OvsPki()
     {
         _ovsPki = Shell.Require("ovs-pki", "openvswitch-common");
