@@ -160,7 +160,8 @@ public sealed class ServeSnmpKernelTests : IAsyncLifetime
         finally
         {
             await cts.CancelAsync();
-            Assert.Equal(0, await serve);
+            int exit = await serve;
+            Assert.True(exit == 0, $"serve exited {exit} when stopped: {stderr}");
         }
     }
 
