@@ -266,7 +266,11 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
     {
         try { return await call(DateTime.UtcNow + _options.CallTimeout).ConfigureAwait(false); }
         catch (RpcException e) when (e.StatusCode is not StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
-        { throw new EtcdUnavailableException($"{e.StatusCode}: {e.Status.Detail}", e); }
+        {
+            throw new EtcdUnavailableException(e.StatusCode == StatusCode.DeadlineExceeded
+                ? $"no answer within {_options.CallTimeout.TotalSeconds:0.#} s (DeadlineExceeded)"
+                : string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : $"{e.StatusCode}: {e.Status.Detail}", e);
+        }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         { throw new EtcdUnavailableException($"no answer within {_options.CallTimeout.TotalSeconds:0.#} s ({e.Message})", e); }
     }
