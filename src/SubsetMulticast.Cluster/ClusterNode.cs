@@ -210,13 +210,14 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                         await RejoinAsync(lease, ct).ConfigureAwait(false);
                         break;
                     }
+                    EtcdAnswers();
                     await Task.Delay(interval, _time, ct).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
             catch (Exception e) when (e is RpcException or OperationCanceledException or IOException)
             {
-                Log.KeepAliveFailed(_log, NodeId, e.Message);
+                EtcdTrouble("lease keep-alive", e.Message);
                 try { await Task.Delay(TimeSpan.FromMilliseconds(200), _time, ct).ConfigureAwait(false); }
                 catch (OperationCanceledException) { return; }
             }
@@ -233,6 +234,59 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
     {
         Log.Demoted(_log, NodeId, switchId);
         if (_listener.TryGetSwitch(switchId, out var session)) session.Role = ControllerRole.Slave;
+    }
+
+    // ---- what the log says while etcd does not answer: one line when it starts, one per interval, one when it is back ----
+    private readonly object _troubleGate = new();
+    private DateTimeOffset? _troubleSince; // under _troubleGate
+    private DateTimeOffset _troubleSaid;
+    private int _troubleFailures, _troubleFailuresSinceSaid;
+
+    /// <summary>
+    /// An etcd call failed. With etcd down the keep-alive and the watch retry every 200 ms, and each failure was a warning
+    /// (10 lines a second per node); now the first is said, then one line per <see cref="EtcdGroupStore.OutageLogInterval"/>
+    /// with the count, and one when etcd answers again.
+    /// </summary>
+    private void EtcdTrouble(string what, string error)
+    {
+        var now = _time.GetUtcNow();
+        bool first = false, again = false;
+        int failures = 0;
+        double seconds = 0;
+        lock (_troubleGate)
+        {
+            _troubleFailures++;
+            _troubleFailuresSinceSaid++;
+            if (_troubleSince is null) { _troubleSince = now; _troubleSaid = now; _troubleFailuresSinceSaid = 0; first = true; }
+            else if (now - _troubleSaid >= EtcdGroupStore.OutageLogInterval)
+            {
+                failures = _troubleFailuresSinceSaid;
+                seconds = (now - _troubleSince.Value).TotalSeconds;
+                _troubleSaid = now;
+                _troubleFailuresSinceSaid = 0;
+                again = true;
+            }
+        }
+        if (first) Log.EtcdTrouble(_log, NodeId, what, error);
+        else if (again) Log.EtcdStillTrouble(_log, NodeId, seconds, failures, what, error);
+        else Log.EtcdTroubleAgain(_log, NodeId, what, error);
+    }
+
+    /// <summary>etcd answered the keep-alive: a trouble, if there was one, is over.</summary>
+    private void EtcdAnswers()
+    {
+        if (Volatile.Read(ref _troubleFailures) == 0) return;
+        DateTimeOffset since;
+        int failures;
+        lock (_troubleGate)
+        {
+            if (_troubleSince is not { } s) return;
+            since = s;
+            failures = _troubleFailures;
+            _troubleSince = null;
+            _troubleFailures = 0;
+        }
+        Log.EtcdBack(_log, NodeId, (_time.GetUtcNow() - since).TotalSeconds, failures);
     }
 
     private void LostLease()
@@ -261,7 +315,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
             }
             catch (RpcException e) when (!ct.IsCancellationRequested)
             {
-                Log.KeepAliveFailed(_log, NodeId, e.Message);
+                EtcdTrouble("rejoin", e.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 100 * (attempt + 1))), _time, ct).ConfigureAwait(false);
             }
         }
@@ -308,7 +362,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
             catch (Exception e) when (e is RpcException or IOException or OperationCanceledException)
             {
-                Log.WatchFailed(_log, NodeId, e.Message);
+                EtcdTrouble("watch", e.Message);
                 try { await Task.Delay(TimeSpan.FromMilliseconds(200), _time, ct).ConfigureAwait(false); }
                 catch (OperationCanceledException) { return; }
             }
@@ -356,7 +410,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                 }
                 catch (Exception e) when (e is RpcException or IOException or TimeoutException && !ct.IsCancellationRequested)
                 {
-                    Log.StepFailed(_log, NodeId, "report", e.Message); // the next item reports again
+                    EtcdTrouble("report", e.Message); // the next item reports again
                 }
             }
         }
@@ -518,7 +572,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         {
             // Committed or not, we cannot tell: if the key is ours, its watch event finds us not acting as master and drops
             // it (DropOrphan); if not, the sweep claims again.
-            Log.StepFailed(_log, NodeId, $"claim of {switchId}", e.Message);
+            EtcdTrouble($"claim of {switchId}", e.Message);
             Decided(switchId);
             return;
         }
@@ -887,14 +941,20 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         [LoggerMessage(EventId = 1315, Level = LogLevel.Information, Message = "Node {Node}: {Switch} answers role requests properly again (took {Role})")]
         public static partial void RoleAnsweredAgain(ILogger logger, string node, string @switch, ControllerRole role);
 
-        [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Node {Node}: lease keep-alive failed ({Error}); retrying")]
-        public static partial void KeepAliveFailed(ILogger logger, string node, string error);
+        [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Node {Node}: etcd does not answer ({What}: {Error}); retrying — new groups are refused with 503, masterships cannot change, switches keep forwarding what they have")]
+        public static partial void EtcdTrouble(ILogger logger, string node, string what, string error);
+
+        [LoggerMessage(EventId = 1316, Level = LogLevel.Warning, Message = "Node {Node}: etcd still does not answer after {Seconds:0} s ({Failures} failed calls since the last line; last {What}: {Error})")]
+        public static partial void EtcdStillTrouble(ILogger logger, string node, double seconds, int failures, string what, string error);
+
+        [LoggerMessage(EventId = 1317, Level = LogLevel.Debug, Message = "Node {Node}: etcd call failed again ({What}: {Error})")]
+        public static partial void EtcdTroubleAgain(ILogger logger, string node, string what, string error);
+
+        [LoggerMessage(EventId = 1318, Level = LogLevel.Information, Message = "Node {Node}: etcd answers again after {Seconds:0.0} s ({Failures} failed calls meanwhile)")]
+        public static partial void EtcdBack(ILogger logger, string node, double seconds, int failures);
 
         [LoggerMessage(EventId = 1306, Level = LogLevel.Error, Message = "Node {Node} lost its etcd lease: it masters no switch until it claims one again")]
         public static partial void LeaseLost(ILogger logger, string node);
-
-        [LoggerMessage(EventId = 1307, Level = LogLevel.Warning, Message = "Node {Node}: watch failed ({Error}); resuming")]
-        public static partial void WatchFailed(ILogger logger, string node, string error);
 
         [LoggerMessage(EventId = 1308, Level = LogLevel.Warning, Message = "Node {Node}: {Step} failed: {Error}")]
         public static partial void StepFailed(ILogger logger, string node, string step, string error);

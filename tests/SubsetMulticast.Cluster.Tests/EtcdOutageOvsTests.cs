@@ -29,9 +29,15 @@ public class EtcdOutageOvsTests(ITestOutputHelper output)
     private const string Reference = "239.1.0.1";
     private const int TimeoutSeconds = 1;
 
-    [Fact]
-    public async Task EtcdStalledThenKilled_NewGroups503_LiveGroupKeepsForwarding_RecoversWhenEtcdReturns()
+    /// <param name="mode">store: one controller, <c>--store etcd=…</c>; cluster: a one-node cluster, <c>--cluster etcd=… --node-id n1</c>,
+    /// whose node lease (2 s) runs out during the stall: etcd revokes it on SIGCONT, with its mastership of the switch, and
+    /// the node joins again and claims the switch again before the next group can be confirmed.</param>
+    [Theory]
+    [InlineData("store")]
+    [InlineData("cluster")]
+    public async Task EtcdStalledThenKilled_NewGroups503_LiveGroupKeepsForwarding_RecoversWhenEtcdReturns(string mode)
     {
+        bool cluster = mode == "cluster";
         var total = Stopwatch.StartNew();
         // etcd starts while the switch daemons do.
         var starting = EtcdServer.StartAsync();
@@ -45,9 +51,10 @@ public class EtcdOutageOvsTests(ITestOutputHelper output)
         await using var lab = made;
         await using var etcd = await starting;
         // tsm serve (a .NET process: seconds on a loaded machine) starts while the switch daemons do.
-        var serving = TsmServe.StartLoggingAsync(lab.ControllerAddress, "--openflow", $"{lab.ControllerAddress}:0",
-            "--store", $"etcd={etcd.ClientUrl}", "--etcd-timeout", $"{TimeoutSeconds}", "--lldp-interval", "1", "--audit-interval", "0",
-            "--querier", "10.77.0.254", "--query-interval", "2", "--query-response", "1");
+        string[] store = cluster ? ["--cluster", $"etcd={etcd.ClientUrl}", "--node-id", "n1"] : ["--store", $"etcd={etcd.ClientUrl}"];
+        var serving = TsmServe.StartLoggingAsync(lab.ControllerAddress, ["--openflow", $"{lab.ControllerAddress}:0",
+            .. store, "--etcd-timeout", $"{TimeoutSeconds}", "--lldp-interval", "1", "--audit-interval", "0",
+            "--querier", "10.77.0.254", "--query-interval", "2", "--query-response", "1"]);
         try
         {
             lab.StartDatabase();
@@ -88,6 +95,8 @@ public class EtcdOutageOvsTests(ITestOutputHelper output)
             // 1. etcd stalls: it holds its connections and answers nothing.
             output.WriteLine($"streaming at {total.Elapsed.TotalSeconds:0.0} s");
             await RefusedWhileAwayAsync("stalled", etcd.Pause);
+            // A cluster node: held until its lease keep-alive has failed (the 2 s TTL passed), so etcd revokes the lease on SIGCONT.
+            if (cluster) await Eventually.UntilAsync(() => tsm.Lines.Any(l => l.Contains("etcd does not answer", StringComparison.Ordinal)), "the node's keep-alive failing", 10_000);
             var stallLines = Logged(tsm);
             etcd.Resume();
             var second = await CreateWhenBackAsync("after SIGCONT");
@@ -107,10 +116,16 @@ public class EtcdOutageOvsTests(ITestOutputHelper output)
             Assert.Equal(new[] { liveGroup, second, third }.Order(), listed);
 
             // What the log said: one warning when etcd went away (not one per refused request, no stack), one line when it was back.
-            foreach (var l in stallLines) output.WriteLine($"log while stalled: {l}");
             Assert.Single(stallLines, l => l.Contains("is unavailable", StringComparison.Ordinal));
             Assert.DoesNotContain(Logged(tsm), l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
-            Assert.Equal(2, tsm.Lines.Count(l => l.Contains("answers again", StringComparison.Ordinal)));
+            Assert.Equal(2, tsm.Lines.Count(l => l.Contains("The group store", StringComparison.Ordinal) && l.Contains("answers again", StringComparison.Ordinal)));
+            if (cluster)
+            {
+                // The node's keep-alive and watch retry every 200 ms while etcd is away: one warning, not one per retry.
+                Assert.Single(stallLines, l => l.Contains("etcd does not answer", StringComparison.Ordinal));
+                Assert.Contains(tsm.Lines, l => l.Contains("Node n1: etcd answers again", StringComparison.Ordinal));
+            }
+            foreach (var l in Logged(tsm)) output.WriteLine($"log: {l}");
             output.WriteLine($"total {total.Elapsed.TotalSeconds:0.0} s");
 
             async Task RefusedWhileAwayAsync(string how, Action away)
