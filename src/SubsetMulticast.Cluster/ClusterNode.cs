@@ -857,6 +857,10 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         {
             if (m.Node == NodeId)
             {
+                // Claimed already on this very connection (the sweep saw it ready before its bootstrap got here): the answer
+                // awaited decides, or has decided. (Asking again sent a second MASTER request for one claim.)
+                if (_asking.TryGetValue(sw, out var asked) && asked.Session == session) return;
+                if (_mine.ContainsKey(sw) && session.Role == ControllerRole.Master) { Decided(sw); return; }
                 // Our mastership outlived a reconnect: claim the role again with the same generation (decided on the answer).
                 _mine.TryRemove(sw, out _);
                 AskMaster(session, m.Generation);
