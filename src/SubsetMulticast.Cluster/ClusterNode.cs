@@ -64,6 +64,9 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
     // After a switch did not take our MASTER request: when this node may claim it again, and how many times in a row it
     // failed (a switch that answers every request with an error at once would otherwise be claimed in a tight loop).
     private readonly ConcurrentDictionary<string, (DateTimeOffset NotBefore, int Failures)> _claimBackoff = new(StringComparer.Ordinal);
+    // The claim (generation) of each switch this node let go after the switch did not take the role: its key's put
+    // event, when the watch delivers it after that, is no orphan to drop (and say) a second time.
+    private readonly ConcurrentDictionary<string, ulong> _letGo = new(StringComparer.Ordinal);
     // The last way each switch answered a role request oddly (said once per kind, not once per attempt).
     private readonly ConcurrentDictionary<string, string> _roleTrouble = new(StringComparer.Ordinal);
     // Every group as etcd has it, in-flight ones included (the lifecycle's view holds a group of ours only once its
@@ -455,7 +458,8 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                             _asking.TryRemove(sw, out _);
                             if (_mine.TryRemove(sw, out _)) Demote(sw);
                         }
-                        else if (!_mine.ContainsKey(sw) && !(_asking.TryGetValue(sw, out var asked) && asked.Generation == now.Generation)) DropOrphan(sw, now.Generation);
+                        else if (!_mine.ContainsKey(sw) && !(_asking.TryGetValue(sw, out var asked) && asked.Generation == now.Generation)
+                            && !(_letGo.TryGetValue(sw, out var gone) && gone == now.Generation)) DropOrphan(sw, now.Generation);
                     }
                     _ = before;
                     break;
@@ -635,6 +639,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                 int failures = _claimBackoff.TryGetValue(sw, out var b) ? b.Failures + 1 : 1;
                 var wait = TimeSpan.FromMilliseconds(Math.Min(MaxClaimBackoff.TotalMilliseconds, 250 * Math.Pow(2, Math.Min(failures, 10))));
                 _claimBackoff[sw] = (_time.GetUtcNow() + wait, failures);
+                _letGo[sw] = a.Generation;
                 DropOrphan(sw, a.Generation, quiet: true);
                 Decided(sw);
                 return;
