@@ -58,6 +58,17 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
     private readonly ConcurrentDictionary<string, long> _applied = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _nodes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ulong> _mine = new(StringComparer.Ordinal);
+    // Switches etcd names this node master of, whose answer to our ROLE_REQUEST MASTER is awaited (off the loop): not
+    // ours to write to until the switch confirms the role and generation.
+    private readonly ConcurrentDictionary<string, (OpenFlowSession Session, ulong Generation)> _asking = new(StringComparer.Ordinal);
+    // After a switch did not take our MASTER request: when this node may claim it again, and how many times in a row it
+    // failed (a switch that answers every request with an error at once would otherwise be claimed in a tight loop).
+    private readonly ConcurrentDictionary<string, (DateTimeOffset NotBefore, int Failures)> _claimBackoff = new(StringComparer.Ordinal);
+    // The claim (generation) of each switch this node let go after the switch did not take the role: its key's put
+    // event, when the watch delivers it after that, is no orphan to drop (and say) a second time.
+    private readonly ConcurrentDictionary<string, ulong> _letGo = new(StringComparer.Ordinal);
+    // The last way each switch answered a role request oddly (said once per kind, not once per attempt).
+    private readonly ConcurrentDictionary<string, string> _roleTrouble = new(StringComparer.Ordinal);
     // Every group as etcd has it, in-flight ones included (the lifecycle's view holds a group of ours only once its
     // transaction commits, which waits for the masters — a new master restores from this one).
     private readonly ConcurrentDictionary<string, RendezvousGroup> _groups = new(StringComparer.Ordinal);
@@ -202,13 +213,14 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                         await RejoinAsync(lease, ct).ConfigureAwait(false);
                         break;
                     }
+                    EtcdAnswers();
                     await Task.Delay(interval, _time, ct).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
             catch (Exception e) when (e is RpcException or OperationCanceledException or IOException)
             {
-                Log.KeepAliveFailed(_log, NodeId, e.Message);
+                EtcdTrouble("lease keep-alive", e.Message);
                 try { await Task.Delay(TimeSpan.FromMilliseconds(200), _time, ct).ConfigureAwait(false); }
                 catch (OperationCanceledException) { return; }
             }
@@ -227,11 +239,65 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         if (_listener.TryGetSwitch(switchId, out var session)) session.Role = ControllerRole.Slave;
     }
 
+    // ---- what the log says while etcd does not answer: one line when it starts, one per interval, one when it is back ----
+    private readonly object _troubleGate = new();
+    private DateTimeOffset? _troubleSince; // under _troubleGate
+    private DateTimeOffset _troubleSaid;
+    private int _troubleFailures, _troubleFailuresSinceSaid;
+
+    /// <summary>
+    /// An etcd call failed. With etcd down the keep-alive and the watch retry every 200 ms, and each failure was a warning
+    /// (10 lines a second per node); now the first is said, then one line per <see cref="EtcdGroupStore.OutageLogInterval"/>
+    /// with the count, and one when etcd answers again.
+    /// </summary>
+    private void EtcdTrouble(string what, string error)
+    {
+        var now = _time.GetUtcNow();
+        bool first = false, again = false;
+        int failures = 0;
+        double seconds = 0;
+        lock (_troubleGate)
+        {
+            _troubleFailures++;
+            _troubleFailuresSinceSaid++;
+            if (_troubleSince is null) { _troubleSince = now; _troubleSaid = now; _troubleFailuresSinceSaid = 0; first = true; }
+            else if (now - _troubleSaid >= EtcdGroupStore.OutageLogInterval)
+            {
+                failures = _troubleFailuresSinceSaid;
+                seconds = (now - _troubleSince.Value).TotalSeconds;
+                _troubleSaid = now;
+                _troubleFailuresSinceSaid = 0;
+                again = true;
+            }
+        }
+        if (first) Log.EtcdTrouble(_log, NodeId, what, error);
+        else if (again) Log.EtcdStillTrouble(_log, NodeId, seconds, failures, what, error);
+        else Log.EtcdTroubleAgain(_log, NodeId, what, error);
+    }
+
+    /// <summary>etcd answered the keep-alive: a trouble, if there was one, is over.</summary>
+    private void EtcdAnswers()
+    {
+        if (Volatile.Read(ref _troubleFailures) == 0) return;
+        DateTimeOffset since;
+        int failures;
+        lock (_troubleGate)
+        {
+            if (_troubleSince is not { } s) return;
+            since = s;
+            failures = _troubleFailures;
+            _troubleSince = null;
+            _troubleFailures = 0;
+        }
+        Log.EtcdBack(_log, NodeId, (_time.GetUtcNow() - since).TotalSeconds, failures);
+    }
+
     private void LostLease()
     {
         Log.LeaseLost(_log, NodeId);
-        foreach (var sw in _mine.Keys) if (_listener.TryGetSwitch(sw, out var session)) session.Role = ControllerRole.Slave;
+        foreach (var sw in _mine.Keys.Concat(_asking.Keys)) if (_listener.TryGetSwitch(sw, out var session)) session.Role = ControllerRole.Slave;
         _mine.Clear();
+        _asking.Clear();
         Interlocked.Exchange(ref _reported, 0);
     }
 
@@ -252,7 +318,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
             }
             catch (RpcException e) when (!ct.IsCancellationRequested)
             {
-                Log.KeepAliveFailed(_log, NodeId, e.Message);
+                EtcdTrouble("rejoin", e.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 100 * (attempt + 1))), _time, ct).ConfigureAwait(false);
             }
         }
@@ -299,7 +365,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
             catch (Exception e) when (e is RpcException or IOException or OperationCanceledException)
             {
-                Log.WatchFailed(_log, NodeId, e.Message);
+                EtcdTrouble("watch", e.Message);
                 try { await Task.Delay(TimeSpan.FromMilliseconds(200), _time, ct).ConfigureAwait(false); }
                 catch (OperationCanceledException) { return; }
             }
@@ -310,6 +376,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
     private sealed record Claim(string SwitchId);
     private sealed record Connected(OpenFlowSession Session);
     private sealed record Promoted(string SwitchId);
+    private sealed record RoleAnswered(OpenFlowSession Session, ulong Generation, bool Confirmed);
     private sealed record Sweep;
 
     private async Task LoopAsync(CancellationToken ct)
@@ -326,6 +393,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                         case Claim c: await ClaimAsync(c.SwitchId, ct).ConfigureAwait(false); break;
                         case Connected c: await OnConnectedAsync(c.Session, ct).ConfigureAwait(false); break;
                         case Promoted: Volatile.Write(ref _reportable, Volatile.Read(ref _processed)); break;
+                        case RoleAnswered a: OnRoleAnswered(a); break;
                         case Sweep:
                             // A claim that failed (etcd slow, a switch that answered oddly) is tried again: no connected switch stays masterless.
                             foreach (var (id, session) in _listener.Switches)
@@ -345,7 +413,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                 }
                 catch (Exception e) when (e is RpcException or IOException or TimeoutException && !ct.IsCancellationRequested)
                 {
-                    Log.StepFailed(_log, NodeId, "report", e.Message); // the next item reports again
+                    EtcdTrouble("report", e.Message); // the next item reports again
                 }
             }
         }
@@ -379,13 +447,19 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                     Take(kind, e.Kv, deleted);
                     if (deleted)
                     {
+                        _asking.TryRemove(sw, out _);
                         if (_mine.TryRemove(sw, out _)) Demote(sw);
                         if (_listener.TryGetSwitch(sw, out _)) ScheduleClaim(sw);
                     }
                     else if (_masters.TryGetValue(sw, out var now))
                     {
-                        if (now.Node != NodeId) { if (_mine.TryRemove(sw, out _)) Demote(sw); }
-                        else if (!_mine.ContainsKey(sw)) DropOrphan(sw, now.Generation);
+                        if (now.Node != NodeId)
+                        {
+                            _asking.TryRemove(sw, out _);
+                            if (_mine.TryRemove(sw, out _)) Demote(sw);
+                        }
+                        else if (!_mine.ContainsKey(sw) && !(_asking.TryGetValue(sw, out var asked) && asked.Generation == now.Generation)
+                            && !(_letGo.TryGetValue(sw, out var gone) && gone == now.Generation)) DropOrphan(sw, now.Generation);
                     }
                     _ = before;
                     break;
@@ -476,9 +550,13 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         return _nodes.Keys.Count(n => n != NodeId && Score(switchId, n) > mine);
     }
 
+    /// <summary>The longest a node waits before claiming again a switch that did not take its MASTER request.</summary>
+    internal static readonly TimeSpan MaxClaimBackoff = TimeSpan.FromSeconds(4);
+
     private void ScheduleClaim(string switchId)
     {
         var delay = _options.ClaimStagger * RankFor(switchId);
+        if (_claimBackoff.TryGetValue(switchId, out var backoff) && backoff.NotBefore - _time.GetUtcNow() is var left && left > delay) delay = left;
         if (delay <= TimeSpan.Zero) { _work.Writer.TryWrite(new Claim(switchId)); return; }
         _ = Task.Delay(delay, _time, _stop.Token).ContinueWith(t => { if (!t.IsCanceled) _work.Writer.TryWrite(new Claim(switchId)); }, TaskScheduler.Default);
     }
@@ -498,7 +576,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         {
             // Committed or not, we cannot tell: if the key is ours, its watch event finds us not acting as master and drops
             // it (DropOrphan); if not, the sweep claims again.
-            Log.StepFailed(_log, NodeId, $"claim of {switchId}", e.Message);
+            EtcdTrouble($"claim of {switchId}", e.Message);
             Decided(switchId);
             return;
         }
@@ -515,23 +593,77 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         }
         ulong generation = (ulong)r.Header.Revision;
         _masters[switchId] = new Mastership(NodeId, generation);
-        _mine[switchId] = generation;
         Signal();
-        await RequestRoleAsync(session, ControllerRole.Master, generation).ConfigureAwait(false);
-        Log.Promoted(_log, NodeId, switchId, generation);
-        Restore(switchId);
-        if (_bootstrapping.ContainsKey(switchId)) { Decided(switchId); return; } // the bootstrap goes on with the writing steps
-        // Taken over from a dead node: the switch is ours from now; converge it (rules that are right stay untouched).
+        AskMaster(session, generation);
+    }
+
+    /// <summary>
+    /// Sends ROLE_REQUEST MASTER with <paramref name="generation"/> and goes on: the answer comes back to the loop as
+    /// <see cref="RoleAnswered"/>. Awaited in the loop, a switch that never answered held every other switch's claims
+    /// and every watch event for the request's timeout. Until the switch confirms, the node is not its master (no
+    /// writes, <see cref="IsMaster"/> false) and reports no applied mark, which would confirm transactions on it.
+    /// </summary>
+    private void AskMaster(OpenFlowSession session, ulong generation)
+    {
+        _asking[session.SwitchId] = (session, generation);
         Interlocked.Increment(ref _promoting);
         _ = Task.Run(async () =>
         {
-            try { await RunWritingStepsAsync(session).ConfigureAwait(false); }
-            finally
-            {
-                Interlocked.Decrement(ref _promoting);
-                _work.Writer.TryWrite(new Promoted(switchId)); // lets the loop report
-            }
+            bool confirmed = false;
+            try { confirmed = await RequestRoleAsync(session, ControllerRole.Master, generation).ConfigureAwait(false); }
+            finally { _work.Writer.TryWrite(new RoleAnswered(session, generation, confirmed)); }
         }, CancellationToken.None);
+    }
+
+    /// <summary>The switch answered our MASTER request (or did not, in time): the node becomes its master, or lets etcd's claim go.</summary>
+    private void OnRoleAnswered(RoleAnswered a)
+    {
+        string sw = a.Session.SwitchId;
+        try
+        {
+            bool current = _asking.TryGetValue(sw, out var asked) && asked.Session == a.Session && asked.Generation == a.Generation
+                && _asking.TryRemove(new KeyValuePair<string, (OpenFlowSession, ulong)>(sw, asked));
+            bool stillOurs = _masters.TryGetValue(sw, out var m) && m.Node == NodeId && m.Generation == a.Generation;
+            if (!current || !stillOurs || a.Session.IsClosed)
+            {
+                // Overtaken meanwhile (the key went, another node claimed, our lease was lost, the switch reconnected): that path decided.
+                if (!_mine.ContainsKey(sw) && !a.Session.IsClosed) a.Session.Role = ControllerRole.Slave;
+                Decided(sw);
+                return;
+            }
+            if (!a.Confirmed)
+            {
+                // The switch did not take us as master: we write nothing to it, and our key would keep the others from
+                // claiming it. It goes; the switch is claimed again (by whichever node ranks first) on the next sweep.
+                a.Session.Role = ControllerRole.Slave;
+                int failures = _claimBackoff.TryGetValue(sw, out var b) ? b.Failures + 1 : 1;
+                var wait = TimeSpan.FromMilliseconds(Math.Min(MaxClaimBackoff.TotalMilliseconds, 250 * Math.Pow(2, Math.Min(failures, 10))));
+                _claimBackoff[sw] = (_time.GetUtcNow() + wait, failures);
+                _letGo[sw] = a.Generation;
+                DropOrphan(sw, a.Generation, quiet: true);
+                Decided(sw);
+                return;
+            }
+            _claimBackoff.TryRemove(sw, out _);
+            _mine[sw] = a.Generation;
+            a.Session.Role = ControllerRole.Master;
+            Log.Promoted(_log, NodeId, sw, a.Generation);
+            Restore(sw);
+            if (_bootstrapping.ContainsKey(sw)) { Decided(sw); return; } // the bootstrap goes on with the writing steps
+            // Taken over from a dead node (or claimed again after a refusal): converge it (rules that are right stay untouched).
+            Interlocked.Increment(ref _promoting);
+            var session = a.Session;
+            _ = Task.Run(async () =>
+            {
+                try { await RunWritingStepsAsync(session).ConfigureAwait(false); }
+                finally
+                {
+                    Interlocked.Decrement(ref _promoting);
+                    _work.Writer.TryWrite(new Promoted(sw)); // lets the loop report
+                }
+            }, CancellationToken.None);
+        }
+        finally { Interlocked.Decrement(ref _promoting); }
     }
 
     /// <summary>The southbound intends <paramref name="switchId"/> to hold exactly the rules etcd's groups give it.</summary>
@@ -584,7 +716,8 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
     /// missing on it (tsm cluster-failover, 2026-12-02). The key goes (only that claim of it), so the switch is claimed
     /// again the ordinary way.
     /// </summary>
-    private void DropOrphan(string switchId, ulong generation)
+    /// <param name="quiet">Not said: the caller said why already (a switch that did not take the role), once per kind of answer.</param>
+    private void DropOrphan(string switchId, ulong generation, bool quiet = false)
     {
         string key = $"{Prefix}/masters/{switchId}";
         var txn = new TxnRequest();
@@ -599,7 +732,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                     var r = await _kv.TxnAsync(txn, deadline: DateTime.UtcNow.AddSeconds(2), cancellationToken: _stop.Token).ConfigureAwait(false);
                     // Said only when the key was there: a put event processed late (the loop behind, our lease lost since)
                     // finds that claim gone already, which is no news.
-                    if (r.Succeeded) Log.Orphaned(_log, NodeId, switchId, generation);
+                    if (r.Succeeded && !quiet) Log.Orphaned(_log, NodeId, switchId, generation);
                     return;
                 }
                 catch (RpcException e)
@@ -637,32 +770,54 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task RequestRoleAsync(OpenFlowSession session, ControllerRole role, ulong generation)
+    /// <summary>
+    /// Asks the switch for <paramref name="role"/>; true when it took it: a ROLE_REPLY naming that role and, for MASTER, our
+    /// generation. Anything else is false and said (once per kind of answer per switch, not per attempt): an error
+    /// (ROLE_REQUEST_FAILED/STALE — a newer master claimed it —, BAD_ROLE…), no answer within
+    /// <see cref="ClusterOptions.RoleTimeout"/>, a reply with another role or generation (the switch holds someone
+    /// else's claim, or ours is not what it recorded). A switch without roles (BAD_REQUEST/BAD_TYPE, ROLE_REQUEST_FAILED/
+    /// UNSUP) treats every controller as EQUAL: then the etcd mastership alone keeps the others from writing, and true.
+    /// </summary>
+    private async Task<bool> RequestRoleAsync(OpenFlowSession session, ControllerRole role, ulong generation)
     {
-        session.Role = role; // as asked: a slave-to-be stops its periodic writes at once
+        // A slave-to-be stops its periodic writes at once; a master-to-be writes only once the switch has confirmed.
+        if (role != ControllerRole.Master) session.Role = role;
+        string sw = session.SwitchId;
         try
         {
-            var reply = await session.RequestAsync(new RoleRequest(role, generation), _stop.Token, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
-            if (reply is RoleReply rr && rr.Role != role) Log.OddRole(_log, NodeId, session.SwitchId, role, rr.Role.ToString());
+            var reply = await session.RequestAsync(new RoleRequest(role, generation), _stop.Token, _options.RoleTimeout).ConfigureAwait(false);
+            if (reply is RoleReply rr && rr.Role == role && (role != ControllerRole.Master || rr.GenerationId == generation))
+            {
+                if (_roleTrouble.TryRemove(sw, out _)) Log.RoleAnsweredAgain(_log, NodeId, sw, role);
+                return true;
+            }
+            if (reply is RoleReply odd)
+                RoleTrouble(sw, role, $"reply-{odd.Role}-{odd.GenerationId == generation}",
+                    $"ROLE_REPLY {odd.Role} generation {odd.GenerationId} (asked {role} generation {generation})");
+            else RoleTrouble(sw, role, reply.Type.ToString(), $"an unexpected {reply.Type}");
+            return false;
         }
         catch (OpenFlowErrorException e)
         {
-            Log.RoleRefused(_log, NodeId, session.SwitchId, role, e.Message);
-            // ROLE_REQUEST_FAILED/STALE: a newer master has claimed the switch meanwhile (its key's watch event follows).
-            // A switch without roles (BAD_TYPE, UNSUP) treats every controller as EQUAL: the etcd mastership alone
-            // keeps the others from writing, so this node stays its master.
-            if (role == ControllerRole.Master && e.Error.ErrorType == RoleRequestFailed && e.Error.Code == Stale)
-            {
-                _mine.TryRemove(session.SwitchId, out _);
-                session.Role = ControllerRole.Slave;
-                // Our key would keep the others from claiming: let it go.
-                if (_masters.TryGetValue(session.SwitchId, out var m) && m.Node == NodeId) DropOrphan(session.SwitchId, m.Generation);
-            }
+            bool roleless = (e.Error.ErrorType == BadRequest && e.Error.Code == BadType) || (e.Error.ErrorType == RoleRequestFailed && e.Error.Code == Unsupported);
+            RoleTrouble(sw, role, e.Error.Name, roleless
+                ? $"{e.Message}: it has no roles (every controller is EQUAL), so etcd's mastership alone decides who writes"
+                : e.Error.ErrorType == RoleRequestFailed && e.Error.Code == Stale ? $"{e.Message}: a newer master claimed it" : e.Message);
+            return roleless;
         }
         catch (Exception e) when (e is OpenFlowSessionException or TimeoutException)
         {
-            Log.RoleRefused(_log, NodeId, session.SwitchId, role, e.Message);
+            RoleTrouble(sw, role, e is TimeoutException ? "timeout" : "session", e is TimeoutException ? $"no answer within {_options.RoleTimeout.TotalSeconds:0.#} s" : e.Message);
+            return false;
         }
+    }
+
+    private void RoleTrouble(string switchId, ControllerRole role, string kind, string detail)
+    {
+        string key = $"{role}:{kind}";
+        if (_roleTrouble.TryGetValue(switchId, out var last) && last == key) { Log.RoleTroubleAgain(_log, NodeId, switchId, role, detail); return; }
+        _roleTrouble[switchId] = key;
+        Log.RoleRefused(_log, NodeId, switchId, role, detail);
     }
 
     /// <summary>
@@ -707,12 +862,16 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         {
             if (m.Node == NodeId)
             {
-                // Our mastership outlived a reconnect: claim the role again with the same generation.
-                _mine[sw] = m.Generation;
-                Restore(sw);
-                await RequestRoleAsync(session, ControllerRole.Master, m.Generation).ConfigureAwait(false);
+                // Claimed already on this very connection (the sweep saw it ready before its bootstrap got here): the answer
+                // awaited decides, or has decided. (Asking again sent a second MASTER request for one claim.)
+                if (_asking.TryGetValue(sw, out var asked) && asked.Session == session) return;
+                if (_mine.ContainsKey(sw) && session.Role == ControllerRole.Master) { Decided(sw); return; }
+                // Our mastership outlived a reconnect: claim the role again with the same generation (decided on the answer).
+                _mine.TryRemove(sw, out _);
+                AskMaster(session, m.Generation);
+                return;
             }
-            else SlaveQuietly(session, m.Generation);
+            SlaveQuietly(session, m.Generation);
             Decided(sw);
             return;
         }
@@ -734,7 +893,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         // Our mastership key stays (bound to our lease): the switch reconnects to us or, if it cannot reach us, the
         // others take over once they see it gone — they are connected and claim when the key goes. A node that lost
         // its switch gives the mastership up so a connected one can take it at once.
-        if (_mine.TryRemove(session.SwitchId, out _))
+        if (_mine.TryRemove(session.SwitchId, out _) | _asking.TryRemove(session.SwitchId, out _))
             _ = _kv.DeleteRangeAsync(new DeleteRangeRequest { Key = Utf8($"{Prefix}/masters/{session.SwitchId}") }, deadline: DateTime.UtcNow.AddSeconds(2)).ResponseAsync
                 .ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
         if (_bootstrapping.ContainsKey(session.SwitchId)) BootstrapDone(session.SwitchId);
@@ -766,7 +925,8 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         _stop.Dispose();
     }
 
-    private const ushort RoleRequestFailed = 11, Stale = 0; // OFPET_ROLE_REQUEST_FAILED / OFPRRFC_STALE
+    private const ushort RoleRequestFailed = 11, Stale = 0, Unsupported = 1; // OFPET_ROLE_REQUEST_FAILED / OFPRRFC_STALE, OFPRRFC_UNSUP
+    private const ushort BadRequest = 1, BadType = 1; // OFPET_BAD_REQUEST / OFPBRC_BAD_TYPE
 
     private static ByteString Utf8(string s) => ByteString.CopyFromUtf8(s);
 
@@ -781,20 +941,29 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Node {Node} is no longer master of {Switch}")]
         public static partial void Demoted(ILogger logger, string node, string @switch);
 
-        [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Node {Node}: {Switch} refused role {Role}: {Error}")]
+        [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Node {Node}: {Switch} did not take role {Role}: {Error}; the node writes nothing to it and lets its claim go, and claims it again later (said again only if the answer changes)")]
         public static partial void RoleRefused(ILogger logger, string node, string @switch, ControllerRole role, string error);
 
-        [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Node {Node}: {Switch} answered role {Asked} with {Answered}")]
-        public static partial void OddRole(ILogger logger, string node, string @switch, ControllerRole asked, string answered);
+        [LoggerMessage(EventId = 1304, Level = LogLevel.Debug, Message = "Node {Node}: {Switch} again did not take role {Role}: {Error}")]
+        public static partial void RoleTroubleAgain(ILogger logger, string node, string @switch, ControllerRole role, string error);
 
-        [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Node {Node}: lease keep-alive failed ({Error}); retrying")]
-        public static partial void KeepAliveFailed(ILogger logger, string node, string error);
+        [LoggerMessage(EventId = 1315, Level = LogLevel.Information, Message = "Node {Node}: {Switch} answers role requests properly again (took {Role})")]
+        public static partial void RoleAnsweredAgain(ILogger logger, string node, string @switch, ControllerRole role);
+
+        [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Node {Node}: etcd does not answer ({What}: {Error}); retrying — new groups are refused with 503, masterships cannot change, switches keep forwarding what they have")]
+        public static partial void EtcdTrouble(ILogger logger, string node, string what, string error);
+
+        [LoggerMessage(EventId = 1316, Level = LogLevel.Warning, Message = "Node {Node}: etcd still does not answer after {Seconds:0} s ({Failures} failed calls since the last line; last {What}: {Error})")]
+        public static partial void EtcdStillTrouble(ILogger logger, string node, double seconds, int failures, string what, string error);
+
+        [LoggerMessage(EventId = 1317, Level = LogLevel.Debug, Message = "Node {Node}: etcd call failed again ({What}: {Error})")]
+        public static partial void EtcdTroubleAgain(ILogger logger, string node, string what, string error);
+
+        [LoggerMessage(EventId = 1318, Level = LogLevel.Information, Message = "Node {Node}: etcd answers again after {Seconds:0.0} s ({Failures} failed calls meanwhile)")]
+        public static partial void EtcdBack(ILogger logger, string node, double seconds, int failures);
 
         [LoggerMessage(EventId = 1306, Level = LogLevel.Error, Message = "Node {Node} lost its etcd lease: it masters no switch until it claims one again")]
         public static partial void LeaseLost(ILogger logger, string node);
-
-        [LoggerMessage(EventId = 1307, Level = LogLevel.Warning, Message = "Node {Node}: watch failed ({Error}); resuming")]
-        public static partial void WatchFailed(ILogger logger, string node, string error);
 
         [LoggerMessage(EventId = 1308, Level = LogLevel.Warning, Message = "Node {Node}: {Step} failed: {Error}")]
         public static partial void StepFailed(ILogger logger, string node, string step, string error);

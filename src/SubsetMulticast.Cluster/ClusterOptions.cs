@@ -22,6 +22,12 @@ public sealed record ClusterOptions
     /// </summary>
     public TimeSpan ClaimStagger { get; init; } = TimeSpan.FromMilliseconds(150);
 
+    /// <summary>
+    /// How long a switch may take to answer a role request: one that has not answered by then has not taken the role
+    /// (its claim is let go and made again on the next sweep).
+    /// </summary>
+    public TimeSpan RoleTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>This node's REST API, advertised to the others (informational: any node accepts any request).</summary>
     public string? ApiUrl { get; set; }
 }

@@ -228,6 +228,8 @@ public sealed class ServeCommandTests
     [InlineData("--querier", "10.0.0.254")]
     [InlineData("--openflow-write", "pool")]
     [InlineData("--openflow", "127.0.0.1:0", "--openflow-write", "sideways")]
+    [InlineData("--openflow", "127.0.0.1:0", "--etcd-timeout", "3")] // no etcd to time out
+    [InlineData("--openflow", "127.0.0.1:0", "--store", "etcd=http://127.0.0.1:1", "--etcd-timeout", "0")]
     public async Task ServeOpenFlow_BadArgument_ExitsWithUsageError(params string[] args)
     {
         var (code, stderr) = await RunInProcessAsync(["serve", .. args]);

@@ -86,6 +86,9 @@ internal static class ServeCommand
         /// <summary>This node's id when serving as one node of a cluster (--cluster); null: alone.</summary>
         public string? NodeId { get; init; }
         public int NodeTtl { get; init; } = 2;
+
+        /// <summary>How long one etcd call may take before what needed it is refused (503 for a REST request).</summary>
+        public int EtcdTimeout { get; init; } = 5;
     }
 
     public static Command Create()
@@ -146,11 +149,12 @@ internal static class ServeCommand
         var nodeId = OptionKinds.Parsed<string>("--node-id", "This node's name in the cluster (letters, digits, '-'; unique among live nodes). With --cluster.", "ID",
             t => t.Length is > 0 and <= 32 && t.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') ? t : null, "must be 1-32 letters, digits or '-'");
         var nodeTtl = OptionKinds.WholeSeconds("--node-ttl", "Seconds a dead node keeps its masterships (its etcd lease TTL; etcd's minimum is 1.5 × its election timeout). With --cluster.", 1, 60, 2);
+        var etcdTimeout = OptionKinds.WholeSeconds("--etcd-timeout", "Seconds one etcd call may take before the request that needed it is refused with 503 (a stalled or unreachable etcd). With --store etcd=… or --cluster.", 1, 60, 5);
         var config = ConfigurationArguments.Create();
         var command = new Command("serve", "The controller service until Ctrl-C: on an emulated fabric, or for OpenFlow 1.3 switches with --openflow.")
         {
             fabric, api, apiH2c, pushUdp, mode, reference, block, pushKeys, quiet, logFormat, openflow, vlan, lldp, querier, querierV6, queryInterval, queryResponse, encoding, openflowWrite, auditInterval, snmp,
-            store, cluster, nodeId, nodeTtl,
+            store, cluster, nodeId, nodeTtl, etcdTimeout,
             apiClients, apiCert, apiCertKey, apiClientCa, rateLimit, quotaClient, quotaReference, maxBody, openflowCert, openflowKey, openflowCa, config,
         };
         Option[] emulatedOnly = [fabric, reference, mode];
@@ -180,6 +184,8 @@ internal static class ServeCommand
             if (isCluster && r.GetResult(store) is { Implicit: false }) { r.AddError("--cluster keeps the groups in its etcd; leave --store out."); return; }
             if (isCluster != (r.GetResult(nodeId) is { Implicit: false })) { r.AddError("--cluster and --node-id go together."); return; }
             if (!isCluster && r.GetResult(nodeTtl) is { Implicit: false }) { r.AddError("--node-ttl applies with --cluster only."); return; }
+            if (!isCluster && r.GetResult(etcdTimeout) is { Implicit: false } && !(r.GetValue(store)?.StartsWith("etcd=", StringComparison.Ordinal) ?? false))
+            { r.AddError("--etcd-timeout applies with --store etcd=… or --cluster only."); return; }
             if (r.GetResult(querierV6) is { Implicit: false } && r.GetResult(querier) is not { Implicit: false })
                 r.AddError("--querier-v6 goes with --querier.");
             else if (r.ValueOr(queryResponse, DefaultQueryResponse) is var response && r.ValueOr(queryInterval, DefaultQueryInterval) is var interval && response >= interval)
@@ -224,6 +230,7 @@ internal static class ServeCommand
                 Etcd = r.GetValue(cluster) ?? (r.GetValue(store) is { } st && st.StartsWith("etcd=", StringComparison.Ordinal) ? st[5..] : null),
                 NodeId = r.GetValue(nodeId),
                 NodeTtl = r.GetValue(nodeTtl),
+                EtcdTimeout = r.GetValue(etcdTimeout),
                 AuditSeconds = r.GetValue(auditInterval),
                 Snooping = SnoopingOptions.FromQueryTimers(TimeSpan.FromSeconds(r.GetValue(queryInterval)), TimeSpan.FromSeconds(r.GetValue(queryResponse)),
                     r.GetValue(querier) is { } q4 ? new QuerierOptions { IPv4Source = q4, IPv6Source = r.GetValue(querierV6), Vlans = [new VlanId((ushort)r.GetValue(vlan))] } : null),
@@ -347,7 +354,7 @@ internal static class ServeCommand
         {
             try
             {
-                return (await EtcdGroupStore.OpenAsync(new EtcdStoreOptions { Endpoints = s.Etcd, CallTimeout = TimeSpan.FromSeconds(5) }, cancellationToken: cancellationToken), false);
+                return (await EtcdGroupStore.OpenAsync(new EtcdStoreOptions { Endpoints = s.Etcd, CallTimeout = TimeSpan.FromSeconds(s.EtcdTimeout) }, cancellationToken: cancellationToken), false);
             }
             catch (EtcdUnavailableException e) when (attempt < 4 && !cancellationToken.IsCancellationRequested)
             {

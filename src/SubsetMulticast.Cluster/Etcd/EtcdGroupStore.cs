@@ -46,7 +46,7 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
     private readonly EtcdClient _client;
     private readonly EtcdStoreOptions _options;
     private readonly TimeProvider _time;
-    private readonly ILogger _log;
+    private ILogger _log;
 
     private EtcdGroupStore(EtcdClient client, EtcdStoreOptions options, TimeProvider time, ILogger log)
     {
@@ -57,6 +57,16 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
     }
 
     public EtcdClient Client => _client;
+
+    /// <summary>
+    /// Logs through <paramref name="factory"/> from now on, unless a logger was given to <see cref="OpenAsync"/>: the store
+    /// is opened (and its groups loaded) before the controller's host, and its logging, exist.
+    /// </summary>
+    public void UseLogging(ILoggerFactory factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        if (_log == NullLogger.Instance) _log = factory.CreateLogger<EtcdGroupStore>();
+    }
 
     /// <summary>The etcd revision the view was last loaded at (a cluster node's watch starts right after it).</summary>
     public long LoadedRevision { get; private set; }
@@ -169,6 +179,7 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
                     }
                     if (lease != 0) _leases[after.Id] = lease;
                     else _leases.TryRemove(after.Id, out _);
+                    NoteAnswered();
                     return null;
                 }
                 default:
@@ -182,13 +193,14 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
                     txn.Failure.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Utf8(GroupKey(before.Id)) } });
                     var deleted = await CallAsync(d => _client.TransactionAsync(txn, deadline: d, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
                     NoteRevision(deleted.Header.Revision);
+                    NoteAnswered();
                     return null;
                 }
             }
         }
         catch (EtcdUnavailableException e)
         {
-            Log.Unavailable(_log, tx.Kind, e.Message);
+            NoteRefused(tx.Kind, e.Message);
             return new TsmProblem(ProblemKind.StoreUnavailable, $"The group store (etcd at {_options.Endpoints}) did not record the {tx.Kind.ToString().ToLowerInvariant()}: {e.Message}. Nothing changed; retry when it is back.");
         }
     }
@@ -254,9 +266,60 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
     {
         try { return await call(DateTime.UtcNow + _options.CallTimeout).ConfigureAwait(false); }
         catch (RpcException e) when (e.StatusCode is not StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
-        { throw new EtcdUnavailableException($"{e.StatusCode}: {e.Status.Detail}", e); }
+        {
+            throw new EtcdUnavailableException(e.StatusCode == StatusCode.DeadlineExceeded
+                ? $"no answer within {_options.CallTimeout.TotalSeconds:0.#} s (DeadlineExceeded)"
+                : string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : $"{e.StatusCode}: {e.Status.Detail}", e);
+        }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         { throw new EtcdUnavailableException($"no answer within {_options.CallTimeout.TotalSeconds:0.#} s ({e.Message})", e); }
+    }
+
+    // ---- what the log says while etcd is away: one line when it goes, one per interval while it stays away, one when it is back ----
+    private readonly object _outageGate = new();
+    private DateTimeOffset? _outageSince; // under _outageGate
+    private DateTimeOffset _outageLogged;
+    private int _refusedSinceLogged, _refusedInOutage;
+
+    /// <summary>How often a continuing outage is said again (with the count of requests refused meanwhile).</summary>
+    internal static readonly TimeSpan OutageLogInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A transaction refused because etcd did not answer. Said once when the outage starts, then at most once per
+    /// <see cref="OutageLogInterval"/> with a count: a client retrying in a loop against a stalled etcd wrote one warning
+    /// per request before.
+    /// </summary>
+    private void NoteRefused(TransactionKind kind, string reason)
+    {
+        var now = _time.GetUtcNow();
+        bool first = false, again = false;
+        int refused = 0;
+        lock (_outageGate)
+        {
+            _refusedInOutage++;
+            if (_outageSince is null) { _outageSince = now; _outageLogged = now; _refusedSinceLogged = 0; first = true; }
+            else if (now - _outageLogged >= OutageLogInterval) { refused = _refusedSinceLogged + 1; _refusedSinceLogged = 0; _outageLogged = now; again = true; }
+            else _refusedSinceLogged++;
+        }
+        if (first) Log.Unavailable(_log, _options.Endpoints, kind, reason, _options.CallTimeout.TotalSeconds);
+        else if (again) Log.StillUnavailable(_log, _options.Endpoints, (now - _outageSince!.Value).TotalSeconds, refused, reason);
+    }
+
+    /// <summary>etcd recorded a transaction: an outage, if there was one, is over.</summary>
+    private void NoteAnswered()
+    {
+        if (Volatile.Read(ref _refusedInOutage) == 0) return;
+        DateTimeOffset since;
+        int refused;
+        lock (_outageGate)
+        {
+            if (_outageSince is not { } s) return;
+            since = s;
+            refused = _refusedInOutage;
+            _outageSince = null;
+            _refusedInOutage = 0;
+        }
+        Log.Answering(_log, _options.Endpoints, (_time.GetUtcNow() - since).TotalSeconds, refused);
     }
 
     internal static ByteString Utf8(string s) => ByteString.CopyFromUtf8(s);
@@ -276,8 +339,14 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
         [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "Ignoring unreadable group record {Key} in etcd")]
         public static partial void Unreadable(ILogger logger, string key);
 
-        [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "etcd did not record a {Kind}: {Reason}; refused with 503")]
-        public static partial void Unavailable(ILogger logger, TransactionKind kind, string reason);
+        [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "The group store (etcd at {Endpoints}) is unavailable: a {Kind} was not recorded ({Reason}); group changes are refused with 503 (each after at most {Timeout} s) until it answers, and the switches keep forwarding the groups they have")]
+        public static partial void Unavailable(ILogger logger, string endpoints, TransactionKind kind, string reason, double timeout);
+
+        [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "The group store (etcd at {Endpoints}) is still unavailable after {Seconds:0} s: {Refused} group change(s) refused with 503 since the last line ({Reason})")]
+        public static partial void StillUnavailable(ILogger logger, string endpoints, double seconds, int refused, string reason);
+
+        [LoggerMessage(EventId = 1204, Level = LogLevel.Information, Message = "The group store (etcd at {Endpoints}) answers again after {Seconds:0.0} s; {Refused} group change(s) were refused with 503 meanwhile")]
+        public static partial void Answering(ILogger logger, string endpoints, double seconds, int refused);
 
         [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Could not take the {Kind} of {Id} back out of etcd ({Reason}); it expires with its lease")]
         public static partial void UndoFailed(ILogger logger, TransactionKind kind, string id, string reason);

@@ -62,6 +62,17 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
     /// <summary>Fault injection: return an ERROR to refuse a FLOW_MOD / GROUP_MOD instead of applying it.</summary>
     public Func<OfpMessage, ErrorMessage?>? Refuse { get; set; }
 
+    /// <summary>
+    /// Fault injection for ROLE_REQUEST, which Open vSwitch cannot be made to answer oddly: when set and it returns a
+    /// message, that message (given the request's xid) is the whole answer and the connection's role does not change —
+    /// an ERROR (ROLE_REQUEST_FAILED/STALE, UNSUP…), a ROLE_REPLY naming another role or generation — or, for
+    /// <see cref="NoAnswer"/>, nothing is sent at all. Null (or a null result): answered as OVS does.
+    /// </summary>
+    public Func<RoleRequest, OfpMessage?>? AnswerRole { get; set; }
+
+    /// <summary>What <see cref="AnswerRole"/> returns to leave a role request unanswered.</summary>
+    public static readonly OfpMessage NoAnswer = new BarrierReply();
+
     /// <summary>Delay before each barrier reply (emulated control-plane latency).</summary>
     public TimeSpan BarrierDelay { get; set; }
 
@@ -339,7 +350,11 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
         switch (m)
         {
             case RoleRequest rr:
-                replies.Add(HandleRole(rr, c));
+                if (AnswerRole?.Invoke(rr) is { } odd)
+                {
+                    if (!ReferenceEquals(odd, NoAnswer)) replies.Add(odd with { Xid = rr.Xid });
+                }
+                else replies.Add(HandleRole(rr, c));
                 break;
             case SetAsync sa:
                 c.Async = sa;

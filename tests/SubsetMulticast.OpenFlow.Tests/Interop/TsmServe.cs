@@ -22,18 +22,28 @@ internal sealed class TsmServe : IAsyncDisposable
     public IPEndPoint OpenFlow { get; }
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Every line the controller printed after its addresses (kept only when started with <see cref="StartLoggingAsync"/>).</summary>
+    public IReadOnlyList<string> Lines { get { lock (_lines) return [.. _lines]; } }
+    private readonly List<string> _lines = [];
+
+    /// <summary>As <see cref="StartAsync(IPAddress, string[])"/>, without --quiet: its log lines are kept in <see cref="Lines"/>.</summary>
+    public static Task<TsmServe> StartLoggingAsync(IPAddress openFlowAddress, params string[] extra) => StartAsync(openFlowAddress, keepLines: true, extra);
+
     public static Task<TsmServe> StartAsync(params string[] extra) => StartAsync(IPAddress.Loopback, extra);
 
     /// <summary>Starts <c>tsm serve</c> with its OpenFlow listener on <paramref name="openFlowAddress"/> (port 0).</summary>
-    public static async Task<TsmServe> StartAsync(IPAddress openFlowAddress, params string[] extra)
+    public static Task<TsmServe> StartAsync(IPAddress openFlowAddress, params string[] extra) => StartAsync(openFlowAddress, keepLines: false, extra);
+
+    private static async Task<TsmServe> StartAsync(IPAddress openFlowAddress, bool keepLines, string[] extra)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(typeof(SubsetMulticast.Cli.Program).Assembly.Location);
         // TSM_TEST_LOGS=DIR keeps each controller's log lines in DIR (a failing interop test's story) instead of --quiet.
         string? logs = Environment.GetEnvironmentVariable("TSM_TEST_LOGS");
+        bool quiet = logs is null && !keepLines;
         // An --openflow in extra (e.g. a lab's own control address) replaces the default.
         string[] listen = extra.Contains("--openflow") ? [] : ["--openflow", $"{openFlowAddress}:0"];
-        foreach (var a in (string[])["serve", .. listen, "--api", "http://127.0.0.1:0", .. logs is null ? ["--quiet"] : Array.Empty<string>(), .. extra]) psi.ArgumentList.Add(a);
+        foreach (var a in (string[])["serve", .. listen, "--api", "http://127.0.0.1:0", .. quiet ? ["--quiet"] : Array.Empty<string>(), .. extra]) psi.ArgumentList.Add(a);
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start tsm");
         try
         {
@@ -48,25 +58,31 @@ internal sealed class TsmServe : IAsyncDisposable
                 if (t.StartsWith("openflow ", StringComparison.Ordinal)) of = t[8..].Trim();
             }
             if (api is null || of is null) throw new Xunit.Sdk.XunitException("tsm serve printed no api/openflow address");
+            var serve = new TsmServe(p, new Uri(api), IPEndPoint.Parse(of));
             // Drain the rest so the child never blocks on a full pipe.
-            if (logs is null)
+            if (quiet)
             {
                 _ = p.StandardOutput.ReadToEndAsync();
                 _ = p.StandardError.ReadToEndAsync();
             }
             else
             {
-                var file = new StreamWriter(Path.Combine(logs, $"tsm-{p.Id}.log")) { AutoFlush = true };
+                var file = logs is null ? null : new StreamWriter(Path.Combine(logs, $"tsm-{p.Id}.log")) { AutoFlush = true };
+                void Keep(string l)
+                {
+                    if (file is not null) lock (file) file.WriteLine(l);
+                    if (keepLines) lock (serve._lines) serve._lines.Add(l);
+                }
                 _ = Task.Run(async () =>
                 {
-                    while (await p.StandardOutput.ReadLineAsync() is { } l) lock (file) file.WriteLine(l);
+                    while (await p.StandardOutput.ReadLineAsync() is { } l) Keep(l);
                 });
                 _ = Task.Run(async () =>
                 {
-                    while (await p.StandardError.ReadLineAsync() is { } l) lock (file) file.WriteLine(l);
+                    while (await p.StandardError.ReadLineAsync() is { } l) Keep(l);
                 });
             }
-            return new TsmServe(p, new Uri(api), IPEndPoint.Parse(of));
+            return serve;
         }
         catch
         {
