@@ -74,8 +74,11 @@ public sealed record LoadReport
 /// <param name="MissingFlows">Rules of a live group whose group is there but no flow of ours sends its address to it.</param>
 public sealed record TableCheck(int Switches, int ExpectedRules, int Matched, int Missing, int Extra, int WrongPorts, int OrphanFlows, bool Checked, int MissingFlows = 0)
 {
+    /// <summary>Every flow the switches hold at the end, ours or not (what the emulated switch scans per FLOW_MOD).</summary>
+    public int FlowsOnSwitches { get; init; }
+
     public bool Clean => Checked && Missing == 0 && Extra == 0 && WrongPorts == 0 && OrphanFlows == 0 && MissingFlows == 0;
 
     public override string ToString() => !Checked ? "not checked (emulator southbound)" :
-        $"{ExpectedRules:N0} rules expected on {Switches} switches: {Matched:N0} matched, {Missing} missing, {MissingFlows} without their flow, {Extra} extra groups, {WrongPorts} wrong portsets, {OrphanFlows} flows without their group — {(Clean ? "CLEAN" : "NOT CLEAN")}";
+        $"{ExpectedRules:N0} rules expected on {Switches} switches: {Matched:N0} matched, {Missing} missing, {MissingFlows} without their flow, {Extra} extra groups, {WrongPorts} wrong portsets, {OrphanFlows} flows without their group ({FlowsOnSwitches:N0} flows on the switches in all) — {(Clean ? "CLEAN" : "NOT CLEAN")}";
 }

@@ -18,7 +18,7 @@ public static class TableAudit
         var expected = new Dictionary<(string Switch, uint Group), IReadOnlyList<uint>>();
         foreach (var g in live)
             foreach (var s in g.Switches) expected[(s.SwitchId, southbound.GroupIdFor(g.Vlan, g.Address))] = s.Ports;
-        int matched = 0, missing = 0, extra = 0, wrong = 0, orphan = 0, missingFlows = 0;
+        int matched = 0, missing = 0, extra = 0, wrong = 0, orphan = 0, missingFlows = 0, flows = 0;
         var onSwitch = new HashSet<(string, uint)>();
         var flowed = new HashSet<(string, uint)>();
         foreach (var agent in agents)
@@ -34,6 +34,7 @@ public static class TableAudit
             }
             foreach (var f in agent.Flows)
             {
+                flows++;
                 if (!southbound.IsOurCookie(f.Cookie)) continue;
                 var gid = f.Instructions.OfType<ApplyActions>().SelectMany(a => a.Actions).OfType<GroupAction>().Select(a => a.GroupId).FirstOrDefault();
                 if (!tables.ContainsKey(gid) || !expected.ContainsKey((agent.SwitchId, gid))) orphan++;
@@ -45,6 +46,6 @@ public static class TableAudit
             if (!onSwitch.Contains(key)) missing++;
             else if (!flowed.Contains(key)) missingFlows++;
         }
-        return new TableCheck(agents.Count, expected.Count, matched, missing, extra, wrong, orphan, true, missingFlows);
+        return new TableCheck(agents.Count, expected.Count, matched, missing, extra, wrong, orphan, true, missingFlows) { FlowsOnSwitches = flows };
     }
 }

@@ -13,9 +13,11 @@ public static class PortsetRule
     /// </summary>
     public static int AddIfReferenced(Span<uint> set, int count, uint port, ReadOnlySpan<uint> referencePorts)
     {
-        if (port == 0 || referencePorts.BinarySearch(port) < 0) return count;
+        if (port == 0) return count;
+        // The set first: it holds a port or two, while a spine's reference ports are dozens, and most members of a
+        // group lie the same way from most switches (the planner asks once per switch and member).
         int at = set[..count].BinarySearch(port);
-        if (at >= 0) return count;
+        if (at >= 0 || referencePorts.BinarySearch(port) < 0) return count;
         at = ~at;
         set[at..count].CopyTo(set[(at + 1)..]);
         set[at] = port;

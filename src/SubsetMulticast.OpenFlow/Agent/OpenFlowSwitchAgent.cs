@@ -32,6 +32,9 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
     private ulong _generation; // the newest generation id a MASTER/SLAVE request carried (under _gate)
     private bool _generationSet;
     private CompiledFlowTable? _compiled; // null after a table change; rebuilt by the next lookup
+    // How many flows send to each group (under _gate; null: rebuilt from _flows when next needed). A release deletes the
+    // flow before its group, so the group delete finds no user here and skips the scan of the whole flow table.
+    private Dictionary<uint, int>? _groupUsers;
 
     /// <summary>OVS's asynchronous configuration of a new connection: packet-ins (no match, action) to masters and equals, port status to all, flow-removed to masters.</summary>
     private static readonly SetAsync DefaultAsync = new(0x3, 0, 0x7, 0x7, 0xF, 0);
@@ -170,7 +173,7 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
     /// </summary>
     public void Mutate(Action<Dictionary<uint, GroupMod>, List<FlowMod>> change)
     {
-        lock (_gate) { change(_groups, _flows); _compiled = null; }
+        lock (_gate) { change(_groups, _flows); _compiled = null; _groupUsers = null; }
     }
 
     /// <summary>Writes raw bytes to every controller (hostile-peer tests).</summary>
@@ -380,24 +383,16 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                 if (Refuse?.Invoke(f) is { } fErr) replies.Add(fErr with { Xid = m.Xid });
                 else { ApplyFlow(f); Invalidate(); TablesChanged?.Invoke(); }
                 break;
+            // The multipart answers are built in their own methods: a lambda here capturing the message would allocate its
+            // closure on every call of Handle — every FLOW_MOD, GROUP_MOD and barrier under load.
             case FlowStatsRequest fs:
-                List<FlowStatsEntry> entries;
-                lock (_gate)
-                    entries = _flows.Where(f => (f.Cookie & fs.CookieMask) == (fs.Cookie & fs.CookieMask) && (fs.TableId == FlowStatsRequest.AllTables || fs.TableId == f.TableId))
-                        .Select(f => new FlowStatsEntry(f.TableId, f.Priority, f.Cookie, f.Match, f.Instructions)).ToList();
-                replies.AddRange(Chunk(entries, e => e.EncodedLength, (part, more) => new FlowStatsReply(part, more) { Xid = m.Xid }));
+                replies.AddRange(FlowStats(fs));
                 break;
-            case GroupDescRequest:
-                List<GroupDescEntry> descs;
-                lock (_gate) descs = _groups.Values.Select(g => new GroupDescEntry(g.GroupType, g.GroupId, g.Buckets)).ToList();
-                replies.AddRange(Chunk(descs, e => e.EncodedLength, (part, more) => new GroupDescReply(part, more) { Xid = m.Xid }));
+            case GroupDescRequest gd:
+                replies.AddRange(GroupDescs(gd));
                 break;
             case GroupStatsRequest gs:
-                List<GroupStatsEntry> stats;
-                lock (_gate)
-                    stats = _groups.Values.Where(g => gs.GroupId == Ofp.GroupAll || g.GroupId == gs.GroupId)
-                        .Select(g => new GroupStatsEntry(g.GroupId, (uint)_flows.Count(f => UsesGroup(f, g.GroupId)), 0, 0, g.Buckets.Select(_ => (0UL, 0UL)).ToList())).ToList();
-                replies.AddRange(Chunk(stats, e => e.EncodedLength, (part, more) => new GroupStatsReply(part, more) { Xid = m.Xid }));
+                replies.AddRange(GroupStats(gs));
                 break;
             case BundleControl bc:
                 replies.Add(HandleBundleControl(bc));
@@ -413,6 +408,31 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                 replies.Add(new ErrorMessage(OfpErrorNames.BadRequest, OfpErrorNames.BadRequestBadType, echo[..Math.Min(64, echo.Length)]) { Xid = m.Xid });
                 break;
         }
+    }
+
+    private List<OfpMessage> FlowStats(FlowStatsRequest fs)
+    {
+        List<FlowStatsEntry> entries;
+        lock (_gate)
+            entries = _flows.Where(f => (f.Cookie & fs.CookieMask) == (fs.Cookie & fs.CookieMask) && (fs.TableId == FlowStatsRequest.AllTables || fs.TableId == f.TableId))
+                .Select(f => new FlowStatsEntry(f.TableId, f.Priority, f.Cookie, f.Match, f.Instructions)).ToList();
+        return [.. Chunk(entries, e => e.EncodedLength, (part, more) => new FlowStatsReply(part, more) { Xid = fs.Xid })];
+    }
+
+    private List<OfpMessage> GroupDescs(GroupDescRequest gd)
+    {
+        List<GroupDescEntry> descs;
+        lock (_gate) descs = _groups.Values.Select(g => new GroupDescEntry(g.GroupType, g.GroupId, g.Buckets)).ToList();
+        return [.. Chunk(descs, e => e.EncodedLength, (part, more) => new GroupDescReply(part, more) { Xid = gd.Xid })];
+    }
+
+    private List<OfpMessage> GroupStats(GroupStatsRequest gs)
+    {
+        List<GroupStatsEntry> stats;
+        lock (_gate)
+            stats = _groups.Values.Where(g => gs.GroupId == Ofp.GroupAll || g.GroupId == gs.GroupId)
+                .Select(g => new GroupStatsEntry(g.GroupId, (uint)_flows.Count(f => UsesGroup(f, g.GroupId)), 0, 0, g.Buckets.Select(_ => (0UL, 0UL)).ToList())).ToList();
+        return [.. Chunk(stats, e => e.EncodedLength, (part, more) => new GroupStatsReply(part, more) { Xid = gs.Xid })];
     }
 
     private const ushort IsSlave = 10, RoleRequestFailed = 11, Stale = 0; // OFPBRC_IS_SLAVE, OFPET_ROLE_REQUEST_FAILED, OFPRRFC_STALE
@@ -468,7 +488,7 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                         if (refused is not null)
                         {
                             _groups.Clear(); foreach (var (k, v) in groups) _groups[k] = v;
-                            _flows.Clear(); _flows.AddRange(flows);
+                            _flows.Clear(); _flows.AddRange(flows); _groupUsers = null;
                             return BundleError(bc, 13); // MSG_FAILED
                         }
                     }
@@ -547,7 +567,7 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                     if (!_groups.ContainsKey(g.GroupId)) return new ErrorMessage(OfpErrorNames.GroupModFailed, OfpErrorNames.UnknownGroup, Echo(g));
                     _groups[g.GroupId] = g; return null;
                 case GroupModCommand.Delete:
-                    if (g.GroupId == Ofp.GroupAll) { _groups.Clear(); _flows.RemoveAll(f => f.Instructions.OfType<ApplyActions>().Any(a => a.Actions.OfType<GroupAction>().Any())); }
+                    if (g.GroupId == Ofp.GroupAll) { _groups.Clear(); _flows.RemoveAll(f => f.Instructions.OfType<ApplyActions>().Any(a => a.Actions.OfType<GroupAction>().Any())); _groupUsers = null; }
                     else { _groups.Remove(g.GroupId); RemoveFlowsUsing(g.GroupId); }
                     return null;
                 default:
@@ -565,13 +585,44 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
     /// <summary>Removes every flow that sends to group <paramref name="gid"/> (a group delete takes its flows with it). Under _gate.</summary>
     private void RemoveFlowsUsing(uint gid)
     {
+        var users = GroupUsers();
+        if (!users.TryGetValue(gid, out int n) || n == 0) return;
         int kept = 0;
         for (int i = 0; i < _flows.Count; i++)
             if (!UsesGroup(_flows[i], gid)) _flows[kept++] = _flows[i];
+            else Count(_flows[i], -1);
         _flows.RemoveRange(kept, _flows.Count - kept);
     }
 
+    private Dictionary<uint, int> GroupUsers()
+    {
+        if (_groupUsers is { } users) return users;
+        _groupUsers = [];
+        foreach (var f in _flows) Count(f, +1);
+        return _groupUsers;
+    }
+
+    /// <summary>Adds <paramref name="delta"/> to the user count of every group <paramref name="f"/> sends to (when the index is built). Under _gate.</summary>
+    private void Count(FlowMod f, int delta)
+    {
+        if (_groupUsers is not { } users) return;
+        var instructions = f.Instructions;
+        for (int i = 0; i < instructions.Count; i++)
+            if (instructions[i] is ApplyActions a)
+                for (int j = 0; j < a.Actions.Count; j++)
+                    if (a.Actions[j] is GroupAction ga)
+                    {
+                        ref int n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(users, ga.GroupId, out _);
+                        n += delta;
+                        if (n <= 0) users.Remove(ga.GroupId);
+                    }
+    }
+
     private static bool CookieOk(FlowMod x, FlowMod f) => (x.Cookie & f.CookieMask) == (f.Cookie & f.CookieMask);
+
+    // Our flows share one table and one priority, so the strict match decides: the destination address (a plain
+    // field) is compared before the whole match, which is what the per-FLOW_MOD scan of the table spends its time on.
+    private static bool SameMatch(OfpMatch x, OfpMatch f) => x.Ipv4Dst == f.Ipv4Dst && x.SameAs(f);
 
     private void ApplyFlow(FlowMod f)
     {
@@ -584,21 +635,29 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                     for (int i = 0; i < _flows.Count; i++)
                     {
                         var x = _flows[i];
-                        if (!(x.TableId == f.TableId && x.Priority == f.Priority && x.Match.SameAs(f.Match))) _flows[kept++] = x;
+                        if (!(x.TableId == f.TableId && x.Priority == f.Priority && SameMatch(x.Match, f.Match))) _flows[kept++] = x;
+                        else Count(x, -1);
                     }
                     _flows.RemoveRange(kept, _flows.Count - kept);
-                    _flows.Add(f.Xid == 0 ? f : f with { Xid = 0 }); break;
+                    var added = f.Xid == 0 ? f : f with { Xid = 0 };
+                    _flows.Add(added);
+                    Count(added, +1); break;
                 case FlowModCommand.Modify:
                 case FlowModCommand.ModifyStrict:
                     for (int i = 0; i < _flows.Count; i++)
-                        if (CookieOk(_flows[i], f) && _flows[i].Match.SameAs(f.Match) && (f.Command == FlowModCommand.Modify || _flows[i].Priority == f.Priority))
+                        if (CookieOk(_flows[i], f) && SameMatch(_flows[i].Match, f.Match) && (f.Command == FlowModCommand.Modify || _flows[i].Priority == f.Priority))
+                        {
+                            Count(_flows[i], -1);
                             _flows[i] = _flows[i] with { Instructions = f.Instructions };
+                            Count(_flows[i], +1);
+                        }
                     break;
                 case FlowModCommand.DeleteStrict:
                     for (int i = 0; i < _flows.Count; i++)
                     {
                         var x = _flows[i];
-                        if (!(x.Priority == f.Priority && x.Match.SameAs(f.Match) && CookieOk(x, f))) _flows[kept++] = x;
+                        if (!(x.Priority == f.Priority && SameMatch(x.Match, f.Match) && CookieOk(x, f))) _flows[kept++] = x;
+                        else Count(x, -1);
                     }
                     _flows.RemoveRange(kept, _flows.Count - kept); break;
                 case FlowModCommand.Delete:
@@ -607,6 +666,7 @@ public sealed class OpenFlowSwitchAgent : IAsyncDisposable
                     {
                         var x = _flows[i];
                         if (!(CookieOk(x, f) && (all || x.Match.SameAs(f.Match)))) _flows[kept++] = x;
+                        else Count(x, -1);
                     }
                     _flows.RemoveRange(kept, _flows.Count - kept); break;
             }

@@ -27,6 +27,7 @@ public sealed class OpenFlowSession : IAsyncDisposable
     // contiguous run of xids, so an ERROR is charged by scanning these few batches: no per-message bookkeeping.
     private readonly ConcurrentDictionary<uint, BarrierBatch> _barriers = new();
     private int _pumping;
+    private readonly List<SwitchWrite> _taken = [];
     private int _inFlight; // batches in _barriers (ConcurrentDictionary.Count would take every lock)
     private readonly TaskCompletionSource<HelloMessage> _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -428,7 +429,7 @@ public sealed class OpenFlowSession : IAsyncDisposable
     /// </summary>
     private async Task PumpAsync(bool onSubmitter = false)
     {
-        var taken = new List<SwitchWrite>();
+        var taken = _taken; // one pump at a time (_pumping), so one list per channel rather than one per pump run
         for (int pass = 0; ; pass++)
         {
             if (onSubmitter && pass > 0)

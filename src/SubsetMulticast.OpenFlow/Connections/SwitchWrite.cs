@@ -9,7 +9,11 @@ namespace SubsetMulticast.OpenFlow.Connections;
 public sealed class SwitchWrite
 {
     private readonly OpenFlowSession _session;
-    private readonly TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Written is awaited only by the optimistic path (ApplyStagedAsync): its source is made when first asked for, and
+    // until then the outcome is kept in _writtenState — a TaskCompletionSource and its Task less per switch and transaction.
+    private TaskCompletionSource? _written; // under lock (this)
+    private int _writtenState; // 0 pending, 1 written, 2 failed (_writtenError); first outcome wins, as TrySet* did
+    private Exception? _writtenError;
     private readonly TaskCompletionSource<IReadOnlyList<ErrorMessage>> _confirmed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private List<ErrorMessage>? _errors;
 
@@ -27,7 +31,37 @@ public sealed class SwitchWrite
     public uint FirstXid { get; }
 
     /// <summary>Completes when the messages and their barrier are flushed to the connection.</summary>
-    public Task Written => _written.Task;
+    public Task Written
+    {
+        get
+        {
+            lock (this)
+            {
+                if (_written is null)
+                {
+                    _written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    if (_writtenState == 1) _written.SetResult();
+                    else if (_writtenState == 2) { _written.SetException(_writtenError!); _ = _written.Task.Exception; }
+                }
+                return _written.Task;
+            }
+        }
+    }
+
+    private void SetWritten(Exception? error)
+    {
+        TaskCompletionSource? tcs;
+        lock (this)
+        {
+            if (_writtenState != 0) return;
+            _writtenState = error is null ? 1 : 2;
+            _writtenError = error;
+            tcs = _written;
+        }
+        if (tcs is null) return;
+        if (error is null) tcs.TrySetResult();
+        else { tcs.TrySetException(error); _ = tcs.Task.Exception; }
+    }
 
     /// <summary>The switch's ERRORs for these messages, once the barrier reply is in (empty: all applied).</summary>
     public Task<IReadOnlyList<ErrorMessage>> Confirmed => _confirmed.Task;
@@ -44,7 +78,7 @@ public sealed class SwitchWrite
     internal void MarkWritten()
     {
         WrittenAt = System.Diagnostics.Stopwatch.GetTimestamp();
-        _written.TrySetResult();
+        SetWritten(null);
     }
 
     internal void AddError(ErrorMessage error)
@@ -57,7 +91,7 @@ public sealed class SwitchWrite
         ConfirmedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         IReadOnlyList<ErrorMessage> errors;
         lock (this) errors = _errors is null ? [] : [.. _errors];
-        _written.TrySetResult();
+        SetWritten(null);
         _confirmed.TrySetResult(errors);
     }
 
@@ -67,10 +101,9 @@ public sealed class SwitchWrite
     internal void Abort(string reason)
     {
         var ex = new OpenFlowSessionException(reason.StartsWith("session", StringComparison.Ordinal) ? reason : $"session closed: {reason}");
-        _written.TrySetException(ex);
+        SetWritten(ex);
         _confirmed.TrySetException(ex);
         // Observed here so that a caller that awaits only one of them leaves no unobserved exception behind.
-        _ = _written.Task.Exception;
         _ = _confirmed.Task.Exception;
     }
 

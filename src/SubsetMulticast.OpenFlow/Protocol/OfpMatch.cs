@@ -169,7 +169,13 @@ public sealed record OfpMatch
 
     public static OfpMatch FromOxms(ReadOnlySpan<byte> oxms, int baseOffset)
     {
-        var m = new OfpMatch();
+        // Fields are gathered in locals and the record built once: a `with` per field cloned the whole record for every
+        // field read (three objects for a group flow's eth_type + ipv4_dst, on every FLOW_MOD an emulated switch decodes).
+        uint? inPort = null, ipv4Dst = null, ipv4DstMask = null;
+        MacAddress? ethDst = null;
+        ushort? ethType = null, vlanVid = null, udpDst = null;
+        byte? ipProto = null, icmpv6Type = null;
+        IpAddress? ipv6Dst = null, ipv6DstMask = null;
         byte[]? extra = null;
         int extraLen = 0;
         foreach (var e in new OxmEnumerator(oxms, baseOffset))
@@ -179,26 +185,26 @@ public sealed record OfpMatch
                 var v = e.Value;
                 switch ((OxmField)e.Field)
                 {
-                    case OxmField.InPort when m.InPort is null: m = m with { InPort = BinaryPrimitives.ReadUInt32BigEndian(v) }; continue;
-                    case OxmField.EthDst when m.EthDst is null: m = m with { EthDst = MacAddress.Read(v) }; continue;
-                    case OxmField.EthType when m.EthType is null: m = m with { EthType = BinaryPrimitives.ReadUInt16BigEndian(v) }; continue;
-                    case OxmField.VlanVid when m.VlanVid is null: m = m with { VlanVid = BinaryPrimitives.ReadUInt16BigEndian(v) }; continue;
-                    case OxmField.IpProto when m.IpProto is null: m = m with { IpProto = v[0] }; continue;
-                    case OxmField.Ipv4Dst when m.Ipv4Dst is null: m = m with { Ipv4Dst = BinaryPrimitives.ReadUInt32BigEndian(v) }; continue;
-                    case OxmField.Ipv6Dst when m.Ipv6Dst is null: m = m with { Ipv6Dst = IpAddress.FromV6(v) }; continue;
-                    case OxmField.UdpDst when m.UdpDst is null: m = m with { UdpDst = BinaryPrimitives.ReadUInt16BigEndian(v) }; continue;
-                    case OxmField.Icmpv6Type when m.Icmpv6Type is null: m = m with { Icmpv6Type = v[0] }; continue;
+                    case OxmField.InPort when inPort is null: inPort = BinaryPrimitives.ReadUInt32BigEndian(v); continue;
+                    case OxmField.EthDst when ethDst is null: ethDst = MacAddress.Read(v); continue;
+                    case OxmField.EthType when ethType is null: ethType = BinaryPrimitives.ReadUInt16BigEndian(v); continue;
+                    case OxmField.VlanVid when vlanVid is null: vlanVid = BinaryPrimitives.ReadUInt16BigEndian(v); continue;
+                    case OxmField.IpProto when ipProto is null: ipProto = v[0]; continue;
+                    case OxmField.Ipv4Dst when ipv4Dst is null: ipv4Dst = BinaryPrimitives.ReadUInt32BigEndian(v); continue;
+                    case OxmField.Ipv6Dst when ipv6Dst is null: ipv6Dst = IpAddress.FromV6(v); continue;
+                    case OxmField.UdpDst when udpDst is null: udpDst = BinaryPrimitives.ReadUInt16BigEndian(v); continue;
+                    case OxmField.Icmpv6Type when icmpv6Type is null: icmpv6Type = v[0]; continue;
                 }
             }
             if (e.IsBasic && e.HasMask)
             {
                 switch ((OxmField)e.Field)
                 {
-                    case OxmField.Ipv4Dst when m.Ipv4Dst is null:
-                        m = m with { Ipv4Dst = BinaryPrimitives.ReadUInt32BigEndian(e.Value), Ipv4DstMask = BinaryPrimitives.ReadUInt32BigEndian(e.Mask) };
+                    case OxmField.Ipv4Dst when ipv4Dst is null:
+                        ipv4Dst = BinaryPrimitives.ReadUInt32BigEndian(e.Value); ipv4DstMask = BinaryPrimitives.ReadUInt32BigEndian(e.Mask);
                         continue;
-                    case OxmField.Ipv6Dst when m.Ipv6Dst is null:
-                        m = m with { Ipv6Dst = IpAddress.FromV6(e.Value), Ipv6DstMask = IpAddress.FromV6(e.Mask) };
+                    case OxmField.Ipv6Dst when ipv6Dst is null:
+                        ipv6Dst = IpAddress.FromV6(e.Value); ipv6DstMask = IpAddress.FromV6(e.Mask);
                         continue;
                 }
             }
@@ -206,7 +212,12 @@ public sealed record OfpMatch
             e.Raw.CopyTo(extra.AsSpan(extraLen));
             extraLen += e.Raw.Length;
         }
-        return extra is null ? m : m with { Extra = extra[..extraLen] };
+        return new OfpMatch
+        {
+            InPort = inPort, EthDst = ethDst, EthType = ethType, VlanVid = vlanVid, IpProto = ipProto,
+            Ipv4Dst = ipv4Dst, Ipv4DstMask = ipv4DstMask, Ipv6Dst = ipv6Dst, Ipv6DstMask = ipv6DstMask,
+            UdpDst = udpDst, Icmpv6Type = icmpv6Type, Extra = extra is null ? [] : extra[..extraLen],
+        };
     }
 
     /// <summary>Same typed fields and same extra bytes (field order on the wire does not matter for typed fields).</summary>

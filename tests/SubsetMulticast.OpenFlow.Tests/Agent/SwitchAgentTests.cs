@@ -69,4 +69,39 @@ public class SwitchAgentTests
         var ex = await Assert.ThrowsAsync<SubsetMulticast.OpenFlow.Connections.OpenFlowErrorException>(() => session.MultipartAsync(new RawMultipartRequest(MultipartType.Desc, 0, [])));
         Assert.Equal("BAD_REQUEST/BAD_TYPE", ex.Error.Name);
     }
+
+    [Fact]
+    public async Task GroupDelete_TakesEveryFlowThatUsesIt_WhateverChangedTheFlowsBefore()
+    {
+        // The agent counts each group's flows so that a group delete with none (a release: the flow went first) skips
+        // the table scan; the count must follow every way a flow comes, goes or changes its group.
+        await using var listener = StartListener();
+        await using var sw = new FakeSwitch(0x34);
+        await sw.ConnectAsync(listener.LocalEndpoint);
+        await Until(() => listener.TryGetSwitch(sw.SwitchId, out _), "handshake");
+        listener.TryGetSwitch(sw.SwitchId, out var session);
+        static OfpMatch To(string a) => new() { EthType = 0x0800, Ipv4Dst = IpAddress.Parse(a).V4 };
+        static FlowMod Flow(FlowModCommand c, string a, uint gid) => new(c, To(a), [new ApplyActions([new GroupAction(gid)])]) { Priority = 1000 };
+        Assert.Empty(await session.ApplyWithBarrierAsync([
+            new GroupMod(GroupModCommand.Add, GroupType.All, 5, [new OfpBucket([new OutputAction(1)])]),
+            new GroupMod(GroupModCommand.Add, GroupType.All, 6, [new OfpBucket([new OutputAction(2)])]),
+            new GroupMod(GroupModCommand.Add, GroupType.All, 7, [new OfpBucket([new OutputAction(3)])]),
+            Flow(FlowModCommand.Add, "239.0.0.2", 5),
+            Flow(FlowModCommand.Add, "239.0.0.2", 6),         // replaces the flow above: now on group 6
+            Flow(FlowModCommand.Add, "239.0.0.3", 6),
+            Flow(FlowModCommand.ModifyStrict, "239.0.0.3", 5), // moved: group 5's only flow
+            Flow(FlowModCommand.Add, "239.0.0.4", 5),
+            new FlowMod(FlowModCommand.DeleteStrict, To("239.0.0.4"), []) { Priority = 1000 },
+        ]));
+        // Behind the controller's back: group 7's only flow, which no FLOW_MOD brought.
+        sw.Agent.Mutate((_, flows) => flows.Add(Flow(FlowModCommand.Add, "239.0.0.5", 7)));
+        string[] Left() => [.. sw.Agent.Flows.Select(f => IpAddress.FromV4(f.Match.Ipv4Dst!.Value).ToString()).Order()];
+
+        Assert.Empty(await session.ApplyWithBarrierAsync([new GroupMod(GroupModCommand.Delete, GroupType.All, 5, [])]));
+        Assert.Equal(["239.0.0.2", "239.0.0.5"], Left());
+        Assert.Empty(await session.ApplyWithBarrierAsync([new GroupMod(GroupModCommand.Delete, GroupType.All, 7, [])]));
+        Assert.Equal(["239.0.0.2"], Left());
+        Assert.Empty(await session.ApplyWithBarrierAsync([new GroupMod(GroupModCommand.Delete, GroupType.All, 6, [])]));
+        Assert.Empty(sw.Agent.Flows);
+    }
 }
