@@ -16,6 +16,10 @@ namespace SubsetMulticast.Transfer.Tests.Emulated;
 internal sealed class DrivenFakeClock : FakeTimeProvider
 {
     private readonly Lock _gate = new();
+    // Held while the clock moves and while a timer is set, so a timer set from another thread computes its due from
+    // the same "now" as the fake clock does (else the two disagree and the clock jumps to an instant where nothing fires).
+    // A Monitor: a timer fired under it may set another on the same thread.
+    private readonly object _move = new();
     private readonly HashSet<TrackedTimer> _timers = [];
     private readonly SemaphoreSlim _changed = new(0);
     private int _running;
@@ -55,19 +59,24 @@ internal sealed class DrivenFakeClock : FakeTimeProvider
             var real = Stopwatch.StartNew();
             // Each pass either moves the clock or waits for a poke (a datagram handled, a timer made, a request back);
             // the 5 ms cap only covers a change that pokes nobody (a server task ending without sending).
-            for (long pass = 0; pass < 100_000_000 && !task.IsCompleted; pass++)
+            DateTimeOffset? last = null;
+            for (long pass = 0; pass < 10_000_000 && !task.IsCompleted; pass++)
             {
                 string? why = busy();
+                if (real.Elapsed > bound)
+                    throw new TimeoutException($"Not done after {bound.TotalSeconds:0} s of real time at fake {this}: {why ?? "nobody waits on a timer"}; timers: {Describe()}");
                 if (why is null && NextDue() is { } due)
                 {
-                    SetUtcNow(due > GetUtcNow() ? due : GetUtcNow());   // fires every timer due by then, in order
+                    // Two jumps to one instant: the first fired nothing there, so this clock's idea of a timer is wrong.
+                    if (due == last) throw new InvalidOperationException($"A timer due at {due:HH:mm:ss.fff} did not fire; timers: {Describe()}");
+                    last = due;
+                    lock (_move) SetUtcNow(due > GetUtcNow() ? due : GetUtcNow());   // fires every timer due by then, in order
                     Jumps++;
                     continue;
                 }
-                if (real.Elapsed > bound)
-                    throw new TimeoutException($"Not done after {bound.TotalSeconds:0} s of real time at fake {this}: {why ?? "nobody waits on a timer"}; timers: {Describe()}");
                 await Task.WhenAny(task, _changed.WaitAsync(TimeSpan.FromMilliseconds(5))).ConfigureAwait(false);
             }
+            if (!task.IsCompleted) throw new InvalidOperationException($"Not done after 10,000,000 passes at fake {this}; timers: {Describe()}");
             return await task.ConfigureAwait(false);
         }
         finally
@@ -100,13 +109,16 @@ internal sealed class DrivenFakeClock : FakeTimeProvider
         if (oneShot && dueTime != Timeout.InfiniteTimeSpan && Volatile.Read(ref _running) == 0)
             throw new InvalidOperationException($"A {dueTime.TotalMilliseconds:0} ms timer ({owner}) was started outside DrivenFakeClock.RunAsync: it would never fire.");
         var timer = new TrackedTimer(this, owner);
-        lock (_gate)
+        lock (_move)
         {
-            timer.Set(dueTime, period);
-            _timers.Add(timer);
+            lock (_gate)
+            {
+                timer.Set(dueTime, period);
+                _timers.Add(timer);
+            }
+            // The fake clock fires a timer due now inside CreateTimer, so the tracking above comes first.
+            timer.Inner = base.CreateTimer(s => { timer.Fired(); callback(s); }, state, dueTime, period);
         }
-        // The fake clock fires a timer due now inside CreateTimer, so the tracking above comes first.
-        timer.Inner = base.CreateTimer(s => { timer.Fired(); callback(s); }, state, dueTime, period);
         Poke();
         return timer;
     }
@@ -134,8 +146,12 @@ internal sealed class DrivenFakeClock : FakeTimeProvider
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
-            lock (clock._gate) Set(dueTime, period);
-            bool changed = Inner!.Change(dueTime, period);
+            bool changed;
+            lock (clock._move)
+            {
+                lock (clock._gate) Set(dueTime, period);
+                changed = Inner!.Change(dueTime, period);
+            }
             clock.Poke();
             return changed;
         }
