@@ -43,7 +43,7 @@ public sealed class LinkChaos
     /// <summary>Faults on the link into <paramref name="host"/>.</summary>
     public LinkChaos On(EmulatedHost host, ChaosRates rates)
     {
-        _links[host.Index] = (rates, new Random(HashCode.Combine(_seed, host.Index)));
+        _links[host.Index] = (rates, new Random(LinkSeed(host.Index)));
         return this;
     }
 
@@ -53,6 +53,12 @@ public sealed class LinkChaos
         _everyHost = rates;
         return this;
     }
+
+    /// <summary>
+    /// The seed of one link's <see cref="Random"/>. Not <see cref="HashCode.Combine{T1, T2}"/>: that is seeded afresh in
+    /// every process, so a seed would give other faults in each test run.
+    /// </summary>
+    private int LinkSeed(int hostIndex) => unchecked(_seed * 1_000_003 + hostIndex);
 
     /// <summary>Puts chaos in front of <paramref name="inner"/> on the fabric.</summary>
     public void Install(EmulatedFabric fabric, HostFrameSink inner)
@@ -67,7 +73,7 @@ public sealed class LinkChaos
         if (!_links.TryGetValue(host.Index, out var link))
         {
             if (_everyHost is null) { inner(host, frame); return; }
-            _links[host.Index] = link = (_everyHost, new Random(HashCode.Combine(_seed, host.Index)));
+            _links[host.Index] = link = (_everyHost, new Random(LinkSeed(host.Index)));
         }
         Counts.Frames++;
         var (rates, random) = link;

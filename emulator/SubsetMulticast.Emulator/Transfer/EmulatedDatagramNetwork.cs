@@ -27,6 +27,7 @@ public sealed class EmulatedDatagramNetwork : IAsyncDisposable
     private readonly AddressBlock[] _tapBlocks;
     private readonly Dictionary<int, EmulatedHostTransport> _stacks = [];
     private long _malformed;
+    private long _inFlight;
 
     public EmulatedDatagramNetwork(EmulatedFabric fabric, IEnumerable<AddressBlock> tapBlocks, LinkChaos? chaos = null)
     {
@@ -42,6 +43,22 @@ public sealed class EmulatedDatagramNetwork : IAsyncDisposable
 
     /// <summary>Frames that reached a host but did not parse (chaos truncation, bad checksum).</summary>
     public long MalformedFrames => Interlocked.Read(ref _malformed);
+
+    /// <summary>
+    /// Datagrams taken by a host's stack and not yet handled by its sink (the sink's call has not returned). What a sink
+    /// sends while it handles one is counted before that one is done, so 0 means nothing on the network is left to do.
+    /// </summary>
+    public long InFlight => Interlocked.Read(ref _inFlight);
+
+    /// <summary>Called (on a receive task) each time <see cref="InFlight"/> drops to 0; must not block.</summary>
+    public Action? Settled { get; set; }
+
+    internal void Taken() => Interlocked.Increment(ref _inFlight);
+
+    internal void Handled()
+    {
+        if (Interlocked.Decrement(ref _inFlight) == 0) Settled?.Invoke();
+    }
 
     /// <summary>The transport of a host (one per host; <paramref name="port"/> 0 picks an ephemeral one).</summary>
     public EmulatedHostTransport Open(EmulatedHost host, ushort port)
@@ -118,7 +135,12 @@ public sealed class EmulatedHostTransport : IDatagramTransport
     {
         var buffer = ArrayPool<byte>.Shared.Rent(payload.Length);
         payload.CopyTo(buffer);
-        if (!_queue.Writer.TryWrite((source, port, destination, buffer, payload.Length))) ArrayPool<byte>.Shared.Return(buffer);
+        _network.Taken();
+        if (!_queue.Writer.TryWrite((source, port, destination, buffer, payload.Length)))
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            _network.Handled();
+        }
     }
 
     public void Start(IDatagramSink sink)
@@ -130,7 +152,11 @@ public sealed class EmulatedHostTransport : IDatagramTransport
                 while (_queue.Reader.TryRead(out var d))
                 {
                     try { sink.OnDatagram(d.Source, d.Port, d.Destination, d.Buffer.AsSpan(0, d.Length)); }
-                    finally { ArrayPool<byte>.Shared.Return(d.Buffer); }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(d.Buffer);
+                        _network.Handled();
+                    }
                 }
         });
     }

@@ -26,6 +26,7 @@ public sealed class ChunkServer : IDatagramSink, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _writes = [];
     private int _active;
+    private int _background;
 
     public ChunkServer(IDatagramTransport transport, IChunkStore store, ChunkServerOptions? options = null, TimeProvider? time = null)
     {
@@ -52,6 +53,12 @@ public sealed class ChunkServer : IDatagramSink, IAsyncDisposable
 
     /// <summary>Transfers in progress (buffers held).</summary>
     public int ActiveTransfers { get { lock (_gate) return _active; } }
+
+    /// <summary>
+    /// Work under way off the receive thread: chunks being verified and written, gets being served. Each counts until
+    /// what it sends has been handed to the transport.
+    /// </summary>
+    public int BackgroundTasks => Volatile.Read(ref _background);
 
     public void OnDatagram(IpAddress source, ushort sourcePort, IpAddress destination, ReadOnlySpan<byte> payload)
     {
@@ -173,51 +180,58 @@ public sealed class ChunkServer : IDatagramSink, IAsyncDisposable
     private void StartWrite(ReceiveSession session)
     {
         session.State = SessionState.Writing;
+        Interlocked.Increment(ref _background);
         var task = Task.Run(async () =>
         {
-            var content = session.Buffer.AsMemory(0, (int)session.Size);
-            TargetOutcome outcome;
-            var id = ChunkId.From(session.ChunkId);
-            if (!ChunkId.Matches(content.Span, session.ChunkId))
-            {
-                Counters.Drop(DropReason.HashMismatch);
-                lock (_gate)
-                {
-                    if (session.Resets < _options.HashMismatchRetries)
-                    {
-                        session.Reset();
-                        session.LastActivity = _time.GetTimestamp();
-                        return;
-                    }
-                }
-                outcome = TargetOutcome.HashMismatch;
-            }
-            else
-            {
-                try
-                {
-                    await _store.WriteAsync(id, content, _stopping.Token).ConfigureAwait(false);
-                    Counters.StoredOne();
-                    outcome = TargetOutcome.Stored;
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or OperationCanceledException)
-                {
-                    outcome = TargetOutcome.WriteFailed;
-                }
-            }
-            lock (_gate)
-            {
-                session.Outcome = outcome;
-                session.State = SessionState.Done;
-                session.LastActivity = _time.GetTimestamp();
-                session.Dispose();
-                _active--;
-            }
-            SendOutcome(session);
-            if (outcome == TargetOutcome.Stored) ChunkStored?.Invoke(id);
+            try { await VerifyAndWriteAsync(session).ConfigureAwait(false); }
+            finally { Interlocked.Decrement(ref _background); }
         });
         _writes.Add(task);
         if (_writes.Count > 64) _writes.RemoveAll(t => t.IsCompleted);
+    }
+
+    private async Task VerifyAndWriteAsync(ReceiveSession session)
+    {
+        var content = session.Buffer.AsMemory(0, (int)session.Size);
+        TargetOutcome outcome;
+        var id = ChunkId.From(session.ChunkId);
+        if (!ChunkId.Matches(content.Span, session.ChunkId))
+        {
+            Counters.Drop(DropReason.HashMismatch);
+            lock (_gate)
+            {
+                if (session.Resets < _options.HashMismatchRetries)
+                {
+                    session.Reset();
+                    session.LastActivity = _time.GetTimestamp();
+                    return;
+                }
+            }
+            outcome = TargetOutcome.HashMismatch;
+        }
+        else
+        {
+            try
+            {
+                await _store.WriteAsync(id, content, _stopping.Token).ConfigureAwait(false);
+                Counters.StoredOne();
+                outcome = TargetOutcome.Stored;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or OperationCanceledException)
+            {
+                outcome = TargetOutcome.WriteFailed;
+            }
+        }
+        lock (_gate)
+        {
+            session.Outcome = outcome;
+            session.State = SessionState.Done;
+            session.LastActivity = _time.GetTimestamp();
+            session.Dispose();
+            _active--;
+        }
+        SendOutcome(session);
+        if (outcome == TargetOutcome.Stored) ChunkStored?.Invoke(id);
     }
 
     private void SendOutcome(ReceiveSession session)
@@ -289,20 +303,28 @@ public sealed class ChunkServer : IDatagramSink, IAsyncDisposable
             ranges.Add(((int)start, (int)Math.Min(c, (uint)(count - (int)start))));
         }
         ulong tx = m.Transaction;
+        Interlocked.Increment(ref _background);
         _ = Task.Run(async () =>
         {
-            var pacer = new Pacer(_options.GetRateBytesPerSecond, _time);
-            var buffer = new byte[DataMessage.HeaderLength + payload];
-            foreach (var (start, c) in ranges)
-                for (int i = start; i < start + c; i++)
-                {
-                    int len = Math.Min(payload, content.Length - i * payload);
-                    DataMessage.WriteHeader(buffer, MessageType.GetData, tx, (uint)i);
-                    content.AsSpan(i * payload, len).CopyTo(buffer.AsSpan(DataMessage.HeaderLength));
-                    _transport.Send(source, port, buffer.AsSpan(0, DataMessage.HeaderLength + len));
-                    await pacer.WaitAsync(len, _stopping.Token).ConfigureAwait(false);
-                }
-        }, _stopping.Token);
+            try
+            {
+                var pacer = new Pacer(_options.GetRateBytesPerSecond, _time);
+                var buffer = new byte[DataMessage.HeaderLength + payload];
+                foreach (var (start, c) in ranges)
+                    for (int i = start; i < start + c; i++)
+                    {
+                        int len = Math.Min(payload, content.Length - i * payload);
+                        DataMessage.WriteHeader(buffer, MessageType.GetData, tx, (uint)i);
+                        content.AsSpan(i * payload, len).CopyTo(buffer.AsSpan(DataMessage.HeaderLength));
+                        _transport.Send(source, port, buffer.AsSpan(0, DataMessage.HeaderLength + len));
+                        await pacer.WaitAsync(len, _stopping.Token).ConfigureAwait(false);
+                    }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _background);
+            }
+        });
     }
 
     /// <summary>Abandons idle transfers and forgets finished ones after the linger time.</summary>

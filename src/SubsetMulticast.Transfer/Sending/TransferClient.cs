@@ -77,11 +77,15 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
 
     private static ulong NewTransaction() => BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) | 1;
 
-    /// <summary>Reads replies until <paramref name="take"/> says it has all it needs or the timeout passes.</summary>
-    private async Task CollectAsync(Channel<Reply> channel, TimeSpan timeout, Func<Reply, bool> take, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads replies until <paramref name="take"/> says it has all it needs or <paramref name="timeout"/> passes on the
+    /// client's clock, cut at <paramref name="deadline"/> (then it throws <see cref="OperationCanceledException"/>).
+    /// Replies already queued when the time is up still count: they arrived within it.
+    /// </summary>
+    private async Task CollectAsync(Channel<Reply> channel, TimeSpan timeout, Func<Reply, bool> take, Deadline deadline, CancellationToken cancellationToken)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        cts.CancelAfter(timeout);
+        using var timer = new CancellationTokenSource(deadline.Cut(timeout), _time);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         try
         {
             while (await channel.Reader.WaitToReadAsync(cts.Token).ConfigureAwait(false))
@@ -91,6 +95,33 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             // The round's time is up.
+            while (channel.Reader.TryRead(out var r))
+                if (take(r)) return;
+            deadline.ThrowIfPassed();
+        }
+    }
+
+    /// <summary>
+    /// When an operation gives up, on the client's clock: a point in time, not a timer. Every wait is cut at it, so the
+    /// client holds a timer only while it waits on one, and a fake clock in a test can tell a waiting client from a busy one.
+    /// </summary>
+    private readonly struct Deadline(TimeProvider time, long started, TimeSpan limit)
+    {
+        public static Deadline None => new(TimeProvider.System, 0, Timeout.InfiniteTimeSpan);
+
+        public TimeSpan Remaining => limit == Timeout.InfiniteTimeSpan ? TimeSpan.MaxValue : limit - time.GetElapsedTime(started);
+
+        public void ThrowIfPassed()
+        {
+            if (Remaining <= TimeSpan.Zero) throw new OperationCanceledException("The operation's deadline passed.");
+        }
+
+        /// <summary>The wait, or what is left before the deadline if that is shorter; throws if it has passed.</summary>
+        public TimeSpan Cut(TimeSpan wait)
+        {
+            var left = Remaining;
+            if (left <= TimeSpan.Zero) throw new OperationCanceledException("The operation's deadline passed.");
+            return wait < left ? wait : left;
         }
     }
 
@@ -128,7 +159,7 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
                         case MessageType.NotNow: if (!bids.ContainsKey(r.From)) notNow[r.From] = r; break;
                     }
                     return bids.Count + held.Count >= wanted;
-                }, cancellationToken).ConfigureAwait(false);
+                }, Deadline.None, cancellationToken).ConfigureAwait(false);
             }
             var negotiation = _time.GetElapsedTime(started);
             int answers = bids.Count + held.Count + notNow.Count;
@@ -207,10 +238,8 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
     {
         if (targets.Count == 0 || targets.Count > TransferHeader.MaxMembers) throw new ArgumentOutOfRangeException(nameof(targets), $"1 to {TransferHeader.MaxMembers} targets.");
         if (o.DatagramPayload is < 64 or > TransferHeader.MaxDatagramPayload) throw new ArgumentOutOfRangeException(nameof(o), "DatagramPayload must be 64 … 8800.");
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(o.Deadline);
-        var ct = deadline.Token;
         long started = _time.GetTimestamp();
+        var deadline = new Deadline(_time, started, o.Deadline);
         int datagramsSent = 0, parity = 0, repairRounds = 0, retransmitted = 0, unicastRepair = 0;
         long transferStarted = started;
         TimeSpan setup = default;
@@ -231,7 +260,11 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
         {
             try
             {
-                lease = await _groups!.OpenAsync(o.Vlan, reference, targets, o.GroupTtl, ct).ConfigureAwait(false);
+                // The controller is a real peer: its request is bounded on the wall clock by what is left of the deadline.
+                using var request = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var left = deadline.Remaining;
+                request.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+                lease = await _groups!.OpenAsync(o.Vlan, reference, targets, o.GroupTtl, request.Token).ConfigureAwait(false);
                 ownLease = true;
             }
             catch (RendezvousUnavailableException e)
@@ -274,7 +307,7 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
                     }
                     else if (r.Type == MessageType.Outcome) Settle(r.From, (TargetOutcome)r.Code);
                     return members.All(m => ready.Contains(m) || outcomes[m].Outcome != TargetOutcome.Pending);
-                }, ct).ConfigureAwait(false);
+                }, deadline, cancellationToken).ConfigureAwait(false);
             }
             foreach (var m in members) if (!ready.Contains(m)) Settle(m, TargetOutcome.TimedOut);
             var receivers = Pending(ready);
@@ -320,7 +353,8 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
                 {
                     _transport.Send(t, o.ServerPort, datagram.AsSpan(0, length));
                     datagramsSent++;
-                    await pacer.WaitAsync(length, ct).ConfigureAwait(false);
+                    await pacer.WaitAsync(length, cancellationToken).ConfigureAwait(false);
+                    deadline.ThrowIfPassed();
                 }
             }
 
@@ -369,7 +403,7 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
                     // A late ack of an earlier round still says what the target held then: better than silence.
                     else if (r.Type == MessageType.Ack && (!answered.TryGetValue(r.From, out var prior) || prior.Round <= r.Round)) answered[r.From] = r;
                     return pending.All(t => answered.ContainsKey(t) || outcomes[t].Outcome != TargetOutcome.Pending);
-                }, ct).ConfigureAwait(false);
+                }, deadline, cancellationToken).ConfigureAwait(false);
 
                 pending = Pending(receivers);
                 if (pending.Count == 0) break;
@@ -390,9 +424,15 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
                 }
                 if (!silent && needing.Count == 0)
                 {
-                    // Everyone left is writing: wait (re-polling each round, as the "stored" may be lost) without repairing.
+                    // Everyone left is writing: wait a round for their outcome (it comes unasked), then re-poll, as it may be
+                    // lost; never repair. Re-polling at once would spin against a server that is still writing.
                     if (writeWaitStarted == 0) writeWaitStarted = _time.GetTimestamp();
                     if (_time.GetElapsedTime(writeWaitStarted) > o.WriteTimeout) break;
+                    await CollectAsync(channel, o.RoundTimeout, r =>
+                    {
+                        if (r.Type == MessageType.Outcome && outcomes.ContainsKey(r.From)) Settle(r.From, (TargetOutcome)r.Code);
+                        return Pending(receivers).Count == 0;
+                    }, deadline, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
                 writeWaitStarted = 0;
@@ -476,9 +516,7 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
     /// </summary>
     public async Task<byte[]?> GetAsync(ChunkId chunk, IpAddress negotiating, ushort serverPort = TransferPorts.Server, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout ?? TimeSpan.FromSeconds(30));
-        var ct = deadline.Token;
+        var deadline = new Deadline(_time, _time.GetTimestamp(), timeout ?? TimeSpan.FromSeconds(30));
         byte[] id = chunk.ToBytes();
         ulong tx = NewTransaction();
         var channel = Register(tx);
@@ -494,7 +532,7 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
                 {
                     if (r.Type == MessageType.GetHave && r.Value is > 0 and <= TransferHeader.MaxDatagramPayload && r.Size <= int.MaxValue) holders.Add(r);
                     return holders.Count > 0;
-                }, ct).ConfigureAwait(false);
+                }, deadline, cancellationToken).ConfigureAwait(false);
             }
             // Late answers from other holders are kept as alternatives.
             while (channel.Reader.TryRead(out var more)) if (more.Type == MessageType.GetHave) holders.Add(more);
@@ -518,8 +556,14 @@ public sealed class TransferClient : IDatagramSink, IAsyncDisposable
                         {
                             int before;
                             lock (session.Gate) before = session.Arrivals;
-                            await Task.WhenAny(session.Done.Task, Task.Delay(TimeSpan.FromMilliseconds(100), _time, ct)).ConfigureAwait(false);
-                            ct.ThrowIfCancellationRequested();
+                            try
+                            {
+                                await session.Done.Task.WaitAsync(deadline.Cut(TimeSpan.FromMilliseconds(100)), _time, cancellationToken).ConfigureAwait(false);
+                            }
+                            catch (TimeoutException)
+                            {
+                                deadline.ThrowIfPassed();
+                            }
                             lock (session.Gate) if (session.Arrivals == before) break;
                         }
                     }

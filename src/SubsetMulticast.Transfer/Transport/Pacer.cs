@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace SubsetMulticast.Transfer.Transport;
 
 /// <summary>
@@ -20,6 +18,4 @@ internal sealed class Pacer(long bytesPerSecond, TimeProvider time)
         var ahead = due - time.GetElapsedTime(_start);
         return ahead > Slack ? new ValueTask(Task.Delay(ahead - Slack / 2, time, cancellationToken)) : ValueTask.CompletedTask;
     }
-
-    internal static long Now() => Stopwatch.GetTimestamp();
 }

@@ -23,7 +23,7 @@ public sealed class PutOnEmulatorTests
     {
         await using var c = await EmulatedCluster.StartAsync(FabricSpec.LeafSpine(2, 4, 4), servers: 12);
         var chunk = Bytes(300_000, 1);
-        var r = await c.Client.PutAsync(chunk, EmulatedCluster.Negotiating, new PutOptions { Push = new PushOptions { Vlan = c.Vlan } });
+        var r = await c.PutAsync(chunk, new PutOptions { Push = new PushOptions { Vlan = c.Vlan } });
 
         Assert.True(r.Success, string.Join(", ", r.Targets.Select(t => $"{t.Target}={t.Outcome}")) + " " + r.FallbackReason);
         Assert.True(r.UsedMulticast);
@@ -47,13 +47,29 @@ public sealed class PutOnEmulatorTests
     }
 
     [Fact]
+    public async Task Push_IsPacedOnTheClientsClock()
+    {
+        // 2 MB at 10 MB/s: 200 ms on the client's (fake) clock, whatever the machine; the pacer waits on that clock only.
+        await using var c = await EmulatedCluster.StartAsync(FabricSpec.LeafSpine(1, 2, 4), servers: 4);
+        var chunk = Bytes(2_000_000, 6);
+        var r = await c.PushAsync(chunk, [c.Servers[0].Address, c.Servers[1].Address], new PushOptions { Vlan = c.Vlan, RateBytesPerSecond = 10_000_000 });
+        Assert.True(r.Success);
+        Assert.Equal(0, r.RepairRounds);
+        // The last datagram goes out at most the pacer's slack early. (Not an upper bound: a round whose answer is
+        // already queued can still end on its timer while the client waits for a thread; the answer counts, the
+        // fake clock has moved on.)
+        Assert.True(r.Transfer >= TimeSpan.FromMilliseconds(198), $"{r.Transfer.TotalMilliseconds} ms on the fake clock");
+        Assert.True(c.Clock.Jumps >= 50, $"{c.Clock.Jumps} waits on the clock for 1,429 datagrams");
+    }
+
+    [Fact]
     public async Task Put_AlreadyStoredEverywhere_EndsWithoutTransfer()
     {
         await using var c = await EmulatedCluster.StartAsync(FabricSpec.LeafSpine(1, 2, 4), servers: 4);
         var chunk = Bytes(5000, 2);
         foreach (var s in c.Stores) await s.WriteAsync(ChunkId.Of(chunk), chunk, default);
         c.ClearSeen();
-        var r = await c.Client.PutAsync(chunk, EmulatedCluster.Negotiating, new PutOptions { Replicas = 2, Push = new PushOptions { Vlan = c.Vlan } });
+        var r = await c.PutAsync(chunk, new PutOptions { Replicas = 2, Push = new PushOptions { Vlan = c.Vlan } });
         Assert.True(r.Success);
         Assert.All(r.Targets, t => Assert.Equal(TargetOutcome.AlreadyHeld, t.Outcome));
         Assert.Empty(c.HostsThatSawPayload());
@@ -66,7 +82,7 @@ public sealed class PutOnEmulatorTests
         var outsider = c.Fabric.Hosts.First(h => c.Servers.All(s => s.Address != h.Ipv4) && h != c.ClientHost);
         var to = new List<IpAddress> { c.Servers[0].Address, c.Servers[3].Address, outsider.Ipv4 };
         var chunk = Bytes(20_000, 3);
-        var r = await c.Client.PushAsync(chunk, to, EmulatedCluster.Negotiating, new PushOptions { Vlan = c.Vlan, MinAcks = 2 });
+        var r = await c.PushAsync(chunk, to, new PushOptions { Vlan = c.Vlan, MinAcks = 2 });
         Assert.True(r.Success);
         Assert.Equal(TargetOutcome.NotInReference, r.Targets.Single(t => t.Target == outsider.Ipv4).Outcome);
         Assert.Equal(2, r.Targets.Count(t => t.Outcome == TargetOutcome.Stored));
@@ -79,7 +95,7 @@ public sealed class PutOnEmulatorTests
         await using var c = await EmulatedCluster.StartAsync(FabricSpec.LeafSpine(1, 2, 4), servers: 4, controller: false);
         var to = new List<IpAddress> { c.Servers[1].Address, c.Servers[2].Address };
         var chunk = Bytes(50_000, 4);
-        var r = await c.Client.PushAsync(chunk, to, EmulatedCluster.Negotiating, new PushOptions { Vlan = c.Vlan });
+        var r = await c.PushAsync(chunk, to, new PushOptions { Vlan = c.Vlan });
         Assert.True(r.Success);
         Assert.False(r.UsedMulticast);
         Assert.Contains("unreachable", r.FallbackReason);
@@ -94,13 +110,13 @@ public sealed class PutOnEmulatorTests
         await using var c = await EmulatedCluster.StartAsync(FabricSpec.LeafSpine(1, 2, 4), servers: 4);
         var to = new List<IpAddress> { c.Servers[0].Address, c.Servers[2].Address };
         string group;
-        await using (var handle = await c.Client.OpenAsync(to, EmulatedCluster.Negotiating, new PushOptions { Vlan = c.Vlan }))
+        await using (var handle = await c.Drive(() => c.Client.OpenAsync(to, EmulatedCluster.Negotiating, new PushOptions { Vlan = c.Vlan })))
         {
             group = handle.Lease.Group.ToString();
             for (int i = 0; i < 3; i++)
             {
                 var chunk = Bytes(10_000 + i, 10 + i);
-                var r = await handle.PushAsync(chunk);
+                var r = await c.Drive(() => handle.PushAsync(chunk));
                 Assert.True(r.Success);
                 Assert.Equal(group, r.Group);
                 Assert.Equal(chunk, c.Stores[2].Read(ChunkId.Of(chunk)));
@@ -116,11 +132,11 @@ public sealed class PutOnEmulatorTests
     {
         await using var c = await EmulatedCluster.StartAsync(FabricSpec.LeafSpine(1, 2, 4), servers: 4);
         var chunk = Bytes(123_457, 5);
-        var r = await c.Client.PutAsync(chunk, EmulatedCluster.Negotiating, new PutOptions { Replicas = 2, Push = new PushOptions { Vlan = c.Vlan } });
+        var r = await c.PutAsync(chunk, new PutOptions { Replicas = 2, Push = new PushOptions { Vlan = c.Vlan } });
         Assert.True(r.Success);
-        var got = await c.Client.GetAsync(ChunkId.Of(chunk), EmulatedCluster.Negotiating);
+        var got = await c.GetAsync(ChunkId.Of(chunk));
         Assert.Equal(chunk, got);
-        Assert.Null(await c.Client.GetAsync(ChunkId.Of([1, 2, 3]), EmulatedCluster.Negotiating, timeout: TimeSpan.FromSeconds(2)));
+        Assert.Null(await c.GetAsync(ChunkId.Of([1, 2, 3]), TimeSpan.FromSeconds(2)));
     }
 
     [Fact]
@@ -152,7 +168,7 @@ public sealed class PutOnEmulatorTests
             observer!(h, s, d, p, payload);
             if (payload.Length > 100 && payload[3] == (byte)MessageType.Data && payload[20..80].IndexOfAnyExcept((byte)'A') < 0) plaintextSeen = true;
         };
-        var r = await c.Client.PushAsync(chunk, to, EmulatedCluster.Negotiating, new PushOptions { Vlan = c.Vlan, Encrypt = true, Fec = new FecOptions() });
+        var r = await c.PushAsync(chunk, to, new PushOptions { Vlan = c.Vlan, Encrypt = true, Fec = new FecOptions() });
         Assert.True(r.Success);
         Assert.False(plaintextSeen);
         Assert.Equal(chunk, c.Stores[0].Read(ChunkId.Of(chunk)));
