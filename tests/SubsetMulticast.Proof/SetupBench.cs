@@ -30,8 +30,8 @@ internal sealed class SetupRow(string path, string config)
     public List<double> WarmTransitMs { get; } = [];
     /// <summary>The first probe on the sender's wire → the slowest target's first arrival: the first transit plus any probes lost before the rules took effect.</summary>
     public List<double> FirstSendToAllMs { get; } = [];
-    /// <summary>Probes sent until every target had one (1: the first probe reached all three).</summary>
-    public List<double> ProbesUntilAll { get; } = [];
+    /// <summary>Probes sent before the one that reached the slowest target first (0: the first probe reached all three).</summary>
+    public List<double> ProbesMissed { get; } = [];
     /// <summary>Ours: the controller's own share of a trial, its total minus the switches' barrier wait (written → last reply).</summary>
     public List<double> ControllerOwnMs { get; } = [];
     /// <summary>Per trial, first transit − warm transit: what a new flow's first packet costs (upcalls) over a cached one.</summary>
@@ -360,24 +360,20 @@ internal sealed class SetupBench : IDisposable
         long firstSent = Volatile.Read(ref _watch.SentAt[0]);
         if (firstSent > 0) row.ToFirstSendMs.Add(Ms(firstSent - answered));
         if (firstSent > 0 && t.All(h => Volatile.Read(ref _watch.First[h]) > 0)) row.FirstSendToAllMs.Add(Ms(_watch.MaxFirst(t) - firstSent));
-        row.ProbesUntilAll.Add(_probesSent);
+        if (t.All(h => Volatile.Read(ref _watch.First[h]) > 0)) row.ProbesMissed.Add(t.Max(h => _watch.FirstSeq[h]));
         long first = t.Max(_watch.FirstTransit), warm = t.Max(_watch.WarmTransit);
         if (t.All(h => _watch.FirstTransit(h) > 0)) row.FirstTransitMs.Add(Ms(first));
         if (t.All(h => _watch.WarmTransit(h) > 0)) row.WarmTransitMs.Add(Ms(warm));
         if (t.All(h => _watch.FirstTransit(h) > 0 && _watch.WarmTransit(h) > 0)) row.UpcallMs.Add(Ms(first - warm));
     }
 
-    private int _probesSent;
-
     /// <summary>Sends the first probe at once, then one every ~0.1 ms, until every target's tap saw one (bounded).</summary>
     private bool SendUntilAll(IPAddress group, int trial, int[] t, int capMs)
     {
         long end = Native.NowNs() + capMs * 1_000_000L;
-        _probesSent = 0;
         for (int n = 0; n < 1_000_000; n++)
         {
             _sender.Probe(group, trial);
-            _probesSent = n + 1;
             for (int spin = 0; spin < 4; spin++)
             {
                 if (_watch.AllReceived(t)) return true;
