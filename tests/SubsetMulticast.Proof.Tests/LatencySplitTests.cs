@@ -44,3 +44,30 @@ public class LatencySplitTests
         Assert.EndsWith("controller share not split out", new LatencySplit("push", 4, 40, double.NaN, double.NaN, 0.3, double.NaN, double.NaN).Verdict(), StringComparison.Ordinal);
     }
 }
+
+/// <summary>The report's "decision → answer and answer → received, apart" table (issue 14: why optimistic gains less than its answer).</summary>
+public class LatencyReportTests
+{
+    private static SetupRow Ours(string mode, double[] total, double[] answer, double[] firstToAll, double[] missed)
+    {
+        var s = new SetupRow($"ours: REST create, {mode}", "test");
+        s.SetupMs.AddRange(total);
+        s.ControlMs.AddRange(answer);
+        s.FirstSendToAllMs.AddRange(firstToAll);
+        s.ProbesMissed.AddRange(missed);
+        return s;
+    }
+
+    [Fact]
+    public void Markdown_SplitsEachModeAtTheAnswer_AndCountsFirstProbesThatMissed()
+    {
+        var r = new ProofResult { Options = new ProofOptions() };
+        r.Setup.Add(Ours("confirmed", [2.0, 3.0], [1.0, 1.5], [0.9, 1.4], [0, 0]));
+        r.Setup.Add(Ours("optimistic", [4.0, 6.0], [0.5, 0.5], [3.4, 5.4], [0, 12]));
+        string md = LatencyRun.Markdown(r);
+        // confirmed: answer → all received = total − answer (1.0, 1.5); optimistic (3.5, 5.5), one trial's first probe missed a target.
+        Assert.Contains("| ours: REST create, confirmed | 1.000 / 1.500 | 1.000 / 1.500 | — | 0.900 / 1.400 | — | 0 / 0 | 0 of 2 | — |", md, StringComparison.Ordinal);
+        Assert.Contains("| ours: REST create, optimistic | 0.500 / 0.500 | 3.500 / 5.500 | — | 3.400 / 5.400 | — | 0 / 12 | 1 of 2 | — |", md, StringComparison.Ordinal);
+        Assert.Contains("decision → all received 4.000 vs 2.000 ms — **not met**; decision → answer 0.500 vs 1.000 ms, first probe → all received 3.400 vs 0.900 ms", md, StringComparison.Ordinal);
+    }
+}

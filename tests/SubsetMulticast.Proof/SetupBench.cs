@@ -28,6 +28,10 @@ internal sealed class SetupRow(string path, string config)
     public List<double> FirstTransitMs { get; } = [];
     /// <summary>A probe sent once every target had one: sender's wire → the slowest target's wire (datapath flows cached).</summary>
     public List<double> WarmTransitMs { get; } = [];
+    /// <summary>The first probe on the sender's wire → the slowest target's first arrival: the first transit plus any probes lost before the rules took effect.</summary>
+    public List<double> FirstSendToAllMs { get; } = [];
+    /// <summary>Probes sent before the one that reached the slowest target first (0: the first probe reached all three).</summary>
+    public List<double> ProbesMissed { get; } = [];
     /// <summary>Ours: the controller's own share of a trial, its total minus the switches' barrier wait (written → last reply).</summary>
     public List<double> ControllerOwnMs { get; } = [];
     /// <summary>Per trial, first transit − warm transit: what a new flow's first packet costs (upcalls) over a cached one.</summary>
@@ -355,6 +359,8 @@ internal sealed class SetupBench : IDisposable
     {
         long firstSent = Volatile.Read(ref _watch.SentAt[0]);
         if (firstSent > 0) row.ToFirstSendMs.Add(Ms(firstSent - answered));
+        if (firstSent > 0 && t.All(h => Volatile.Read(ref _watch.First[h]) > 0)) row.FirstSendToAllMs.Add(Ms(_watch.MaxFirst(t) - firstSent));
+        if (t.All(h => Volatile.Read(ref _watch.First[h]) > 0)) row.ProbesMissed.Add(t.Max(h => _watch.FirstSeq[h]));
         long first = t.Max(_watch.FirstTransit), warm = t.Max(_watch.WarmTransit);
         if (t.All(h => _watch.FirstTransit(h) > 0)) row.FirstTransitMs.Add(Ms(first));
         if (t.All(h => _watch.WarmTransit(h) > 0)) row.WarmTransitMs.Add(Ms(warm));

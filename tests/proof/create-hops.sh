@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n=${1:-1500}; rounds=${2:-3}; shift $(( $# < 2 ? $# : 2 ))
-dll=src/SubsetMulticast.Cli/bin/Release/net10.0/tsm.dll
+dll=${TSM_DLL:-src/SubsetMulticast.Cli/bin/Release/net10.0/tsm.dll} # TSM_DLL: another build to compare
 [ -f "$dll" ] || dotnet build src/SubsetMulticast.Cli/SubsetMulticast.Cli.csproj -c Release -nologo -v q -clp:ErrorsOnly
 out=$(mktemp)
 env "$@" dotnet "$dll" serve --fabric leaf-spine:2:2:4 --api http://127.0.0.1:0 --push-udp off --quiet >"$out" 2>&1 &

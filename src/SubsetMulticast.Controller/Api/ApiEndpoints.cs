@@ -25,7 +25,10 @@ internal static class ApiEndpoints
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status429TooManyRequests);
         // Every response a handler can write is declared (Produces / ProducesProblem), so the OpenAPI document at
         // /openapi/v1.json describes the whole API; the handlers still write bodies with the source-generated context.
-        api.MapPost("/groups", (Func<HttpContext, Task<IResult>>)(http => CreateAsync(http, groups, time, southboundToken)))
+        // Singletons taken once here, not from the request's services: the first RequestServices access creates the request's scope (issue 14: the create's admit hop).
+        var ownership = app.ServiceProvider.GetRequiredService<GroupOwnership>();
+        var security = app.ServiceProvider.GetRequiredService<ApiSecurityPolicy>();
+        api.MapPost("/groups", (Func<HttpContext, Task<IResult>>)(http => CreateAsync(http, groups, ownership, security, time, southboundToken)))
             .WithName("createGroup").WithSummary("Create a rendezvous group (or supersede the one at 'group')")
             .WithDescription("Programs every switch toward the members that are in the reference group (the others are returned as ignored), in one transaction: all switches or none.")
 .RequireAuthorization(ApiPolicies.GroupsWrite)
@@ -177,7 +180,7 @@ internal static class ApiEndpoints
 
     private static TsmProblem NotFound(string id) => new(ProblemKind.GroupNotFound, $"No rendezvous group '{id}'.");
 
-    private static async Task<IResult> CreateAsync(HttpContext http, GroupCoordinator groups, TimeProvider time, CancellationToken southboundToken)
+    private static async Task<IResult> CreateAsync(HttpContext http, GroupCoordinator groups, GroupOwnership ownership, ApiSecurityPolicy security, TimeProvider time, CancellationToken southboundToken)
     {
         long start = time.GetTimestamp();
         // The hops of this setup (plan, submit, write, barrier), answered as Server-Timing (issue 14).
@@ -200,7 +203,6 @@ internal static class ApiEndpoints
         if (!TryParse(body, http, out var request, out var error)) return error;
         trace.BodyRead = Core.Southbound.SetupTrace.Now;
         // The caller's scope must cover this VLAN and reference group; superseding the group at "group" needs to own it.
-        var ownership = http.RequestServices.GetRequiredService<GroupOwnership>();
         string? existing = request.Group is { } at && groups.Lifecycle.TryFindByAddress(request.Vlan, at, out var existingId) ? existingId : null;
         if (await ApiAuthorizationResults.CheckWriteAsync(http, new GroupResource(request.Vlan, request.Reference,
             existing is null ? null : ownership.OwnerOf(existing) ?? "", existing)) is { } forbidden) return forbidden;
@@ -211,7 +213,6 @@ internal static class ApiEndpoints
             default: return ApiProblems.Invalid($"delivery '{body.Delivery}' is neither \"tsm\" nor \"bier\".", http);
         }
 
-        var security = http.RequestServices.GetRequiredService<ApiSecurityPolicy>();
         string client = ApiCaller.Name(http.User);
         var refusal = ownership.TryReserve(client, request.Vlan, request.Reference, security.ClientGroupQuota, security.ReferenceGroupQuota, out var reservation, existing);
         if (refusal != QuotaRefusal.None) return QuotaExceeded(http, groups, ownership, security, refusal, client, request);

@@ -52,11 +52,12 @@ public static class ApiSecurityComposition
     public static WebApplication UseApiSecurity(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.UseAuthentication();
+        var policy = app.Services.GetRequiredService<ApiSecurityPolicy>();
+        app.UseApiAuthentication(policy);
         // No limit configured (the open loopback API): no rate-limiter middleware at all, rather than one that
         // hands every request a no-op lease (issue 14: the create's middleware share).
-        if (app.Services.GetRequiredService<ApiSecurityPolicy>().RateLimitPerSecond > 0) app.UseRateLimiter();
-        app.UseAuthorization();
+        if (policy.RateLimitPerSecond > 0) app.UseRateLimiter();
+        app.UseApiAuthorization();
         return app;
     }
 

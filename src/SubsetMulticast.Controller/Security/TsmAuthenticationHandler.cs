@@ -21,23 +21,30 @@ internal sealed class TsmAuthenticationHandler(IOptionsMonitor<AuthenticationSch
     public const string SchemeName = "tsm";
     private const string Bearer = "Bearer ";
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync() => Task.FromResult(Authenticate(Context, policy));
+
+    /// <summary>
+    /// Who is calling: a bearer token of the clients file, a client certificate Kestrel has checked, or (open API) the
+    /// local administrator; NoResult when none applies. One decision for this handler and for
+    /// <see cref="ApiSecurityComposition.UseApiSecurity"/>'s authentication step, which calls it directly.
+    /// </summary>
+    internal static AuthenticateResult Authenticate(HttpContext context, ApiSecurityPolicy policy)
     {
-        string? authorization = Request.Headers.Authorization;
+        string? authorization = context.Request.Headers.Authorization;
         if (authorization is not null && authorization.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase))
         {
-            return Task.FromResult(policy.Clients.TryAuthenticate(authorization[Bearer.Length..].Trim(), out var client)
+            return policy.Clients.TryAuthenticate(authorization[Bearer.Length..].Trim(), out var client)
                 ? Success(client, "token")
-                : AuthenticateResult.Fail("The bearer token is not one of this controller's clients."));
+                : AuthenticateResult.Fail("The bearer token is not one of this controller's clients.");
         }
-        if (Context.Connection.ClientCertificate is { } certificate && policy.ClientCertificateAuthorities is { Count: > 0 })
+        if (context.Connection.ClientCertificate is { } certificate && policy.ClientCertificateAuthorities is { Count: > 0 })
         {
             // Kestrel's ClientCertificateValidation has checked the chain against the client CA before we see it.
             string name = certificate.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, forIssuer: false);
-            return Task.FromResult(Success(policy.Clients.TryFind(name, out var listed) ? listed : new ApiClient(name, [], null), "certificate"));
+            return Success(policy.Clients.TryFind(name, out var listed) ? listed : new ApiClient(name, [], null), "certificate");
         }
-        if (!policy.Required) return Task.FromResult(AuthenticateResult.Success(LocalAdministrator)); // immutable: built once
-        return Task.FromResult(AuthenticateResult.NoResult());
+        if (!policy.Required) return LocalAdministratorResult; // immutable: built once
+        return AuthenticateResult.NoResult();
     }
 
     /// <summary>Whoever challenges (the authorization middleware, an endpoint with its own pipeline such as /metrics): 401 as problem+json.</summary>
@@ -47,6 +54,7 @@ internal sealed class TsmAuthenticationHandler(IOptionsMonitor<AuthenticationSch
         ApiProblems.WriteAsync(Context, "forbidden", StatusCodes.Status403Forbidden, "Not allowed for this client", "This client's scopes do not allow this request.");
 
     private static readonly AuthenticationTicket LocalAdministrator = Ticket(ApiSecurityPolicy.LocalAdministrator, "loopback");
+    private static readonly AuthenticateResult LocalAdministratorResult = AuthenticateResult.Success(LocalAdministrator);
 
     private static AuthenticateResult Success(ApiClient client, string method) => AuthenticateResult.Success(Ticket(client, method));
 

@@ -48,7 +48,11 @@ public sealed class ServeSecurityTests
         Assert.Equal("[]", before);
 
         // A read token cannot create; a VLAN 2 token cannot touch VLAN 1; a VLAN 1 token cannot touch VLAN 2.
-        AssertProblem(await SendAsync(http, HttpMethod.Post, "api/v1/groups", tokens["reader"], Body()), 403, "forbidden");
+        var readerCreates = await SendAsync(http, HttpMethod.Post, "api/v1/groups", tokens["reader"], Body());
+        AssertProblem(readerCreates, 403, "forbidden");
+        Assert.Contains("'reader' has no scope that allows this: it needs groups:write or more", // the endpoint policy's reason
+            JsonDocument.Parse(readerCreates.Body).RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        AssertProblem(await SendAsync(http, HttpMethod.Get, "api/v1/groups", tokens["reader"] + "x"), 401, "unauthenticated");
         AssertProblem(await SendAsync(http, HttpMethod.Post, "api/v1/groups", tokens["vlan2"], Body()), 403, "forbidden");
         AssertProblem(await SendAsync(http, HttpMethod.Post, "api/v1/groups", tokens["vlan1"], Body(vlan: 2)), 403, "forbidden");
         AssertProblem(await SendAsync(http, HttpMethod.Post, "api/v1/persistent-sets", tokens["vlan1"],
