@@ -89,7 +89,7 @@ public class EtcdOutageOvsTests(ITestOutputHelper output)
 
             var live = await CreateAsync(http, ["10.77.0.2", "10.77.0.3"]);
             string liveGroup = live.GetProperty("group").GetString()!;
-            processes.Add(StartStream(lab, hosts[1], liveGroup));
+            processes.Add(lab.StartStream(hosts[1], liveGroup, UdpPort));
             await Eventually.UntilAsync(() => Count(2, liveGroup) >= 5 && Count(3, liveGroup) >= 5, "the live group's members receiving the stream", 10_000);
 
             // 1. etcd stalls: it holds its connections and answers nothing.
@@ -171,7 +171,7 @@ public class EtcdOutageOvsTests(ITestOutputHelper output)
 
             async Task ForwardsToExactlyAsync(string group, int[] members)
             {
-                var stream = StartStream(lab, hosts[1], group);
+                var stream = lab.StartStream(hosts[1], group, UdpPort);
                 processes.Add(stream);
                 await Eventually.UntilAsync(() => members.All(m => Count(m, group) >= 10), $"{group} reaching its members {string.Join(",", members)}", 10_000);
                 foreach (int h in new[] { 2, 3, 4 }.Except(members)) Assert.Equal(0, Count(h, group));
@@ -237,21 +237,6 @@ public class EtcdOutageOvsTests(ITestOutputHelper output)
         return p;
     }
 
-    /// <summary>Host <paramref name="ns"/> sends to <paramref name="group"/>, 50 datagrams a second, until killed (90 s at most).</summary>
-    private static Process StartStream(OvsLab lab, string ns, string group)
-    {
-        var path = Path.Combine(lab.Dir, $"stream-{group}.py");
-        File.WriteAllText(path, $"""
-            import socket,time
-            s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
-            s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_IF,socket.inet_aton('10.77.0.1'))
-            s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_TTL,1)
-            end=time.time()+90
-            while time.time()<end:
-                s.sendto(b'stream',('{group}',{UdpPort})); time.sleep(0.02)
-            """);
-        return Shell.Start("ip", $"netns exec {ns} python3 {path}");
-    }
 
     private static void Kill(Process p)
     {

@@ -58,7 +58,7 @@ public class DurableRestartOvsTests(ITestOutputHelper output)
             uint liveGid = ids.GroupIdFor(default, IpAddress.Parse(liveGroup));
 
             // h1 streams to the live group from now to the end: 50 datagrams a second.
-            stream = StartStream(lab, hosts[1], liveGroup);
+            stream = lab.StartStream(hosts[1], liveGroup, UdpPort + 1);
             var beforeKill = await Eventually.UntilAsync(() => CountersAsync(lab, br, liveGid, liveGroup), c => c.Group >= 20, "the stream counted on the switch");
             output.WriteLine($"before kill: group packets {beforeKill.Group}, flow packets {beforeKill.Flow}, flow age {beforeKill.AgeSeconds:0.0} s");
 
@@ -132,20 +132,6 @@ public class DurableRestartOvsTests(ITestOutputHelper output)
         return new Counters(g, f, age);
     }
 
-    private static Process StartStream(OvsLab lab, string ns, string group)
-    {
-        var path = Path.Combine(lab.Dir, "stream.py");
-        File.WriteAllText(path, $"""
-            import socket,time
-            s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
-            s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_IF,socket.inet_aton('10.77.0.1'))
-            s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_TTL,1)
-            end=time.time()+90
-            while time.time()<end:
-                s.sendto(b'stream',('{group}',{UdpPort + 1})); time.sleep(0.02)
-            """);
-        return Shell.Start("ip", $"netns exec {ns} python3 {path}");
-    }
 
     private static void Kill(Process p)
     {

@@ -109,6 +109,25 @@ internal sealed class OvsLab : IAsyncDisposable
     public void Link(string bridgeA, int portA, string bridgeB, int portB, int index) => _net.Link(bridgeA, portA, bridgeB, portB, index);
 
     /// <summary>
+    /// Host <paramref name="ns"/> (address 10.77.0.1) sends "stream" to <paramref name="group"/>:<paramref name="port"/>,
+    /// 50 datagrams a second, until killed (90 s at most): a live group's traffic while the controller is disturbed.
+    /// </summary>
+    public Process StartStream(string ns, string group, int port)
+    {
+        var path = Path.Combine(Dir, $"stream-{group}-{port}.py");
+        File.WriteAllText(path, $"""
+            import socket,time
+            s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+            s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_IF,socket.inet_aton('10.77.0.1'))
+            s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_TTL,1)
+            end=time.time()+90
+            while time.time()<end:
+                s.sendto(b'stream',('{group}',{port})); time.sleep(0.02)
+            """);
+        return Shell.Start("ip", $"netns exec {ns} python3 {path}");
+    }
+
+    /// <summary>
     /// Starts a receiver in <paramref name="ns"/> that captures the group's datagrams on its veth with an AF_PACKET
     /// socket — it never joins the group (no IP_ADD_MEMBERSHIP, no IGMP report): a rendezvous group is installed by
     /// the controller from the reference group, and its receivers only listen (transfer.md §6). Prints "ready", then
