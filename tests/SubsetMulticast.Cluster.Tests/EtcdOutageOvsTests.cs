@@ -82,7 +82,9 @@ public class EtcdOutageOvsTests(ITestOutputHelper output)
             try { await Task.WhenAll(counters); }
             finally { processes.AddRange(counters.Where(c => c.IsCompletedSuccessfully).Select(c => c.Result)); }
             await Eventually.UntilAsync(() => GetJsonAsync(http, "api/v1/topology"),
-                t => Enumerable.Range(1, 4).All(i => t.GetProperty("hosts").EnumerateArray().Any(h => h.GetProperty("ip").GetString() == $"10.77.0.{i}")), "four hosts located", 30_000);
+                t => Enumerable.Range(1, 4).All(i => t.GetProperty("hosts").EnumerateArray().Any(h => h.GetProperty("ip").GetString() == $"10.77.0.{i}")), "four hosts located", 30_000,
+                diagnose: () => $"{lab.OfctlAsync($"show {br}").GetAwaiter().GetResult()}\n" +
+                    string.Join('\n', http.GetStringAsync("metrics").GetAwaiter().GetResult().Split('\n').Where(l => l.StartsWith("tsm_learning_", StringComparison.Ordinal))));
             output.WriteLine($"lab up in {total.Elapsed.TotalSeconds:0.0} s");
 
             int Count(int host, string group) => counts.GetValueOrDefault((host, group));

@@ -17,6 +17,11 @@ public sealed class OpenFlowFabricFeed : IDisposable
     private readonly OpenFlowListener _listener;
     private readonly FabricDiscovery _discovery;
     private readonly FabricLearner _learner;
+    // A switch's ports reach the learner two ways: the session's port list (read at SwitchUp) and PORT_STATUS. The session
+    // updates its list before raising PORT_STATUS, so with both under one lock a port added during SwitchUp is either in the
+    // list it reads or added after it — never dropped (a PORT_STATUS before SwitchUp finds the switch unknown and is
+    // ignored; without the lock the list read before it could land after it and the port was lost for good, CI at stop 20).
+    private readonly Lock _ports = new();
     private int _disposed;
 
     /// <param name="switchUpOnConnect">False when a bootstrap pipeline calls <see cref="SwitchUp"/> in its order.</param>
@@ -50,10 +55,13 @@ public sealed class OpenFlowFabricFeed : IDisposable
     /// <summary>The learner learns the switch and its physical ports (the bootstrap's first step).</summary>
     public void SwitchUp(OpenFlowSession session)
     {
-        var ports = new List<SwitchPortInfo>(session.Ports.Count);
-        foreach (var p in session.Ports.Values)
-            if (p.PortNo < Ofp.PortMax) ports.Add(new SwitchPortInfo(p.PortNo, p.Name));
-        _learner.SwitchUp(session.SwitchId, session.DatapathId, ports);
+        lock (_ports)
+        {
+            var ports = new List<SwitchPortInfo>(session.Ports.Count);
+            foreach (var p in session.Ports.Values)
+                if (p.PortNo < Ofp.PortMax) ports.Add(new SwitchPortInfo(p.PortNo, p.Name));
+            _learner.SwitchUp(session.SwitchId, session.DatapathId, ports);
+        }
     }
 
     private void OnDisconnected(OpenFlowSession session, string reason) => _learner.SwitchDown(session.SwitchId);
@@ -61,8 +69,11 @@ public sealed class OpenFlowFabricFeed : IDisposable
     private void OnPortStatus(OpenFlowSession session, PortStatus status)
     {
         if (status.Port.PortNo >= Ofp.PortMax) return;
-        if (status.Reason == PortStatusReason.Delete) _learner.PortRemoved(session.SwitchId, status.Port.PortNo);
-        else _learner.PortAdded(session.SwitchId, new SwitchPortInfo(status.Port.PortNo, status.Port.Name));
+        lock (_ports)
+        {
+            if (status.Reason == PortStatusReason.Delete) _learner.PortRemoved(session.SwitchId, status.Port.PortNo);
+            else _learner.PortAdded(session.SwitchId, new SwitchPortInfo(status.Port.PortNo, status.Port.Name));
+        }
     }
 
     // A view of the session's receive buffer: the frame goes to the snooper without a copy (nothing allocated per PACKET_IN).
