@@ -97,6 +97,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         _stored = stored;
         _bootstrap = bootstrap;
         _time = time;
+        _outage = new EtcdOutageLog(time);
         _log = log;
         _channel = GrpcChannel.ForAddress(store.Options.Endpoints.Split(',')[0].Trim());
         _kv = new KV.KVClient(_channel);
@@ -240,56 +241,21 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
     }
 
     // ---- what the log says while etcd does not answer: one line when it starts, one per interval, one when it is back ----
-    private readonly object _troubleGate = new();
-    private DateTimeOffset? _troubleSince; // under _troubleGate
-    private DateTimeOffset _troubleSaid;
-    private int _troubleFailures, _troubleFailuresSinceSaid;
+    private readonly EtcdOutageLog _outage;
 
-    /// <summary>
-    /// An etcd call failed. With etcd down the keep-alive and the watch retry every 200 ms, and each failure was a warning
-    /// (10 lines a second per node); now the first is said, then one line per <see cref="EtcdGroupStore.OutageLogInterval"/>
-    /// with the count, and one when etcd answers again.
-    /// </summary>
+    /// <summary>An etcd call failed: said as <see cref="EtcdOutageLog"/> decides (the keep-alive and the watch retry every 200 ms).</summary>
     private void EtcdTrouble(string what, string error)
     {
-        var now = _time.GetUtcNow();
-        bool first = false, again = false;
-        int failures = 0;
-        double seconds = 0;
-        lock (_troubleGate)
-        {
-            _troubleFailures++;
-            _troubleFailuresSinceSaid++;
-            if (_troubleSince is null) { _troubleSince = now; _troubleSaid = now; _troubleFailuresSinceSaid = 0; first = true; }
-            else if (now - _troubleSaid >= EtcdGroupStore.OutageLogInterval)
-            {
-                failures = _troubleFailuresSinceSaid;
-                seconds = (now - _troubleSince.Value).TotalSeconds;
-                _troubleSaid = now;
-                _troubleFailuresSinceSaid = 0;
-                again = true;
-            }
-        }
-        if (first) Log.EtcdTrouble(_log, NodeId, what, error);
-        else if (again) Log.EtcdStillTrouble(_log, NodeId, seconds, failures, what, error);
+        var f = _outage.Failed();
+        if (f.Say == EtcdOutageLog.Say.First) Log.EtcdTrouble(_log, NodeId, what, error);
+        else if (f.Say == EtcdOutageLog.Say.Still) Log.EtcdStillTrouble(_log, NodeId, f.Seconds, f.Failures, what, error);
         else Log.EtcdTroubleAgain(_log, NodeId, what, error);
     }
 
     /// <summary>etcd answered the keep-alive: a trouble, if there was one, is over.</summary>
     private void EtcdAnswers()
     {
-        if (Volatile.Read(ref _troubleFailures) == 0) return;
-        DateTimeOffset since;
-        int failures;
-        lock (_troubleGate)
-        {
-            if (_troubleSince is not { } s) return;
-            since = s;
-            failures = _troubleFailures;
-            _troubleSince = null;
-            _troubleFailures = 0;
-        }
-        Log.EtcdBack(_log, NodeId, (_time.GetUtcNow() - since).TotalSeconds, failures);
+        if (_outage.Answered(out double seconds, out int failures)) Log.EtcdBack(_log, NodeId, seconds, failures);
     }
 
     private void LostLease()

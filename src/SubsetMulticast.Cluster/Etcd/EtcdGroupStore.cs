@@ -53,6 +53,7 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
         _client = client;
         _options = options;
         _time = time;
+        _outage = new EtcdOutageLog(time);
         _log = log;
     }
 
@@ -276,50 +277,20 @@ public sealed partial class EtcdGroupStore : IGroupStore, IGroupJournal, IDispos
     }
 
     // ---- what the log says while etcd is away: one line when it goes, one per interval while it stays away, one when it is back ----
-    private readonly object _outageGate = new();
-    private DateTimeOffset? _outageSince; // under _outageGate
-    private DateTimeOffset _outageLogged;
-    private int _refusedSinceLogged, _refusedInOutage;
+    private readonly EtcdOutageLog _outage;
 
-    /// <summary>How often a continuing outage is said again (with the count of requests refused meanwhile).</summary>
-    internal static readonly TimeSpan OutageLogInterval = TimeSpan.FromSeconds(10);
-
-    /// <summary>
-    /// A transaction refused because etcd did not answer. Said once when the outage starts, then at most once per
-    /// <see cref="OutageLogInterval"/> with a count: a client retrying in a loop against a stalled etcd wrote one warning
-    /// per request before.
-    /// </summary>
+    /// <summary>A transaction refused because etcd did not answer: said as <see cref="EtcdOutageLog"/> decides (a client retrying in a loop wrote one warning per request before).</summary>
     private void NoteRefused(TransactionKind kind, string reason)
     {
-        var now = _time.GetUtcNow();
-        bool first = false, again = false;
-        int refused = 0;
-        lock (_outageGate)
-        {
-            _refusedInOutage++;
-            if (_outageSince is null) { _outageSince = now; _outageLogged = now; _refusedSinceLogged = 0; first = true; }
-            else if (now - _outageLogged >= OutageLogInterval) { refused = _refusedSinceLogged + 1; _refusedSinceLogged = 0; _outageLogged = now; again = true; }
-            else _refusedSinceLogged++;
-        }
-        if (first) Log.Unavailable(_log, _options.Endpoints, kind, reason, _options.CallTimeout.TotalSeconds);
-        else if (again) Log.StillUnavailable(_log, _options.Endpoints, (now - _outageSince!.Value).TotalSeconds, refused, reason);
+        var f = _outage.Failed();
+        if (f.Say == EtcdOutageLog.Say.First) Log.Unavailable(_log, _options.Endpoints, kind, reason, _options.CallTimeout.TotalSeconds);
+        else if (f.Say == EtcdOutageLog.Say.Still) Log.StillUnavailable(_log, _options.Endpoints, f.Seconds, f.Failures, reason);
     }
 
     /// <summary>etcd recorded a transaction: an outage, if there was one, is over.</summary>
     private void NoteAnswered()
     {
-        if (Volatile.Read(ref _refusedInOutage) == 0) return;
-        DateTimeOffset since;
-        int refused;
-        lock (_outageGate)
-        {
-            if (_outageSince is not { } s) return;
-            since = s;
-            refused = _refusedInOutage;
-            _outageSince = null;
-            _refusedInOutage = 0;
-        }
-        Log.Answering(_log, _options.Endpoints, (_time.GetUtcNow() - since).TotalSeconds, refused);
+        if (_outage.Answered(out double seconds, out int refused)) Log.Answering(_log, _options.Endpoints, seconds, refused);
     }
 
     internal static ByteString Utf8(string s) => ByteString.CopyFromUtf8(s);
