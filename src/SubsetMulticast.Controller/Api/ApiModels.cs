@@ -10,7 +10,7 @@ namespace SubsetMulticast.Controller.Api;
 /// <summary>POST /api/v1/groups. Every field is nullable so that a missing one gets its own clear error.</summary>
 /// <remarks><see cref="Delivery"/>: "tsm" (default: transactional-group state on the switches) or "bier" (BitStrings, no state).
 /// <see cref="Setup"/>: "confirmed" (default), "optimistic" or "persistent".</remarks>
-public sealed record CreateGroupBody(int? Vlan, string? Reference, string?[]? Members, long? TtlMs, string? Group, string? Delivery = null, string? Setup = null);
+public sealed record CreateGroupBody(int? Vlan, string? Reference, string?[]? Members, long? TtlMs = null, string? Group = null, string? Delivery = null, string? Setup = null);
 
 /// <summary>POST /api/v1/persistent-sets: every k-of-n subset of a negotiating group, installed ahead.</summary>
 public sealed record CreatePersistentSetBody(int? Vlan, string? Reference, string?[]? Members, int? K);

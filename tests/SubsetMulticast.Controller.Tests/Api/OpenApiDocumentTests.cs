@@ -48,6 +48,9 @@ public sealed class OpenApiDocumentTests
             }
         Assert.NotNull(doc["components"]!["schemas"]!["GroupView"]);
         Assert.NotNull(doc["components"]!["schemas"]!["CreateGroupBody"]);
+        // What a client must send is what the handler refuses without (400 missing-field): ttlMs (the default lease), group
+        // (allocated from the block), delivery and setup are optional, and a generated client must not demand them.
+        Assert.Equal(["members", "reference", "vlan"], doc["components"]!["schemas"]!["CreateGroupBody"]!["required"]!.AsArray().Select(n => (string)n!).Order(StringComparer.Ordinal));
     }
 
     [Fact]
