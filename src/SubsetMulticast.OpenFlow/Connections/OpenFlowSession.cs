@@ -331,9 +331,7 @@ public sealed class OpenFlowSession : IAsyncDisposable
     /// </summary>
     public async Task<IReadOnlyList<ErrorMessage>> ApplyWithBarrierAsync(IReadOnlyList<OfpMessage> messages, CancellationToken ct = default)
     {
-        var write = Submit(messages);
-        try { return await write.Confirmed.WaitAsync(ct).ConfigureAwait(false); }
-        finally { write.Forget(); }
+        return await Submit(messages).Confirmed.WaitAsync(ct).ConfigureAwait(false);
     }
 
     private int _bundleId;
@@ -355,24 +353,20 @@ public sealed class OpenFlowSession : IAsyncDisposable
         var adds = new OfpMessage[messages.Count];
         for (int i = 0; i < adds.Length; i++) adds[i] = new BundleAdd(id, flags, messages[i]);
         var write = Submit(adds);
+        var errors = await write.Confirmed.WaitAsync(ct).ConfigureAwait(false);
+        if (errors.Count > 0)
+        {
+            await DiscardQuietlyAsync(id, flags).ConfigureAwait(false);
+            return new BundleResult(BundleOutcome.Refused, errors);
+        }
         try
         {
-            var errors = await write.Confirmed.WaitAsync(ct).ConfigureAwait(false);
-            if (errors.Count > 0)
-            {
-                await DiscardQuietlyAsync(id, flags).ConfigureAwait(false);
-                return new BundleResult(BundleOutcome.Refused, errors);
-            }
-            try
-            {
-                var reply = await RequestAsync(new BundleControl(id, BundleControlType.CommitRequest, flags), ct).ConfigureAwait(false);
-                return reply is BundleControl { ControlType: BundleControlType.CommitReply }
-                    ? new BundleResult(BundleOutcome.Committed, [])
-                    : throw new OpenFlowSessionException($"switch {Name} answered a bundle commit with {reply.Type}");
-            }
-            catch (OpenFlowErrorException e) { return new BundleResult(BundleOutcome.Refused, [e.Error]); }
+            var reply = await RequestAsync(new BundleControl(id, BundleControlType.CommitRequest, flags), ct).ConfigureAwait(false);
+            return reply is BundleControl { ControlType: BundleControlType.CommitReply }
+                ? new BundleResult(BundleOutcome.Committed, [])
+                : throw new OpenFlowSessionException($"switch {Name} answered a bundle commit with {reply.Type}");
         }
-        finally { write.Forget(); }
+        catch (OpenFlowErrorException e) { return new BundleResult(BundleOutcome.Refused, [e.Error]); }
     }
 
     private async Task DiscardQuietlyAsync(uint id, ushort flags)

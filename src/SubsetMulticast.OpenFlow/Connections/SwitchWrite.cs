@@ -106,10 +106,4 @@ public sealed class SwitchWrite
         // Observed here so that a caller that awaits only one of them leaves no unobserved exception behind.
         _ = _confirmed.Task.Exception;
     }
-
-    /// <summary>
-    /// Nothing to drop any more (the session keeps no per-message bookkeeping: a batch leaves its table when its
-    /// barrier is answered, times out or the session closes); kept so callers written for it still compile.
-    /// </summary>
-    public void Forget() { }
 }

@@ -284,7 +284,6 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
             { failures.Add(new SwitchFailure(w.SwitchId, ex.Message)); }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             { failures.Add(new SwitchFailure(w.SwitchId, "cancelled")); }
-            finally { w.Write.Forget(); }
         }
         return failures;
     }
@@ -303,7 +302,6 @@ public sealed class OpenFlowSouthbound : IStagedSouthbound, IDisposable
         {
             try { await u.Confirmed.ConfigureAwait(false); }
             catch (Exception ex) when (ex is OpenFlowSessionException or TimeoutException) { }
-            finally { u.Forget(); }
         }
     }
 
