@@ -239,7 +239,6 @@ public class EtcdOutageOvsTests(ITestOutputHelper output)
         return p;
     }
 
-
     private static void Kill(Process p)
     {
         Shell.Stop(p);

@@ -359,8 +359,11 @@ internal sealed class SetupBench : IDisposable
     {
         long firstSent = Volatile.Read(ref _watch.SentAt[0]);
         if (firstSent > 0) row.ToFirstSendMs.Add(Ms(firstSent - answered));
-        if (firstSent > 0 && t.All(h => Volatile.Read(ref _watch.First[h]) > 0)) row.FirstSendToAllMs.Add(Ms(_watch.MaxFirst(t) - firstSent));
-        if (t.All(h => Volatile.Read(ref _watch.First[h]) > 0)) row.ProbesMissed.Add(t.Max(h => _watch.FirstSeq[h]));
+        if (t.All(h => Volatile.Read(ref _watch.First[h]) > 0))
+        {
+            if (firstSent > 0) row.FirstSendToAllMs.Add(Ms(_watch.MaxFirst(t) - firstSent));
+            row.ProbesMissed.Add(t.Max(h => _watch.FirstSeq[h]));
+        }
         long first = t.Max(_watch.FirstTransit), warm = t.Max(_watch.WarmTransit);
         if (t.All(h => _watch.FirstTransit(h) > 0)) row.FirstTransitMs.Add(Ms(first));
         if (t.All(h => _watch.WarmTransit(h) > 0)) row.WarmTransitMs.Add(Ms(warm));

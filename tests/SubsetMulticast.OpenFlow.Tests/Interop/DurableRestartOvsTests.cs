@@ -132,7 +132,6 @@ public class DurableRestartOvsTests(ITestOutputHelper output)
         return new Counters(g, f, age);
     }
 
-
     private static void Kill(Process p)
     {
         try { if (!p.HasExited) { p.Kill(entireProcessTree: true); p.WaitForExit(3000); } } catch (InvalidOperationException) { }
