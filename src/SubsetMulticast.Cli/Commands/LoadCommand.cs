@@ -18,7 +18,7 @@ internal static class LoadCommand
         const string DefaultFabric = "leaf-spine:4:96:4";
         var fabric = OptionKinds.Text("--fabric", $"The emulated fabric (leaf-spine:S:L:H, fat-tree:K, single:H; default {DefaultFabric}).", "SPEC");
         var switches = OptionKinds.Choice("--switches", "openflow: emulated OpenFlow 1.3 switches over TCP; emulator: the in-process emulator southbound.", "openflow", "openflow", "emulator");
-        var path = OptionKinds.Choice("--path", "How clients reach the controller: the coordinator in-process, or REST (HTTP/1.1 keep-alive; rest2: HTTP/2).", "coordinator", "coordinator", "rest", "rest2");
+        var path = OptionKinds.Choice("--path", "How clients reach the controller: the coordinator in-process, or REST (HTTP/1.1 keep-alive; rest2: HTTP/2); exchanges: no group, only the barrier round trips a create and a release make with the switches (the floor, --switches openflow).", "coordinator", "coordinator", "rest", "rest2", "exchanges");
         var clients = OptionKinds.Int("--clients", "Concurrent clients.", 1, 4096, 32);
         var seconds = OptionKinds.Int("--seconds", "Measured duration.", 1, 86_400, 60);
         var warmup = OptionKinds.Int("--warmup", "Unmeasured warm-up, seconds.", 0, 3600, 3);
@@ -37,7 +37,7 @@ internal static class LoadCommand
             {
                 Fabric = r.GetValue(fabric) ?? DefaultFabric,
                 Switches = r.GetValue(switches) == "emulator" ? LoadSwitches.Emulator : LoadSwitches.OpenFlow,
-                Path = r.GetValue(path) switch { "rest" => LoadPath.Rest, "rest2" => LoadPath.Rest2, _ => LoadPath.Coordinator },
+                Path = r.GetValue(path) switch { "rest" => LoadPath.Rest, "rest2" => LoadPath.Rest2, "exchanges" => LoadPath.Exchanges, _ => LoadPath.Coordinator },
                 Clients = r.GetValue(clients),
                 Duration = TimeSpan.FromSeconds(r.GetValue(seconds)),
                 Warmup = TimeSpan.FromSeconds(r.GetValue(warmup)),

@@ -13,6 +13,14 @@ public enum LoadPath
 
     /// <summary>REST over HTTP/2 (cleartext, prior knowledge) on loopback, multiplexed.</summary>
     Rest2,
+
+    /// <summary>
+    /// No group at all: each "create" and "release" is only the switch exchanges one would make — an empty write
+    /// (just the barrier) to every switch the planner names for the members, awaited together, through the same
+    /// session pump and batching. The floor under <see cref="Coordinator"/> on OpenFlow switches: what the TCP round
+    /// trips with the switches cost before any group is stored, encoded, decoded or applied.
+    /// </summary>
+    Exchanges,
 }
 
 /// <summary>What the controller programs.</summary>

@@ -20,6 +20,9 @@ public sealed record LoadReport
     public required Percentiles Release { get; init; }
     public required double CpuCores { get; init; }
 
+    /// <summary>The part of <see cref="CpuCores"/> spent in the kernel (system time: the sockets' sends, receives and epoll, futex wake-ups).</summary>
+    public double KernelCpuCores { get; init; }
+
     /// <summary>Time (wall, on the JIT's threads) spent compiling inside the measured window: methods still tiering up.</summary>
     public TimeSpan JitTime { get; init; }
     public long JitMethods { get; init; }
@@ -46,6 +49,9 @@ public sealed record LoadReport
 
     public double CyclesPerSecond => Elapsed.TotalSeconds > 0 ? Cycles / Elapsed.TotalSeconds : 0;
 
+    /// <summary>CPU time per create + release cycle, µs, for a CPU figure in cores over the window.</summary>
+    public double MicrosPerCycle(double cores) => Cycles > 0 ? cores * Elapsed.TotalSeconds * 1e6 / Cycles : 0;
+
     public string ToText()
     {
         var c = CultureInfo.InvariantCulture;
@@ -58,7 +64,7 @@ public sealed record LoadReport
         b.AppendLine(c, $"  {Cycles:N0} create+release cycles in {Elapsed.TotalSeconds:0.0} s = {CyclesPerSecond:N0}/s; refused {Refused:N0}, failed {Failed:N0}{(FirstError is null ? "" : $" (first: {FirstError})")}");
         b.AppendLine(c, $"  setup   {Setup}");
         b.AppendLine(c, $"  release {Release}");
-        b.AppendLine(c, $"  process CPU {CpuCores:0.00} cores (controller and emulated switches share the process) = {(Cycles > 0 ? CpuCores * Elapsed.TotalSeconds * 1e6 / Cycles : 0):0} µs per cycle; JIT still compiling in the window: {JitMethods:N0} methods, {JitTime.TotalMilliseconds:0} ms (wall); working set peak {WorkingSetPeak / 1048576.0:0} MiB");
+        b.AppendLine(c, $"  process CPU {CpuCores:0.00} cores (controller and emulated switches share the process) = {MicrosPerCycle(CpuCores):0} µs per cycle, {MicrosPerCycle(KernelCpuCores):0} µs of it in the kernel; JIT still compiling in the window: {JitMethods:N0} methods, {JitTime.TotalMilliseconds:0} ms (wall); working set peak {WorkingSetPeak / 1048576.0:0} MiB");
         b.AppendLine(c, $"  allocated {AllocatedBytes / (double)Math.Max(1, Cycles):N0} B per cycle (whole process), {Gen0Collections} gen0 / {Gen2Collections} gen2 collections in the window");
         double perCycle(long n) => n / (double)Math.Max(1, Cycles);
         b.AppendLine(c, $"  per cycle: {perCycle(LockContentions):0.00} contended lock entries, {perCycle(WorkItems):0.0} thread-pool work items{(Barriers is { } br ? $", {perCycle(br):0.00} barrier batches (switch writes)" : "")}");

@@ -34,6 +34,8 @@ public static class LoadRunner
     public static async Task<LoadReport> RunAsync(LoadOptions o, TextWriter log, CancellationToken cancellationToken = default)
     {
         if (o.Clients < 1 || o.Members < 1) throw new ArgumentException("Clients and members must be positive.", nameof(o));
+        if (o.Path == LoadPath.Exchanges && o.Switches != LoadSwitches.OpenFlow)
+            throw new ArgumentException("--path exchanges measures the round trips with OpenFlow switches: it needs --switches openflow.", nameof(o));
         var spec = FabricSpec.Parse(o.Fabric, vlan: Vlan, ipv6: o.Ipv6);
         // A /9 (IPv4) or /105 (IPv6) holds 2^23 addresses (one group MAC each): room for a million live groups plus the cycling ones.
         var lifecycle = new LifecycleOptions { MaxTtl = TimeSpan.FromHours(24) };
@@ -93,10 +95,10 @@ public static class LoadRunner
         if (o.LiveGroups > 0) log.WriteLine($"{o.LiveGroups:N0} live groups in {fillTime.TotalSeconds:0.0} s, heap {heapBefore / 1048576.0:0} → {heapAfterFill / 1048576.0:0} MiB");
 
         bench.StartRefusing(o.RefuseOneIn);
-        using var http = o.Path == LoadPath.Coordinator ? null
+        using var http = o.Path is LoadPath.Coordinator or LoadPath.Exchanges ? null
             : NewHttpClient(o.Path == LoadPath.Rest2 ? bench.Controller.ApiH2cUrl! : bench.Controller.ApiUrl, o);
         var clients = new Client[o.Clients];
-        for (int i = 0; i < clients.Length; i++) clients[i] = new Client(i, o, groups, http, hosts);
+        for (int i = 0; i < clients.Length; i++) clients[i] = new Client(i, o, groups, http, hosts, bench as OpenFlowBench);
         var run = new RunState();
         var tasks = clients.Select(c => Task.Run(() => c.RunAsync(run))).ToArray();
 
@@ -104,6 +106,7 @@ public static class LoadRunner
         var proc = Process.GetCurrentProcess();
         proc.Refresh();
         var cpu0 = proc.TotalProcessorTime;
+        var kernel0 = proc.PrivilegedProcessorTime;
         // What the runtime spent inside the window besides our work: the JIT still tiering methods up (on a starved
         // machine it was 10-15 % of the process's CPU 30 s in), collections, and the bytes allocated per cycle.
         var jit0 = System.Runtime.JitInfo.GetCompilationTime();
@@ -126,6 +129,7 @@ public static class LoadRunner
         var elapsed = window.Elapsed;
         proc.Refresh();
         var cpu = proc.TotalProcessorTime - cpu0;
+        var kernel = proc.PrivilegedProcessorTime - kernel0;
         var jit = System.Runtime.JitInfo.GetCompilationTime() - jit0;
         long jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethods0;
         long allocated = GC.GetTotalAllocatedBytes() - alloc0;
@@ -153,6 +157,7 @@ public static class LoadRunner
             Setup = LatencyRecorder.Merge(clients.Select(c => c.SetupLatency)),
             Release = LatencyRecorder.Merge(clients.Select(c => c.ReleaseLatency)),
             CpuCores = cpu.TotalSeconds / elapsed.TotalSeconds,
+            KernelCpuCores = kernel.TotalSeconds / elapsed.TotalSeconds,
             JitTime = jit,
             JitMethods = jitMethods,
             AllocatedBytes = allocated,
@@ -213,8 +218,9 @@ public static class LoadRunner
         public int Phase;
     }
 
-    private sealed class Client(int index, LoadOptions o, GroupCoordinator groups, HttpClient? http, IpAddress[] hosts)
+    private sealed class Client(int index, LoadOptions o, GroupCoordinator groups, HttpClient? http, IpAddress[] hosts, OpenFlowBench? switches)
     {
+        private readonly Core.Planning.PlanBuffer _plan = new();
         private readonly Random _rnd = new(o.Seed * 1_000_003 + index);
         public LatencyRecorder SetupLatency { get; } = new();
         public LatencyRecorder ReleaseLatency { get; } = new();
@@ -233,7 +239,12 @@ public static class LoadRunner
                 var members = Pick(_rnd, hosts, o.Members);
                 long t0 = Stopwatch.GetTimestamp();
                 string? id;
-                try { id = http is null ? await CreateDirectAsync(members).ConfigureAwait(false) : await CreateRestAsync(members, setup).ConfigureAwait(false); }
+                try
+                {
+                    id = o.Path == LoadPath.Exchanges ? await ExchangeAsync(members).ConfigureAwait(false)
+                        : http is null ? await CreateDirectAsync(members).ConfigureAwait(false)
+                        : await CreateRestAsync(members, setup).ConfigureAwait(false);
+                }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException)
                 {
                     Fail(e.Message);
@@ -242,7 +253,12 @@ public static class LoadRunner
                 long t1 = Stopwatch.GetTimestamp();
                 if (id is null) continue;
                 bool released;
-                try { released = http is null ? await ReleaseDirectAsync(id).ConfigureAwait(false) : await ReleaseRestAsync(id).ConfigureAwait(false); }
+                try
+                {
+                    released = o.Path == LoadPath.Exchanges ? await ExchangeAsync(members).ConfigureAwait(false) is not null
+                        : http is null ? await ReleaseDirectAsync(id).ConfigureAwait(false)
+                        : await ReleaseRestAsync(id).ConfigureAwait(false);
+                }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                 {
                     Fail(e.Message);
@@ -262,6 +278,16 @@ public static class LoadRunner
         {
             Failed++;
             FirstError ??= message;
+        }
+
+        /// <summary><see cref="LoadPath.Exchanges"/>: the barrier round trips a create (or a release) of these members makes, nothing else.</summary>
+        private async Task<string?> ExchangeAsync(IpAddress[] members)
+        {
+            var writes = switches!.SubmitEmpty(ReferenceFor(o), members, _plan);
+            if (writes is null) { Fail("the reference group is not known"); return null; }
+            foreach (var w in writes)
+                if ((await w.Confirmed.ConfigureAwait(false)).Count > 0) { Fail($"{w.SwitchId} sent an ERROR for a bare barrier"); return null; }
+            return "";
         }
 
         private async Task<string?> CreateDirectAsync(IpAddress[] members)
@@ -385,6 +411,21 @@ public static class LoadRunner
         }
 
         private void OnBarrier(OpenFlowSession session, TimeSpan roundTrip) => Interlocked.Increment(ref BarrierCount);
+
+        /// <summary>
+        /// An empty write (the barrier alone) to every switch the planner names for <paramref name="members"/>, through
+        /// each session's pump as a create's messages go; null when the reference group is unknown.
+        /// </summary>
+        public SwitchWrite[]? SubmitEmpty(IpAddress reference, IpAddress[] members, Core.Planning.PlanBuffer plan)
+        {
+            if (!Service.References.TryGet(Vlan, reference, out var group)) return null;
+            var topology = Service.References.Topology;
+            new Core.Planning.SubsetPlanner(topology, Service.Hosts).Plan(group, members, plan);
+            var writes = new SwitchWrite[plan.SwitchCount];
+            for (int i = 0; i < writes.Length; i++)
+                writes[i] = Service.Listener.Switches[topology.Switches[plan.SwitchAt(i)].Id].Submit([]);
+            return writes;
+        }
 
         public override async Task QuiesceAsync(GroupCoordinator groups)
         {

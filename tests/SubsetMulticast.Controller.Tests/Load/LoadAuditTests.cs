@@ -70,4 +70,28 @@ public class LoadAuditTests
         Assert.True(report.Cycles >= 100, $"{report.Cycles} cycles, first error {report.FirstError}");
         Assert.True(report.Tables.Clean, report.Tables.ToString());
     }
+
+    [Fact]
+    public async Task ExchangesPath_OnlyBarrierRoundTrips_NoGroupOnAnySwitch()
+    {
+        var report = await LoadRunner.RunAsync(Small() with { Path = LoadPath.Exchanges, MaxCycles = 100, LiveGroups = 0 }, TextWriter.Null);
+
+        Assert.Equal(0, report.Failed);
+        Assert.True(report.Cycles >= 100, $"{report.Cycles} cycles, first error {report.FirstError}");
+        // Every cycle went to the switches: at least one barrier batch per cycle (a create's and a release's switches,
+        // several submissions sharing a batch when they meet on one switch).
+        Assert.True(report.Barriers >= report.Cycles, $"{report.Barriers} barrier batches for {report.Cycles} cycles");
+        Assert.Equal(0, report.LiveAtEnd);
+        Assert.True(report.Tables.Checked);
+        Assert.Equal(0, report.Tables.ExpectedRules);
+        Assert.True(report.Tables.Clean, report.Tables.ToString()); // no group or flow of ours was written
+    }
+
+    [Fact]
+    public async Task ExchangesPath_WithoutOpenFlowSwitches_Refused()
+    {
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => LoadRunner.RunAsync(
+            Small() with { Path = LoadPath.Exchanges, Switches = LoadSwitches.Emulator }, TextWriter.Null));
+        Assert.Contains("--switches openflow", e.Message);
+    }
 }
