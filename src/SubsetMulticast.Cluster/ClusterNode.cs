@@ -319,6 +319,13 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                 while (await call.ResponseStream.MoveNext(ct).ConfigureAwait(false))
                 {
                     var r = call.ResponseStream.Current;
+                    if (r.Canceled && r.CompactRevision > 0)
+                    {
+                        // etcd compacted its history past where the watch resumes (this node was cut off from etcd longer than
+                        // the compaction interval): resuming from there fails the same way for ever. Catch up from a snapshot.
+                        from = await ResyncAsync(from, ct).ConfigureAwait(false);
+                        break;
+                    }
                     if (r.Canceled) throw new RpcException(new Status(StatusCode.Aborted, $"watch cancelled: {r.CancelReason}"));
                     if (r.Events.Count == 0) continue;
                     await _work.Writer.WriteAsync(r, ct).ConfigureAwait(false);
@@ -338,12 +345,72 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The watch cannot resume at <paramref name="from"/>: etcd no longer holds that part of its history. Reads the groups
+    /// and the masters, applied marks and nodes at one revision and queues them for the loop (<see cref="Snapshot"/>),
+    /// behind whatever the watch delivered before. Returns the revision to watch on from.
+    /// </summary>
+    private async Task<long> ResyncAsync(long from, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var groups = await _kv.RangeAsync(new RangeRequest { Key = Utf8(Prefix + "/groups/"), RangeEnd = Utf8(Prefix + "/groups0") },
+            deadline: deadline, cancellationToken: ct);
+        long at = groups.Header.Revision;
+        var rest = await RangeAsync(at, deadline, ct).ConfigureAwait(false);
+        await _work.Writer.WriteAsync(new Snapshot(from, at, [.. groups.Kvs], rest), ct).ConfigureAwait(false);
+        return at + 1;
+    }
+
+    /// <summary>
+    /// What differs between the store at <see cref="Snapshot.At"/> and this node's view, as one batch of events — what the
+    /// watch would have delivered: a put for every key there (a group this node knew carries its last known record as the
+    /// previous value, so a switch the group left loses its rule), a delete for every key this node knows that is gone.
+    /// Made on the loop, so the view has taken everything the watch delivered before the snapshot was read.
+    /// </summary>
+    private WatchResponse CatchUp(Snapshot snapshot)
+    {
+        long at = snapshot.At;
+        var caughtUp = new WatchResponse { Header = new ResponseHeader { Revision = at } };
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var kv in snapshot.Groups)
+        {
+            string key = kv.Key.ToStringUtf8();
+            present.Add(key);
+            var e = new Mvccpb.Event { Type = Mvccpb.Event.Types.EventType.Put, Kv = kv };
+            if (_groups.TryGetValue(key[(key.LastIndexOf('/') + 1)..], out var known)) e.PrevKv = Stored(key, known, at);
+            caughtUp.Events.Add(e);
+        }
+        foreach (var (_, kv) in snapshot.Rest)
+        {
+            present.Add(kv.Key.ToStringUtf8());
+            caughtUp.Events.Add(new Mvccpb.Event { Type = Mvccpb.Event.Types.EventType.Put, Kv = kv });
+        }
+        foreach (var (id, known) in _groups)
+            if (!present.Contains($"{Prefix}/groups/{id}")) caughtUp.Events.Add(Gone($"{Prefix}/groups/{id}", Stored($"{Prefix}/groups/{id}", known, at)));
+        foreach (var (kind, names) in new (string, IEnumerable<string>)[] { ("masters", _masters.Keys), ("applied", _applied.Keys), ("nodes", _nodes.Keys) })
+            foreach (var name in names)
+                if (!present.Contains($"{Prefix}/{kind}/{name}")) caughtUp.Events.Add(Gone($"{Prefix}/{kind}/{name}", null));
+        Log.Resynced(_log, NodeId, snapshot.From, at, caughtUp.Events.Count);
+        return caughtUp;
+
+        Mvccpb.Event Gone(string key, Mvccpb.KeyValue? previous) => new()
+        {
+            Type = Mvccpb.Event.Types.EventType.Delete,
+            Kv = new Mvccpb.KeyValue { Key = Utf8(key), ModRevision = at },
+            PrevKv = previous,
+        };
+    }
+
+    private static Mvccpb.KeyValue Stored(string key, RendezvousGroup group, long revision) =>
+        new() { Key = Utf8(key), Value = ByteString.CopyFrom(StoredGroup.From(group).ToJson()), ModRevision = revision };
+
     // ---- the one loop ----
     private sealed record Claim(string SwitchId);
     private sealed record Connected(OpenFlowSession Session);
     private sealed record Promoted(string SwitchId);
     private sealed record RoleAnswered(OpenFlowSession Session, ulong Generation, bool Confirmed);
     private sealed record Sweep;
+    private sealed record Snapshot(long From, long At, List<Mvccpb.KeyValue> Groups, List<(string Kind, Mvccpb.KeyValue Kv)> Rest);
 
     private async Task LoopAsync(CancellationToken ct)
     {
@@ -356,6 +423,7 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
                     switch (item)
                     {
                         case WatchResponse r: await OnWatchAsync(r, ct).ConfigureAwait(false); break;
+                        case Snapshot c: await OnWatchAsync(CatchUp(c), ct).ConfigureAwait(false); break;
                         case Claim c: await ClaimAsync(c.SwitchId, ct).ConfigureAwait(false); break;
                         case Connected c: await OnConnectedAsync(c.Session, ct).ConfigureAwait(false); break;
                         case Promoted: Volatile.Write(ref _reportable, Volatile.Read(ref _processed)); break;
@@ -898,6 +966,9 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 1319, Level = LogLevel.Warning, Message = "Node {Node}: etcd compacted its history past revision {From} while the watch was away; caught up from the store at revision {At} ({Changes} keys read or gone)")]
+        public static partial void Resynced(ILogger logger, string node, long from, long at, int changes);
+
         [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Node {Node} joined the cluster: {Nodes} node(s) live, {Masters} switch(es) with a master")]
         public static partial void Joined(ILogger logger, string node, int nodes, int masters);
 
