@@ -3,15 +3,7 @@ using System.Net;
 using dotnet_etcd;
 using Etcdserverpb;
 using Google.Protobuf;
-using Microsoft.Extensions.Logging.Abstractions;
 using SubsetMulticast.Cluster.Etcd;
-using SubsetMulticast.Controller.OpenFlowFabric;
-using SubsetMulticast.Core.Addressing;
-using SubsetMulticast.Core.Lifecycle;
-using SubsetMulticast.Core.Tests.Support;
-using SubsetMulticast.OpenFlow.Bootstrap;
-using SubsetMulticast.OpenFlow.Connections;
-using SubsetMulticast.OpenFlow.Southbound;
 
 namespace SubsetMulticast.Cluster.Tests;
 
@@ -37,48 +29,36 @@ public class WatchCompactionTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>
     [Fact]
     public async Task HistoryCompactedWhileCutOff_NodeCatchesUpFromTheStore()
     {
-        var fabric = new TestFabric(2, 3, 4);
         await using var gate = new TcpGate(new IPEndPoint(IPAddress.Loopback, new Uri(etcd.Server.ClientUrl).Port));
-        using var store = await EtcdGroupStore.OpenAsync(new EtcdStoreOptions { Endpoints = $"http://127.0.0.1:{gate.Endpoint.Port}", Prefix = _prefix });
-        var lifecycle = new GroupLifecycle(new LifecycleOptions { IdPrefix = "rg-n1-" }.AddVlan(1, "239.255.0.0/28"),
-            fabric.Reference(IpAddress.Parse("239.1.0.1"), fabric.HostList), fabric.Hosts, store, TimeProvider.System);
-        await using var listener = new OpenFlowListener(new IPEndPoint(IPAddress.Loopback, 0));
-        using var southbound = new OpenFlowSouthbound(listener);
-        var bootstrap = new SwitchBootstrap(listener, []);
         // A lease long enough that the cut does not also end the node's membership (that path is another test's).
-        var node = new ClusterNode(new ClusterOptions { NodeId = "n1", NodeTtlSeconds = 30 }, store, lifecycle, listener, southbound,
-            new StoredGroupRules(store, southbound), () => bootstrap, TimeProvider.System, NullLogger<ClusterNode>.Instance);
-        await node.StartAsync(CancellationToken.None);
-        try
-        {
-            using var client = new EtcdClient(etcd.Server.ClientUrl);
-            // Before the cut the node sees, through its watch, n2 master of switch 8 and n2's group rg-n2-2.
-            await client.PutAsync(new PutRequest { Key = Key("masters/0000000000000008"), Value = ByteString.CopyFromUtf8("n2") });
-            await client.PutAsync(Group("rg-n2-2", "239.255.0.2"));
-            await Eventually.UntilAsync(() => node.Masters.ContainsKey("0000000000000008") && store.TryGet("rg-n2-2", out _),
-                "the node's watch to deliver switch 8's master and group rg-n2-2", 10_000);
+        await using var n1 = await SwitchlessNode.StartAsync($"http://127.0.0.1:{gate.Endpoint.Port}", _prefix, new ClusterOptions { NodeId = "n1", NodeTtlSeconds = 30 });
+        var (node, store) = (n1.Node, n1.Store);
+        using var client = new EtcdClient(etcd.Server.ClientUrl);
+        // Before the cut the node sees, through its watch, n2 master of switch 8 and n2's group rg-n2-2.
+        await client.PutAsync(new PutRequest { Key = Key("masters/0000000000000008"), Value = ByteString.CopyFromUtf8("n2") });
+        await client.PutAsync(Group("rg-n2-2", "239.255.0.2"));
+        await Eventually.UntilAsync(() => node.Masters.ContainsKey("0000000000000008") && store.TryGet("rg-n2-2", out _),
+            "the node's watch to deliver switch 8's master and group rg-n2-2", 10_000);
 
-            gate.Close();
-            // Meanwhile: switch 8 changes hands, switch 10 gets a master, rg-n2-2 is released and rg-n2-1 created; then
-            // etcd compacts everything up to now.
-            await client.DeleteAsync(new DeleteRangeRequest { Key = Key("masters/0000000000000008") });
-            await client.PutAsync(new PutRequest { Key = Key("masters/0000000000000010"), Value = ByteString.CopyFromUtf8("n2") });
-            await client.DeleteAsync(new DeleteRangeRequest { Key = Key("groups/rg-n2-2") });
-            long now = (await client.PutAsync(Group("rg-n2-1", "239.255.0.1"))).Header.Revision;
-            await client.CompactAsync(new CompactionRequest { Revision = now, Physical = true });
-            gate.Open();
+        gate.Close();
+        // Meanwhile: switch 8 changes hands, switch 10 gets a master, rg-n2-2 is released and rg-n2-1 created; then
+        // etcd compacts everything up to now.
+        await client.DeleteAsync(new DeleteRangeRequest { Key = Key("masters/0000000000000008") });
+        await client.PutAsync(new PutRequest { Key = Key("masters/0000000000000010"), Value = ByteString.CopyFromUtf8("n2") });
+        await client.DeleteAsync(new DeleteRangeRequest { Key = Key("groups/rg-n2-2") });
+        long now = (await client.PutAsync(Group("rg-n2-1", "239.255.0.1"))).Header.Revision;
+        await client.CompactAsync(new CompactionRequest { Revision = now, Physical = true });
+        gate.Open();
 
-            await Eventually.UntilAsync(
-                () => node.Masters.ContainsKey("0000000000000010") && !node.Masters.ContainsKey("0000000000000008")
-                    && store.TryGet("rg-n2-1", out _) && !store.TryGet("rg-n2-2", out _),
-                "the node to catch up after the compaction", 15_000,
-                () => $"masters {string.Join(",", node.Masters.Keys)}; groups {string.Join(",", store.All().Select(g => g.Id))}");
+        await Eventually.UntilAsync(
+            () => node.Masters.ContainsKey("0000000000000010") && !node.Masters.ContainsKey("0000000000000008")
+                && store.TryGet("rg-n2-1", out _) && !store.TryGet("rg-n2-2", out _),
+            "the node to catch up after the compaction", 15_000,
+            () => $"masters {string.Join(",", node.Masters.Keys)}; groups {string.Join(",", store.All().Select(g => g.Id))}");
 
-            // And the watch goes on from there: a change after the catch-up arrives as usual.
-            await client.PutAsync(new PutRequest { Key = Key("masters/0000000000000011"), Value = ByteString.CopyFromUtf8("n2") });
-            await Eventually.UntilAsync(() => node.Masters.ContainsKey("0000000000000011"), "a change after the catch-up", 10_000);
-            Assert.Equal("n2", node.Masters["0000000000000010"].Node);
-        }
-        finally { await node.DisposeAsync(); }
+        // And the watch goes on from there: a change after the catch-up arrives as usual.
+        await client.PutAsync(new PutRequest { Key = Key("masters/0000000000000011"), Value = ByteString.CopyFromUtf8("n2") });
+        await Eventually.UntilAsync(() => node.Masters.ContainsKey("0000000000000011"), "a change after the catch-up", 10_000);
+        Assert.Equal("n2", node.Masters["0000000000000010"].Node);
     }
 }
