@@ -6,6 +6,7 @@ using SubsetMulticast.Core.Addressing;
 using SubsetMulticast.Core.Lifecycle;
 using SubsetMulticast.Core.Tests.Support;
 using SubsetMulticast.OpenFlow.Tests.Interop;
+using SubsetMulticast.Testing;
 
 namespace SubsetMulticast.Cluster.Tests;
 
@@ -173,6 +174,46 @@ public class EtcdGroupStoreTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>
     {
         var store = await OpenAsync();
         return store.WithEndpointForTest($"http://127.0.0.1:{deadPort}");
+    }
+
+    [Fact]
+    public async Task LeaseRunsOut_WhileEtcdIsUnreachable_TheGroupStaysUntilTheReleaseIsRecorded_ThenGoes()
+    {
+        // The controller's clock (fake) passes the group's TTL while its etcd is cut off (a TCP gate); etcd's own lease
+        // (60 s of wall clock) does not run out meanwhile, so only the controller's expiry can remove the group.
+        await using var gate = new TcpGate(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, new Uri(etcd.Server.ClientUrl).Port));
+        using var store = await OpenAsync($"http://127.0.0.1:{gate.Endpoint.Port}", callTimeoutSeconds: 2);
+        var lifecycle = LifecycleOn(store);
+        var group = (await CommittedAsync(lifecycle, store, Request(TimeSpan.FromSeconds(60), 0, 5))).After!;
+        using var direct = new EtcdClient(etcd.Server.ClientUrl);
+        string key = $"{_prefix}/groups/{group.Id}";
+
+        gate.Close();
+        _time.Advance(TimeSpan.FromSeconds(61));
+        var due = lifecycle.PrepareExpired();
+        Assert.Equal([group.Id], due.Select(tx => tx.Before!.Id));
+        var refused = await store.RecordAsync(due[0], CancellationToken.None);
+        Assert.Equal(ProblemKind.StoreUnavailable, refused?.Kind);
+        lifecycle.Abort(due[0]);
+        // Not released anywhere: still listed, its address still held, its record still in etcd (what the switches keep
+        // forwarding is what the store says is live — nothing is reported released that is not).
+        Assert.True(lifecycle.TryFindByAddress(group.Vlan, group.Address, out var holder) && holder == group.Id);
+        Assert.True(store.TryGet(group.Id, out _));
+        Assert.Equal(1, (await direct.GetAsync(key)).Count);
+
+        gate.Open();
+        // The store's channel reconnects in its own time (gRPC backs off after the refused connections): wait until it
+        // reads through the gate again, bounded, before the sweep that must be recorded.
+        await Eventually.UntilAsync(async () => (await store.Client.GetAsync(key, deadline: DateTime.UtcNow.AddSeconds(2))).Count, n => n == 1,
+            "the store to reach etcd through the gate again", 15_000, notYet: e => e is Grpc.Core.RpcException);
+        // Due again at its old time: the next sweep releases it, recorded this time.
+        var again = lifecycle.PrepareExpired();
+        Assert.Equal([group.Id], again.Select(tx => tx.Before!.Id));
+        Assert.Null(await store.RecordAsync(again[0], CancellationToken.None));
+        lifecycle.Commit(again[0]);
+        Assert.False(store.TryGet(group.Id, out _));
+        Assert.Equal(0, (await direct.GetAsync(key)).Count);
+        Assert.Empty(lifecycle.PrepareExpired());
     }
 
     [Fact]
