@@ -61,7 +61,7 @@ public sealed record LoadReport
         b.AppendLine(c, $"  fabric connected in {ConnectTime.TotalSeconds:0.00} s, learned (links, reference group, hosts) {LearnTime.TotalSeconds:0.00} s later");
         if (o.LiveGroups > 0)
             b.AppendLine(c, $"  {o.LiveGroups:N0} live groups created in {LiveFillTime.TotalSeconds:0.0} s; managed heap {ManagedBytesBefore / 1048576.0:0} MiB before, {ManagedBytesAfterFill / 1048576.0:0} MiB after ({(ManagedBytesAfterFill - ManagedBytesBefore) / (double)Math.Max(1, o.LiveGroups):0} B per group)");
-        b.AppendLine(c, $"  {Cycles:N0} create+release cycles in {Elapsed.TotalSeconds:0.0} s = {CyclesPerSecond:N0}/s; refused {Refused:N0}, failed {Failed:N0}{(FirstError is null ? "" : $" (first: {FirstError})")}");
+        b.AppendLine(c, $"  {Cycles:N0} {(o.Setup == Core.Lifecycle.SetupMode.Persistent ? "creates (look-ups in the installed persistent sets; nothing released)" : "create+release cycles")} in {Elapsed.TotalSeconds:0.0} s = {CyclesPerSecond:N0}/s; refused {Refused:N0}, failed {Failed:N0}{(FirstError is null ? "" : $" (first: {FirstError})")}");
         b.AppendLine(c, $"  setup   {Setup}");
         b.AppendLine(c, $"  release {Release}");
         b.AppendLine(c, $"  process CPU {CpuCores:0.00} cores (controller and emulated switches share the process) = {MicrosPerCycle(CpuCores):0} µs per cycle, {MicrosPerCycle(KernelCpuCores):0} µs of it in the kernel; JIT still compiling in the window: {JitMethods:N0} methods, {JitTime.TotalMilliseconds:0} ms (wall); working set peak {WorkingSetPeak / 1048576.0:0} MiB");

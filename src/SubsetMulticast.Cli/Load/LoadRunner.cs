@@ -94,11 +94,27 @@ public static class LoadRunner
         long heapAfterFill = GC.GetTotalMemory(true);
         if (o.LiveGroups > 0) log.WriteLine($"{o.LiveGroups:N0} live groups in {fillTime.TotalSeconds:0.0} s, heap {heapBefore / 1048576.0:0} → {heapAfterFill / 1048576.0:0} MiB");
 
+        // Persistent setup (the draft's alternate method): the hosts form negotiating groups of NegotiatingGroupSize, each with
+        // every k-of-n subset installed ahead; a client then picks a negotiating group and k of its members, and its create is
+        // a look-up. Nothing is released (the set stays installed): a cycle is that one create.
+        IpAddress[][]? negotiating = null;
+        if (o.Setup == SetupMode.Persistent)
+        {
+            var installWatch = Stopwatch.StartNew();
+            negotiating = [.. hosts.Chunk(NegotiatingGroupSize).Where(c => c.Length == NegotiatingGroupSize)];
+            foreach (var members in negotiating)
+            {
+                var made = await groups.Persistent.CreateAsync(new VlanId(Vlan), ReferenceFor(o), members, o.Members, cancellationToken).ConfigureAwait(false);
+                if (!made.Succeeded) throw new InvalidOperationException($"persistent set of {string.Join(", ", members.Take(3))}…: {made.Problem!.Detail}");
+            }
+            log.WriteLine($"{negotiating.Length} persistent sets (every {o.Members}-of-{NegotiatingGroupSize} subset of a negotiating group) installed in {installWatch.Elapsed.TotalSeconds:0.0} s: {groups.Lifecycle.Store.Count:N0} groups");
+        }
+
         bench.StartRefusing(o.RefuseOneIn);
         using var http = o.Path is LoadPath.Coordinator or LoadPath.Exchanges ? null
             : NewHttpClient(o.Path == LoadPath.Rest2 ? bench.Controller.ApiH2cUrl! : bench.Controller.ApiUrl, o);
         var clients = new Client[o.Clients];
-        for (int i = 0; i < clients.Length; i++) clients[i] = new Client(i, o, groups, http, hosts, bench as OpenFlowBench);
+        for (int i = 0; i < clients.Length; i++) clients[i] = new Client(i, o, groups, http, hosts, bench as OpenFlowBench, negotiating);
         var run = new RunState();
         var tasks = clients.Select(c => Task.Run(() => c.RunAsync(run))).ToArray();
 
@@ -176,6 +192,9 @@ public static class LoadRunner
 
     private static IpAddress ReferenceFor(LoadOptions o) => o.Ipv6 ? ReferenceV6 : ReferenceV4;
 
+    /// <summary>Members of one negotiating group under <c>--setup persistent</c> (NexentaEdge's: 12; C(12,3) = 220 groups each).</summary>
+    internal const int NegotiatingGroupSize = 12;
+
     private static IpAddress[] HostAddresses(EmulatedFabric fabric, LoadOptions o) =>
         [.. fabric.Hosts.Select(h => o.Ipv6 ? h.Ipv6 ?? throw new InvalidOperationException($"host {h.Name} has no IPv6 address") : h.Ipv4)];
 
@@ -218,7 +237,8 @@ public static class LoadRunner
         public int Phase;
     }
 
-    private sealed class Client(int index, LoadOptions o, GroupCoordinator groups, HttpClient? http, IpAddress[] hosts, OpenFlowBench? switches)
+    private sealed class Client(int index, LoadOptions o, GroupCoordinator groups, HttpClient? http, IpAddress[] hosts, OpenFlowBench? switches,
+        IpAddress[][]? negotiating)
     {
         private readonly Core.Planning.PlanBuffer _plan = new();
         private readonly Random _rnd = new(o.Seed * 1_000_003 + index);
@@ -236,7 +256,7 @@ public static class LoadRunner
             {
                 int phase = Volatile.Read(ref run.Phase);
                 if (phase == 2) return;
-                var members = Pick(_rnd, hosts, o.Members);
+                var members = negotiating is null ? Pick(_rnd, hosts, o.Members) : Pick(_rnd, negotiating[_rnd.Next(negotiating.Length)], o.Members);
                 long t0 = Stopwatch.GetTimestamp();
                 string? id;
                 try
@@ -252,6 +272,15 @@ public static class LoadRunner
                 }
                 long t1 = Stopwatch.GetTimestamp();
                 if (id is null) continue;
+                if (negotiating is not null)
+                {
+                    // A persistent set's group stays installed: the client just uses it. The cycle is the create.
+                    if (phase == 1) { SetupLatency.Add((long)Stopwatch.GetElapsedTime(t0, t1).TotalMicroseconds); Cycles++; }
+                    // A look-up completes without awaiting anything: without a yield the clients would hold every pool thread
+                    // and the run's own clock (a timer) would not get a turn to end the window.
+                    await Task.Yield();
+                    continue;
+                }
                 bool released;
                 try
                 {
@@ -293,6 +322,13 @@ public static class LoadRunner
         private async Task<string?> CreateDirectAsync(IpAddress[] members)
         {
             var r = await groups.CreateAsync(new CreateGroupRequest(Vlan, ReferenceFor(o), members, TimeSpan.FromSeconds(60), null, o.Setup), default).ConfigureAwait(false);
+            if (r.Succeeded && o.Setup == SetupMode.Persistent && r.Value!.Setup != SetupMode.Persistent)
+            {
+                // No installed group for these members: the coordinator made one the confirmed way. Not what is measured.
+                Fail($"no persistent group for {string.Join(", ", members)}: the create fell back to confirmed");
+                await groups.ReleaseAsync(r.Value.Group.Id, default).ConfigureAwait(false);
+                return null;
+            }
             if (r.Succeeded) return r.Value!.Group.Id;
             if (r.Problem!.Kind == ProblemKind.SouthboundFailed) Refused++;
             else Fail(r.Problem.Detail);
@@ -317,7 +353,18 @@ public static class LoadRunner
             using var content = new StringContent(body.ToString(), Encoding.UTF8, "application/json");
             using var response = await http!.PostAsync("api/v1/groups", content).ConfigureAwait(false);
             var bytes = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.Created) return IdOf(bytes);
+            if (response.StatusCode == HttpStatusCode.Created)
+            {
+                string created = IdOf(bytes);
+                if (setup == "persistent" && !Answered(bytes, "setup", "persistent"))
+                {
+                    // No installed group for these members: made the confirmed way, which is not what is measured.
+                    Fail($"no persistent group for {string.Join(", ", members)}: the create fell back to confirmed");
+                    using var undo = await http.DeleteAsync($"api/v1/groups/{created}").ConfigureAwait(false);
+                    return null;
+                }
+                return created;
+            }
             if (response.StatusCode == HttpStatusCode.BadGateway) Refused++;
             else Fail($"POST {(int)response.StatusCode}: {Encoding.UTF8.GetString(bytes)}");
             return null;
@@ -329,6 +376,15 @@ public static class LoadRunner
             if (response.StatusCode == HttpStatusCode.NoContent) return true;
             if (response.StatusCode == HttpStatusCode.NotFound && o.Setup == SetupMode.Optimistic) { Refused++; return false; }
             Fail($"DELETE {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync().ConfigureAwait(false)}");
+            return false;
+        }
+
+        private static bool Answered(byte[] json, string property, string value)
+        {
+            var reader = new Utf8JsonReader(json);
+            while (reader.Read())
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals(property) && reader.Read())
+                    return reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(value);
             return false;
         }
 

@@ -94,4 +94,22 @@ public class LoadAuditTests
             Small() with { Path = LoadPath.Exchanges, Switches = LoadSwitches.Emulator }, TextWriter.Null));
         Assert.Contains("--switches openflow", e.Message);
     }
+
+    [Theory]
+    [InlineData(LoadPath.Coordinator)]
+    [InlineData(LoadPath.Rest2)]
+    public async Task PersistentSetup_CreatesAreLookUps_TheSetsStayOnTheirSwitches(LoadPath path)
+    {
+        // 24 hosts: two negotiating groups of 12, every 3-of-12 subset installed ahead (2 × 220 groups).
+        var report = await LoadRunner.RunAsync(Small() with { Path = path, Setup = Core.Lifecycle.SetupMode.Persistent, MaxCycles = 300, LiveGroups = 0 }, TextWriter.Null);
+
+        Assert.Equal(0, report.Failed); // every create found its installed group (a fallback to confirmed counts as failed)
+        Assert.True(report.Cycles >= 300, $"{report.Cycles} creates, first error {report.FirstError}");
+        Assert.Equal(2 * 220, report.LiveAtEnd);
+        // Looking up touched no switch: no barrier in the measured window.
+        Assert.Equal(0, report.Barriers);
+        Assert.True(report.Tables.Clean, report.Tables.ToString());
+        Assert.True(report.Tables.ExpectedRules >= 2 * 220, report.Tables.ToString()); // each installed group on its switches
+        Assert.Equal(report.Tables.ExpectedRules, report.Tables.Matched);
+    }
 }
