@@ -48,7 +48,14 @@ internal static class LoadCommand
                 Ipv6 = r.GetValue(ipv6),
             };
             var output = r.InvocationConfiguration.Output;
-            var report = await LoadRunner.RunAsync(options, output, ct);
+            LoadReport report;
+            try { report = await LoadRunner.RunAsync(options, output, ct); }
+            catch (ArgumentException e)
+            {
+                // A combination of options the harness cannot run (e.g. --path exchanges without OpenFlow switches).
+                await r.InvocationConfiguration.Error.WriteLineAsync($"tsm load: {e.Message}");
+                return 2;
+            }
             await output.WriteLineAsync(report.ToText());
             return report.Tables.Checked && !report.Tables.Clean ? 1 : 0;
         });

@@ -35,7 +35,7 @@ public static class LoadRunner
     {
         if (o.Clients < 1 || o.Members < 1) throw new ArgumentException("Clients and members must be positive.", nameof(o));
         if (o.Path == LoadPath.Exchanges && o.Switches != LoadSwitches.OpenFlow)
-            throw new ArgumentException("--path exchanges measures the round trips with OpenFlow switches: it needs --switches openflow.", nameof(o));
+            throw new ArgumentException("--path exchanges measures the round trips with OpenFlow switches: it needs --switches openflow.");
         var spec = FabricSpec.Parse(o.Fabric, vlan: Vlan, ipv6: o.Ipv6);
         // A /9 (IPv4) or /105 (IPv6) holds 2^23 addresses (one group MAC each): room for a million live groups plus the cycling ones.
         var lifecycle = new LifecycleOptions { MaxTtl = TimeSpan.FromHours(24) };
@@ -102,6 +102,8 @@ public static class LoadRunner
         {
             var installWatch = Stopwatch.StartNew();
             negotiating = [.. hosts.Chunk(NegotiatingGroupSize).Where(c => c.Length == NegotiatingGroupSize)];
+            if (negotiating.Length == 0 || o.Members > NegotiatingGroupSize)
+                throw new ArgumentException($"--setup persistent needs at least {NegotiatingGroupSize} hosts and at most {NegotiatingGroupSize} members per group (the fabric has {hosts.Length} hosts).");
             foreach (var members in negotiating)
             {
                 var made = await groups.Persistent.CreateAsync(new VlanId(Vlan), ReferenceFor(o), members, o.Members, cancellationToken).ConfigureAwait(false);
@@ -313,7 +315,7 @@ public static class LoadRunner
         private async Task<string?> ExchangeAsync(IpAddress[] members)
         {
             var writes = switches!.SubmitEmpty(ReferenceFor(o), members, _plan);
-            if (writes is null) { Fail("the reference group is not known"); return null; }
+            if (writes is null) { Fail("the reference group is not known, or a switch it names is not connected"); return null; }
             foreach (var w in writes)
                 if ((await w.Confirmed.ConfigureAwait(false)).Count > 0) { Fail($"{w.SwitchId} sent an ERROR for a bare barrier"); return null; }
             return "";
@@ -470,7 +472,7 @@ public static class LoadRunner
 
         /// <summary>
         /// An empty write (the barrier alone) to every switch the planner names for <paramref name="members"/>, through
-        /// each session's pump as a create's messages go; null when the reference group is unknown.
+        /// each session's pump as a create's messages go; null when the reference group is unknown or a switch is not connected.
         /// </summary>
         public SwitchWrite[]? SubmitEmpty(IpAddress reference, IpAddress[] members, Core.Planning.PlanBuffer plan)
         {
@@ -479,7 +481,11 @@ public static class LoadRunner
             new Core.Planning.SubsetPlanner(topology, Service.Hosts).Plan(group, members, plan);
             var writes = new SwitchWrite[plan.SwitchCount];
             for (int i = 0; i < writes.Length; i++)
-                writes[i] = Service.Listener.Switches[topology.Switches[plan.SwitchAt(i)].Id].Submit([]);
+            {
+                // A switch gone from the listener is a broken fabric: the caller fails the cycle (null) rather than throw.
+                if (!Service.Listener.Switches.TryGetValue(topology.Switches[plan.SwitchAt(i)].Id, out var session)) return null;
+                writes[i] = session.Submit([]);
+            }
             return writes;
         }
 
