@@ -377,7 +377,13 @@ public sealed partial class ClusterNode : IHostedService, IAsyncDisposable
             string key = kv.Key.ToStringUtf8();
             present.Add(key);
             var e = new Mvccpb.Event { Type = Mvccpb.Event.Types.EventType.Put, Kv = kv };
-            if (_groups.TryGetValue(key[(key.LastIndexOf('/') + 1)..], out var known)) e.PrevKv = Stored(key, known, at);
+            if (_groups.TryGetValue(key[(key.LastIndexOf('/') + 1)..], out var known))
+            {
+                // The record this node already took: nothing to replay. (Replaying it could also undo a release this node
+                // committed after the snapshot was read, whose delete the watch has not delivered yet.)
+                if (StoredGroup.TryParse(kv.Value.Span, out var stored) && stored.Version == known.Version) continue;
+                e.PrevKv = Stored(key, known, at);
+            }
             caughtUp.Events.Add(e);
         }
         foreach (var (_, kv) in snapshot.Rest)
