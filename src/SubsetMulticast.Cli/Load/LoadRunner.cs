@@ -326,8 +326,7 @@ public static class LoadRunner
             var r = await groups.CreateAsync(new CreateGroupRequest(Vlan, ReferenceFor(o), members, TimeSpan.FromSeconds(60), null, o.Setup), default).ConfigureAwait(false);
             if (r.Succeeded && o.Setup == SetupMode.Persistent && r.Value!.Setup != SetupMode.Persistent)
             {
-                // No installed group for these members: the coordinator made one the confirmed way. Not what is measured.
-                Fail($"no persistent group for {string.Join(", ", members)}: the create fell back to confirmed");
+                FailFellBack(members);
                 await groups.ReleaseAsync(r.Value.Group.Id, default).ConfigureAwait(false);
                 return null;
             }
@@ -357,11 +356,10 @@ public static class LoadRunner
             var bytes = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.Created)
             {
-                string created = IdOf(bytes);
-                if (setup == "persistent" && !Answered(bytes, "setup", "persistent"))
+                string created = StringProperty(bytes, "id") ?? throw new InvalidOperationException("201 without an id");
+                if (setup == "persistent" && StringProperty(bytes, "setup") != "persistent")
                 {
-                    // No installed group for these members: made the confirmed way, which is not what is measured.
-                    Fail($"no persistent group for {string.Join(", ", members)}: the create fell back to confirmed");
+                    FailFellBack(members);
                     using var undo = await http.DeleteAsync($"api/v1/groups/{created}").ConfigureAwait(false);
                     return null;
                 }
@@ -381,22 +379,19 @@ public static class LoadRunner
             return false;
         }
 
-        private static bool Answered(byte[] json, string property, string value)
+        /// <summary>The first string property called <paramref name="name"/> in a JSON answer, or null.</summary>
+        private static string? StringProperty(byte[] json, string name)
         {
             var reader = new Utf8JsonReader(json);
             while (reader.Read())
-                if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals(property) && reader.Read())
-                    return reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(value);
-            return false;
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals(name) && reader.Read())
+                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            return null;
         }
 
-        private static string IdOf(byte[] json)
-        {
-            var reader = new Utf8JsonReader(json);
-            while (reader.Read())
-                if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("id") && reader.Read()) return reader.GetString()!;
-            throw new InvalidOperationException("201 without an id");
-        }
+        /// <summary>No installed group for these members: the create was made the confirmed way, which is not what is measured.</summary>
+        private void FailFellBack(IpAddress[] members) =>
+            Fail($"no persistent group for {string.Join(", ", members)}: the create fell back to confirmed");
     }
 
     /// <summary>A controller and the switches it programs, up and learned.</summary>

@@ -329,10 +329,8 @@ public sealed class OpenFlowSession : IAsyncDisposable
     /// returned list holds every ERROR the switch sent for these messages (empty on success).
     /// Concurrent calls share writes and barriers (see <see cref="Submit"/>).
     /// </summary>
-    public async Task<IReadOnlyList<ErrorMessage>> ApplyWithBarrierAsync(IReadOnlyList<OfpMessage> messages, CancellationToken ct = default)
-    {
-        return await Submit(messages).Confirmed.WaitAsync(ct).ConfigureAwait(false);
-    }
+    public Task<IReadOnlyList<ErrorMessage>> ApplyWithBarrierAsync(IReadOnlyList<OfpMessage> messages, CancellationToken ct = default) =>
+        Submit(messages).Confirmed.WaitAsync(ct);
 
     private int _bundleId;
 
